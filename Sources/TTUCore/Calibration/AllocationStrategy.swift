@@ -1,0 +1,72 @@
+/// How the calibration budget is spread over prompts (METHOD §3).
+public enum AllocationStrategy: String, CaseIterable, Codable, Sendable {
+    /// Paper's "naive / fixed budgeting": every prompt gets a random cap
+    /// `c ~ Geometric(1/B)` independent of x. Baseline; under-covers by design.
+    case naive
+    /// Paper's "basic / adaptive": `π = min(1, B / w)`, no cap on the bound.
+    case basic
+    /// Paper's "trimmed": `π = max(min(1, B / w), 1/W)`, bounds capped at `⌊B·W⌋`.
+    case trimmed
+    /// Paper's "optimized / global": minimise `Σ 1/π` subject to `Σ π·w = n·B`.
+    case optimized
+
+    /// Whether this strategy caps every bound at `M = ⌊B·W⌋`.
+    public var capsBounds: Bool { self == .trimmed || self == .optimized }
+}
+
+/// Everything that defines a calibration plan besides the prompts: written to
+/// `plan.json` beside `plan.csv`, read back by `calibrate`.
+public struct PlanSettings: Codable, Equatable, Sendable {
+    public var strategy: AllocationStrategy
+    /// `B`: the expected number of generations per calibration prompt.
+    public var budget: Double
+    /// `W`: the largest inverse-probability weight allowed (`π_min = 1/W`).
+    public var maxWeight: Double
+    /// `M`: the cap on any bound (`⌊B·W⌋` for trimmed/optimized); nil = no cap.
+    public var maxLPB: Double?
+    public var tauGrid: TauGrid
+    public var seed: UInt64
+
+    public init(strategy: AllocationStrategy, budget: Double, maxWeight: Double = 100,
+                tauGrid: TauGrid = .default, seed: UInt64 = 1) {
+        self.strategy = strategy
+        self.budget = budget
+        self.maxWeight = maxWeight
+        self.tauGrid = tauGrid
+        self.seed = seed
+        self.maxLPB = strategy.capsBounds ? (budget * maxWeight).rounded(.down) : nil
+    }
+
+    public func validate() throws {
+        guard budget.isFinite, budget > 0 else {
+            throw TTUError.invalidArgument("budget must be a positive number of generations per prompt, got \(budget)")
+        }
+        if strategy == .naive, budget < 1 {
+            throw TTUError.invalidArgument("the naive strategy needs a budget of at least 1 (its caps are Geometric(1/B)), got \(budget)")
+        }
+        guard maxWeight.isFinite, maxWeight >= 1 else {
+            throw TTUError.invalidArgument("max weight W must be a finite number ≥ 1, got \(maxWeight)")
+        }
+        if let m = maxLPB, !(m >= 1) {
+            throw TTUError.invalidArgument("the bound cap B·W must be at least 1 (got \(m)); raise the budget or W")
+        }
+        try tauGrid.validate()
+    }
+
+    /// `M` as a number (∞ when there is no cap).
+    public var boundCap: Double { maxLPB ?? .infinity }
+
+    enum CodingKeys: String, CodingKey {
+        case strategy, budget, maxWeight = "max_weight", maxLPB = "max_lpb", tauGrid = "tau_grid", seed
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(strategy, forKey: .strategy)
+        try c.encode(budget, forKey: .budget)
+        try c.encode(maxWeight, forKey: .maxWeight)
+        try c.encode(maxLPB, forKey: .maxLPB)  // explicit null when uncapped
+        try c.encode(tauGrid, forKey: .tauGrid)
+        try c.encode(seed, forKey: .seed)
+    }
+}

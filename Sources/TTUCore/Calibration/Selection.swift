@@ -1,0 +1,110 @@
+import Foundation
+
+/// Concentration bounds for the PAC guarantee (METHOD §4).
+public enum ConcentrationBound: String, CaseIterable, Codable, Sendable {
+    /// `exp(−2n(α − α̂)₊² / w_max²) ≤ δ`: simple, loose when weights are large.
+    case hoeffding
+    /// Empirical Bernstein (Maurer & Pontil): uses the variance of Z, small when most Z are 0.
+    case bernstein
+    /// Test-by-betting supermartingale (Waudby-Smith & Ramdas) with Ville's inequality.
+    case betting
+}
+
+/// Which guarantee calibration provides.
+public enum Guarantee: Equatable, Sendable {
+    /// `P(T ≥ L) ≥ 1 − α` on average over the calibration draw (the paper's estimator).
+    case marginal
+    /// With probability ≥ 1 − δ over the calibration data, the miscoverage is ≤ α.
+    case pac(delta: Double, bound: ConcentrationBound)
+
+    public var name: String {
+        switch self { case .marginal: return "marginal"; case .pac: return "pac" }
+    }
+}
+
+/// The outcome of calibration: the selected level and what it rests on.
+public struct CalibrationResult: Sendable {
+    /// `ĵ` (0-based), or −1 when no candidate is admissible (then every bound is 1).
+    public var tauIndex: Int
+    public var tauHat: Double?
+    public var alpha: Double
+    public var guarantee: Guarantee
+    /// `α̂_ĵ` (nil if none admissible).
+    public var miscoverageEstimate: Double?
+    /// For PAC: the (1 − δ) upper confidence bound on the miscoverage of `ĵ` where the
+    /// bound gives one (hoeffding, bernstein); nil otherwise.
+    public var miscoverageUpperBound: Double?
+    public var n: Int
+    public var curve: MiscoverageCurve
+    /// Whether each candidate was admissible (tested in order; testing stops at the first failure).
+    public var admissible: [Bool]
+}
+
+public enum Calibrator {
+    /// Selects the largest admissible candidate by fixed-sequence testing from the
+    /// smallest τ upward (METHOD §4): `ĵ` is the last of the first run of admissible ones.
+    /// `seed` fixes the random order the betting test uses.
+    public static func calibrate(_ sample: CalibrationSample, bounds: CandidateBounds, alpha: Double,
+                                 guarantee: Guarantee, seed: UInt64 = 0) throws -> CalibrationResult {
+        guard alpha > 0, alpha < 1 else { throw TTUError.invalidArgument("alpha must be in (0, 1), got \(alpha)") }
+        if case .pac(let delta, _) = guarantee, !(delta > 0 && delta < 1) {
+            throw TTUError.invalidArgument("delta must be in (0, 1), got \(delta)")
+        }
+        let curve = try MiscoverageCurve(sample: sample, bounds: bounds)
+        let m = curve.count
+        let n = Double(curve.n)
+        var admissible = [Bool](repeating: false, count: m)
+        var upper: Double? = nil
+        var last = -1
+        switch guarantee {
+        case .marginal:
+            for j in 0..<m {
+                guard curve.estimate[j] < alpha else { break }
+                admissible[j] = true; last = j
+            }
+        case .pac(let delta, let bound):
+            var tester = bound == .betting ? BettingTest(n: curve.n, seed: seed) : nil
+            var terms: [Double] = []
+            for j in 0..<m {
+                let w = curve.maxWeight[j]
+                let ok: Bool
+                switch bound {
+                case .hoeffding:
+                    let ub = curve.estimate[j] + w * (log(1 / delta) / (2 * n)).squareRoot()
+                    ok = ub < alpha && exp(-2 * n * pow(max(alpha - curve.estimate[j], 0), 2) / (w * w)) <= delta
+                    if ok { upper = ub }
+                case .bernstein:
+                    let ub = BernsteinBound.upper(mean: curve.estimate[j], meanSquare: curve.meanSquare[j],
+                                                  range: w, n: curve.n, delta: delta)
+                    ok = ub < alpha
+                    if ok { upper = ub }
+                case .betting:
+                    // Cheap exit: a candidate whose estimate is already ≥ α cannot be rejected.
+                    if curve.estimate[j] >= alpha { ok = false; break }
+                    curve.terms(j, into: &terms)
+                    ok = tester!.rejects(terms: terms, range: w, mu0: alpha, delta: delta)
+                    upper = nil
+                }
+                guard ok else { break }
+                admissible[j] = true; last = j
+            }
+        }
+        return CalibrationResult(
+            tauIndex: last, tauHat: last >= 0 ? bounds.taus[last] : nil, alpha: alpha, guarantee: guarantee,
+            miscoverageEstimate: last >= 0 ? curve.estimate[last] : nil,
+            miscoverageUpperBound: last >= 0 ? upper : nil, n: curve.n, curve: curve, admissible: admissible)
+    }
+}
+
+/// The empirical-Bernstein upper confidence bound (Maurer & Pontil 2009, Thm 4) for the
+/// mean of n i.i.d. terms in [0, range], at level 1 − δ.
+public enum BernsteinBound {
+    public static func upper(mean: Double, meanSquare: Double, range w: Double, n: Int, delta: Double) -> Double {
+        guard n > 1, w.isFinite, w > 0 else { return .infinity }
+        let nd = Double(n)
+        let y = mean / w
+        let variance = max(0, (meanSquare / (w * w) - y * y) * nd / (nd - 1))
+        let l = log(2 / delta)
+        return w * (y + (2 * variance * l / nd).squareRoot() + 7 * l / (3 * (nd - 1)))
+    }
+}

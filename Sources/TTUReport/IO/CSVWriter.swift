@@ -1,0 +1,69 @@
+import Foundation
+
+/// Builds a CSV file in memory and writes it atomically, so a failed stage never
+/// leaves a half-written output behind.
+public struct CSVWriter {
+    public private(set) var text: String
+
+    public init(columns: [String]) {
+        text = columns.map(CSVWriter.escape).joined(separator: ",") + "\n"
+        text.reserveCapacity(1 << 16)
+    }
+
+    /// Appends one row; fields are escaped when needed.
+    public mutating func row(_ fields: [String]) {
+        var first = true
+        for f in fields {
+            if !first { text += "," }
+            text += CSVWriter.escape(f)
+            first = false
+        }
+        text += "\n"
+    }
+
+    public func write(to path: String) throws {
+        try writeAtomically(text, to: path)
+    }
+
+    static func escape(_ s: String) -> String {
+        if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+            return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        }
+        return s
+    }
+}
+
+/// Number formatting shared by every file `ttu` writes: shortest round-trip decimal,
+/// whole numbers without a fraction, `inf` for infinity, empty for "not applicable".
+public enum Num {
+    public static func format(_ x: Double) -> String {
+        if x.isInfinite { return x > 0 ? "inf" : "-inf" }
+        if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+        return "\(x)"
+    }
+    public static func format(_ x: Double?) -> String { x.map { format($0) } ?? "" }
+    /// Fixed decimals for tables meant for people.
+    public static func fixed(_ x: Double, _ digits: Int) -> String {
+        if x.isInfinite { return x > 0 ? "inf" : "-inf" }
+        if x.isNaN { return "nan" }
+        return String(format: "%.\(digits)f", x)
+    }
+}
+
+/// Writes `text` to `path` through a temporary file and a rename.
+public func writeAtomically(_ text: String, to path: String) throws {
+    try writeAtomically(Data(text.utf8), to: path)
+}
+
+public func writeAtomically(_ data: Data, to path: String) throws {
+    let url = URL(fileURLWithPath: path)
+    let dir = url.deletingLastPathComponent()
+    if !FileManager.default.fileExists(atPath: dir.path) {
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+    do {
+        try data.write(to: url, options: .atomic)
+    } catch {
+        throw InputError(file: path, "cannot write: \(error.localizedDescription)")
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+
+/// One prompt of a JSONL prompt file: `{"id": "p1", "prompt": "text", …}`.
+/// Extra keys are kept in `extra` (as JSON text) and ignored by the statistics.
+public struct PromptRecord: Sendable, Equatable {
+    public var id: String
+    public var prompt: String
+    public init(id: String, prompt: String) { self.id = id; self.prompt = prompt }
+}
+
+public enum PromptFile {
+    /// Reads a JSONL prompt file. Each non-blank line must be a JSON object with a
+    /// non-empty string `id` (integers are accepted and turned into text) and a
+    /// non-empty string `prompt`; ids must be unique.
+    public static func read(_ path: String) throws -> [PromptRecord] {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(file: path, "cannot read file (missing or unreadable)")
+        }
+        var out: [PromptRecord] = []
+        var seen: [String: Int] = [:]
+        var lineNo = 0
+        for rawLine in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            lineNo += 1
+            var line = rawLine
+            if line.last == 0x0D { line = line.dropLast() }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            let obj: Any
+            do {
+                obj = try JSONSerialization.jsonObject(with: Data(line), options: [])
+            } catch {
+                throw InputError(file: path, line: lineNo, "not valid JSON")
+            }
+            guard let dict = obj as? [String: Any] else {
+                throw InputError(file: path, line: lineNo, "expected a JSON object with 'id' and 'prompt'")
+            }
+            guard dict["id"] != nil else { throw InputError(file: path, line: lineNo, field: "id", "missing") }
+            let id: String
+            if let s = dict["id"] as? String {
+                id = s
+            } else if let probe = try? JSONDecoder().decode(IntegerID.self, from: Data(line)) {
+                id = String(probe.id)
+            } else {
+                throw InputError(file: path, line: lineNo, field: "id", "must be a string or an integer")
+            }
+            if id.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw InputError(file: path, line: lineNo, field: "id", "empty id")
+            }
+            guard let prompt = dict["prompt"] else {
+                throw InputError(file: path, line: lineNo, field: "prompt", "missing")
+            }
+            guard let text = prompt as? String else {
+                throw InputError(file: path, line: lineNo, field: "prompt", "must be a string")
+            }
+            if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+                throw InputError(file: path, line: lineNo, field: "prompt", "empty prompt (id '\(id)')")
+            }
+            if let first = seen[id] {
+                throw InputError(file: path, line: lineNo, field: "id", "duplicate id '\(id)' (first on line \(first))")
+            }
+            seen[id] = lineNo
+            out.append(PromptRecord(id: id, prompt: text))
+        }
+        if out.isEmpty { throw InputError(file: path, "no prompts in file") }
+        return out
+    }
+}
+
+private struct IntegerID: Decodable { let id: Int64 }
