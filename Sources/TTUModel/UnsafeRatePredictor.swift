@@ -1,4 +1,7 @@
 /// A predictor `p̂(x)` of the per-prompt probability that one generation is unsafe.
+///
+/// Feature vectors must have `inputDimension` entries; a wrong length is a programming
+/// error and traps (training and `weightedBCE` validate data and throw instead).
 public protocol UnsafeRatePredictor: Sendable {
     /// Number of features `predict` expects.
     var inputDimension: Int { get }
