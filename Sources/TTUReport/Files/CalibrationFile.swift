@@ -1,0 +1,93 @@
+import Foundation
+import TTUCore
+
+/// `calibration.json`: the selected level and everything needed to apply and audit it.
+/// `tau_hat` is null and `tau_index` −1 when no candidate was admissible (every bound is 1).
+public struct CalibrationFile: Codable, Sendable {
+    public var tauHat: Double?
+    public var tauIndex: Int
+    public var alpha: Double
+    public var guarantee: String
+    public var delta: Double?
+    public var bound: String?
+    public var maxLPB: Double?
+    public var miscoverageEstimate: Double?
+    public var miscoverageUpperBound: Double?
+    public var n: Int
+    public var strategy: AllocationStrategy
+    public var budget: Double
+    public var tauGrid: TauGrid
+    public var sampledPrompts: Int
+    public var meanGenerations: Double
+    public var plannedGenerations: Int
+    /// The estimated miscoverage `α̂_j` of every candidate, in grid order.
+    public var miscoverageCurve: [Double]
+    public var statement: String
+
+    enum CodingKeys: String, CodingKey {
+        case tauHat = "tau_hat", tauIndex = "tau_index", alpha, guarantee, delta, bound
+        case maxLPB = "max_lpb", miscoverageEstimate = "miscoverage_estimate"
+        case miscoverageUpperBound = "miscoverage_upper_bound", n, strategy, budget
+        case tauGrid = "tau_grid", sampledPrompts = "sampled_prompts", meanGenerations = "mean_generations"
+        case plannedGenerations = "planned_generations", miscoverageCurve = "miscoverage_curve", statement
+    }
+
+    public init(result: CalibrationResult, settings: PlanSettings, sample: CalibrationSample) {
+        tauHat = result.tauHat
+        tauIndex = result.tauIndex
+        alpha = result.alpha
+        guarantee = result.guarantee.name
+        if case .pac(let d, let b) = result.guarantee { delta = d; bound = b.rawValue } else { delta = nil; bound = nil }
+        maxLPB = settings.maxLPB
+        miscoverageEstimate = result.miscoverageEstimate
+        miscoverageUpperBound = result.miscoverageUpperBound
+        n = result.n
+        strategy = settings.strategy
+        budget = settings.budget
+        tauGrid = settings.tauGrid
+        sampledPrompts = sample.cap.filter { $0 > 0 }.count
+        meanGenerations = sample.meanGenerations
+        plannedGenerations = sample.cap.reduce(0, +)
+        miscoverageCurve = result.curve.estimate
+        statement = CalibrationFile.statement(result: result)
+    }
+
+    /// The guarantee in one sentence, with its numbers.
+    public static func statement(result: CalibrationResult) -> String {
+        let conf = Num.fixed(1 - result.alpha, 2)
+        guard let tau = result.tauHat else {
+            return "No candidate bound was admissible at α = \(result.alpha): every bound is the trivial L = 1."
+        }
+        let lvl = "Q(\(Num.fixed(tau, 5)); p̂)"
+        switch result.guarantee {
+        case .marginal:
+            return "Marginal guarantee: for a new prompt from the calibration population, at least L = \(lvl) generations are needed before the first unsafe one with probability ≥ \(conf) (on average over calibration draws; estimated miscoverage \(Num.fixed(result.miscoverageEstimate ?? 0, 4)) from \(result.n) calibration prompts)."
+        case .pac(let delta, let bound):
+            return "PAC guarantee (\(bound.rawValue)): with probability ≥ \(Num.fixed(1 - delta, 2)) over the calibration data, the miscoverage of L = \(lvl) is ≤ \(result.alpha), i.e. at least L generations are needed with probability ≥ \(conf) (\(result.n) calibration prompts)."
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(tauHat, forKey: .tauHat)
+        try c.encode(tauIndex, forKey: .tauIndex)
+        try c.encode(alpha, forKey: .alpha)
+        try c.encode(guarantee, forKey: .guarantee)
+        try c.encode(delta, forKey: .delta)
+        try c.encode(bound, forKey: .bound)
+        try c.encode(maxLPB, forKey: .maxLPB)
+        try c.encode(miscoverageEstimate, forKey: .miscoverageEstimate)
+        try c.encode(miscoverageUpperBound, forKey: .miscoverageUpperBound)
+        try c.encode(n, forKey: .n)
+        try c.encode(strategy, forKey: .strategy)
+        try c.encode(budget, forKey: .budget)
+        try c.encode(tauGrid, forKey: .tauGrid)
+        try c.encode(sampledPrompts, forKey: .sampledPrompts)
+        try c.encode(meanGenerations, forKey: .meanGenerations)
+        try c.encode(plannedGenerations, forKey: .plannedGenerations)
+        try c.encode(miscoverageCurve, forKey: .miscoverageCurve)
+        try c.encode(statement, forKey: .statement)
+    }
+
+    public var lowerBound: LowerBound { LowerBound(tauHat: tauHat, maxLPB: maxLPB) }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import TTUCore
+import TTUModel
+
+/// METHOD §6 up to the predictions: population, split, training counts, the paper's MLP.
+/// Shared by `simulate` and `bench`.
+struct SyntheticSetup {
+    var population: SyntheticPopulation
+    var split: SyntheticPopulation.Split
+    var study: CalibrationStudy
+    var trainingReport: TrainingReport
+    var seconds: (population: Double, training: Double)
+
+    static func make(n: Int, seed: UInt64, trainGenerations: Int, epochs: Int) throws -> SyntheticSetup {
+        var clock = Stopwatch()
+        let pop = SyntheticPopulation(count: n, seed: seed)
+        let split = pop.split(seed: seed)
+        let counts = pop.trainingCounts(rows: split.train, generations: trainGenerations, seed: seed)
+        let tPop = clock.lap()
+        func matrix(_ rows: [Int]) throws -> FeatureMatrix {
+            var v: [Double] = []
+            v.reserveCapacity(rows.count * SyntheticPopulation.featureCount)
+            for i in rows { v += pop.featureRow(i) }
+            return try FeatureMatrix(rows: rows.count, cols: SyntheticPopulation.featureCount, values: v)
+        }
+        let labels = counts.map { SurvivalLabel.counts(n: trainGenerations, k: $0) }
+        var config = TrainingConfig()  // the paper's: 4×32 ReLU, AdamW lr 1e-4, wd 1e-5, batch 100
+        config.epochs = epochs
+        config.seed = seed
+        let (model, report) = try MLP.fit(features: try matrix(split.train), targets: labels.map(\.target),
+                                          weights: labels.map(\.weight), config: config)
+        let study = CalibrationStudy(
+            calibrationPHat: model.predict(try matrix(split.calibration)), calibrationP: split.calibration.map { pop.p[$0] },
+            testPHat: model.predict(try matrix(split.test)), testP: split.test.map { pop.p[$0] })
+        let tTrain = clock.lap()
+        return SyntheticSetup(population: pop, split: split, study: study, trainingReport: report,
+                              seconds: (tPop, tTrain))
+    }
+}
+
+/// Wall-clock timing for the CLI's progress lines and benchmarks (never in TTUCore).
+struct Stopwatch {
+    private var last = DispatchTime.now().uptimeNanoseconds
+    mutating func lap() -> Double {
+        let now = DispatchTime.now().uptimeNanoseconds
+        defer { last = now }
+        return Double(now - last) / 1e9
+    }
+}

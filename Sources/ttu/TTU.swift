@@ -1,0 +1,42 @@
+import ArgumentParser
+import Foundation
+import TTUReport
+
+@main
+struct TTU: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ttu",
+        abstract: "Calibrated lower bounds on time-to-unsafe-sampling of a language model.",
+        discussion: """
+        For each prompt, ttu gives a lower predictive bound L: with probability at least
+        1 − α, at least L generations are needed before the first unsafe one.
+        Stages: plan → collect → calibrate → bound (see README.md). `ttu simulate` reproduces
+        the paper's synthetic experiment.
+        """,
+        version: "0.1.0",
+        subcommands: TTU.allSubcommands
+    )
+
+    /// Every subcommand, one file each (Sources/ttu/<Name>.swift).
+    static let allSubcommands: [ParsableCommand.Type] = [
+        Plan.self, Calibrate.self, Bound.self, Simulate.self, Bench.self,
+    ]
+}
+
+/// Runs a stage body, turning input problems into a one-line error and exit code 2
+/// (no stack traces, nothing half-written).
+func runStage(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as InputError {
+        FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
+        throw ExitCode(2)
+    } catch let e as ValidationError {
+        throw e
+    } catch let e as ExitCode {
+        throw e
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(2)
+    }
+}
