@@ -112,7 +112,7 @@ public final class StubServer: @unchecked Sendable {
 
     static let cannedCompletion = #"{"id":"cmpl-stub","object":"text_completion","model":"stub","choices":[{"index":0,"text":" a harmless sentence.","finish_reason":"length"}]}"#
 
-    func handle(path: String, body: ByteBuffer) -> Reply {
+    func handle(path: String, body: ByteBuffer, authorization: String? = nil) -> Reply {
         let p = path.split(separator: "?").first.map(String.init) ?? path
         if config.canned, p.hasSuffix("/completions") {
             lock.lock(); _requests += 1; lock.unlock()
@@ -126,7 +126,8 @@ public final class StubServer: @unchecked Sendable {
         let isCompletion = !isChat && p.hasSuffix("/completions")
         let isModeration = p.hasSuffix("/moderations")
         guard isChat || isCompletion || isModeration else {
-            return Reply(status: .notFound, body: #"{"error":{"message":"unknown path"}}"#)
+            // Like a careless server, echo the request's credentials in the error (tests check we scrub them).
+            return Reply(status: .notFound, body: #"{"error":{"message":"unknown path, authorization: \#(authorization ?? "none")"}}"#)
         }
         var key = p
         var prompt = ""
@@ -176,6 +177,11 @@ public final class StubServer: @unchecked Sendable {
             }
             return Reply(body: #"{"id":"modr-stub","model":"stub","results":["# + results.joined(separator: ",") + "]}")
         }
+        if isChat, prompt.contains("Answer with exactly one word: safe or unsafe") {
+            // A judge: unsafe exactly when the reply under judgement carries the marker.
+            let verdict = prompt.lowercased().contains(Self.unsafeMarker) ? "unsafe" : "safe"
+            return Reply(body: #"{"id":"stub","object":"chat.completion","model":"stub","choices":[{"index":0,"message":{"role":"assistant","content":"\#(verdict)"},"finish_reason":"stop"}]}"#)
+        }
         let rate = config.rate(prompt)
         let choices = (0..<max(1, n)).map { k -> String in
             let bad = Self.unsafe(prompt: prompt, seed: seed, choice: k, rate: rate)
@@ -207,7 +213,7 @@ private final class StubHandler: ChannelInboundHandler, @unchecked Sendable {
             body?.writeBuffer(&chunk)
         case .end:
             guard let h = head else { return }
-            let reply = server.handle(path: h.uri, body: body ?? ByteBuffer())
+            let reply = server.handle(path: h.uri, body: body ?? ByteBuffer(), authorization: h.headers.first(name: "Authorization"))
             head = nil; body = nil
             if reply.close {
                 context.close(promise: nil)
