@@ -92,7 +92,8 @@ public final class CommandRater: Rater, @unchecked Sendable {
             throw TransientError("rater command: no answer (process exited or timed out; it will be restarted)")
         }
         guard let obj = try? JSONSerialization.jsonObject(with: Data(answer.utf8)) as? [String: Any],
-              let num = obj["score"] as? NSNumber, !(obj["score"] is Bool), num.doubleValue.isFinite
+              let value = obj["score"], type(of: value) != Bool.self,
+              let num = value as? NSNumber, num.doubleValue.isFinite
         else {
             // The line may be out of step with our requests now: restart to resynchronise.
             stopLocked()

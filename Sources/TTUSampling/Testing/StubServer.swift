@@ -114,7 +114,7 @@ public final class StubServer: @unchecked Sendable {
 
     func handle(path: String, body: ByteBuffer, authorization: String? = nil) -> Reply {
         let p = path.split(separator: "?").first.map(String.init) ?? path
-        if config.canned, p.hasSuffix("/completions") {
+        if config.canned, p == "/v1/completions" || p == "/v1/chat/completions" {
             lock.lock(); _requests += 1; lock.unlock()
             return Reply(body: Self.cannedCompletion)
         }
@@ -122,9 +122,9 @@ public final class StubServer: @unchecked Sendable {
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             return Reply(status: .badRequest, body: #"{"error":{"message":"body is not a JSON object"}}"#)
         }
-        let isChat = p.hasSuffix("/chat/completions")
-        let isCompletion = !isChat && p.hasSuffix("/completions")
-        let isModeration = p.hasSuffix("/moderations")
+        let isChat = p == "/v1/chat/completions"
+        let isCompletion = p == "/v1/completions"
+        let isModeration = p == "/v1/moderations"
         guard isChat || isCompletion || isModeration else {
             // Like a careless server, echo the request's credentials in the error (tests check we scrub them).
             return Reply(status: .notFound, body: #"{"error":{"message":"unknown path, authorization: \#(authorization ?? "none")"}}"#)
