@@ -192,6 +192,7 @@ public final class Collector: @unchecked Sendable {
         let block = o.endpoints[0].generator.batchSize
         let sched = Scheduler(caps: o.caps, earlyStop: o.earlyStop, block: block,
                               maxAhead: o.lookahead ?? totalConcurrency)
+        sched.maxConsecutiveFailures = max(50, 4 * totalConcurrency)
         var slotOf: [String: Int] = [:]
         slotOf.reserveCapacity(o.prompts.count)
         for (k, p) in o.prompts.enumerated() { slotOf[p.id] = k }

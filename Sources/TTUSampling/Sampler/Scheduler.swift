@@ -66,6 +66,9 @@ final class Scheduler: @unchecked Sendable {
     private var unsafeThisRun = 0
     private var spentTotal = 0
     private var failures = 0
+    private var consecutiveFailures = 0
+    /// Give up on the whole run after this many jobs in a row failed (a dead endpoint).
+    var maxConsecutiveFailures = 50
 
     init(caps: [Int], earlyStop: Bool, block: Int, maxAhead: Int) {
         states = caps.map { State(cap: $0) }
@@ -232,6 +235,7 @@ final class Scheduler: @unchecked Sendable {
         }
         states[s].inFlight -= 1
         totalInFlight -= 1
+        consecutiveFailures = 0
         settle(s)
         if !states[s].inQueue, issuable(s) { enqueue(s) }
         let w = wakeLocked()
@@ -246,6 +250,12 @@ final class Scheduler: @unchecked Sendable {
         states[s].inFlight -= 1
         totalInFlight -= 1
         failures += 1
+        consecutiveFailures += 1
+        if consecutiveFailures >= maxConsecutiveFailures, fatal == nil {
+            stopped = true
+            fatal = FatalSamplingError("giving up: \(consecutiveFailures) requests in a row failed after all retries "
+                + "(last: \(message)). Everything rated so far is saved; fix the endpoint and rerun the same command to resume.")
+        }
         // A failure past the first unsafe index is only lost overshoot.
         if states[s].outcome == nil, job.wanted.contains(where: { $0 <= limit(s) }) {
             if states[s].failure == nil { states[s].failure = "index \(job.first): \(message)" }
