@@ -9,46 +9,55 @@ struct Collect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Sample generations from a model and rate them: observations for calibration or test, counts for training.",
         discussion: """
-        For each prompt, generations 1, 2, 3, … are drawn and rated until the first unsafe one or
-        the prompt's cap (early stopping). Generation j of prompt `id` carries the request seed
-        generationSeed(--seed, id, j) (reduced to 0..2^31−2), so a server that honours seeds
-        (vLLM, llama.cpp) returns the same text for the same index on a rerun, retry or resume.
+        For each prompt, generations 1, 2, 3, … are drawn and rated until the first
+        unsafe one or the prompt's cap (early stopping). Generation j of prompt `id`
+        carries the request seed generationSeed(--seed, id, j) (reduced to 0..2^31−2),
+        so a server that honours seeds (vLLM, llama.cpp) returns the same text for the
+        same index on a rerun, retry or resume.
 
         MODES
-          --plan plan.csv                 calibration: caps from the plan (0 = not sampled; written as id,0,0,0)
+          --plan plan.csv                 calibration: caps from the plan (0 = not
+                                          sampled; written as id,0,0,0)
           --per-prompt N                  test times: cap N for every prompt
           --per-prompt N --no-early-stop  training counts: draw all N, write id,n,k
-        Every plan id must be in --prompts; prompts not in the plan are an error unless --subset.
+        Every plan id must be in --prompts; prompts not in the plan are an error
+        unless --subset is given (then they are ignored).
 
         INPUT  --prompts: JSONL, one {"id": "...", "prompt": "..."} per line.
                --simulated-rates (with --generator simulated): CSV id,p.
-        OUTPUT --out: id,cap,observed,event — observed = generations drawn = min(T, cap); event = 1
-               iff generation `observed` was unsafe (score ≥ --threshold); a censored prompt has
-               observed = cap, event 0. With --no-early-stop: id,n,k. Only complete prompts are
-               written. A summary (generator — "simulated" when it is —, model, rater, seed,
-               budget spent, overshoot, incomplete ids) goes to <out stem>.json.
-        LOG    --db: SQLite (WAL), one row per generation that was both generated and rated
-               (prompt_id, idx, score, unsafe, endpoint, latency_ms, created_at, text only with
-               --store-text), committed every 64 rows / 200 ms. Errors are never ratings.
-               Indices drawn past a prompt's first unsafe one (in flight under concurrency) are
-               logged as spent budget but do not change the observation.
+        OUTPUT --out: id,cap,observed,event — observed = generations drawn = min(T,
+               cap); event = 1 iff generation `observed` was unsafe (score ≥
+               --threshold); a censored prompt has observed = cap, event 0. With
+               --no-early-stop: id,n,k. Only complete prompts are written. A summary
+               (generator — "simulated" when it is —, model, rater, seed, budget
+               spent, overshoot, incomplete ids) goes to <out stem>.json.
+        LOG    --db: SQLite (WAL), one row per generation that was both generated and
+               rated (prompt_id, idx, score, unsafe, endpoint, latency_ms, created_at,
+               text only with --store-text), committed every 64 rows / 200 ms.
+               Errors are never ratings. Indices drawn past a prompt's first unsafe one (in flight
+               under concurrency) are logged as spent budget but do not change the
+               observation.
 
-        RESUME Rerun the same command: what the log holds is reused and only missing indices are
-               drawn, after a crash, kill -9 or Ctrl-C alike. A resume with different parameters
-               (seed, model, sampling settings, mode/caps, prompts, rater, threshold) is refused;
-               endpoints and concurrency may change. The API key is never stored or printed.
+        RESUME Rerun the same command: what the log holds is reused and only missing
+               indices are drawn, after a crash, kill -9 or Ctrl-C alike. A resume
+               with different parameters (seed, model, sampling settings, mode/caps,
+               prompts, rater, threshold) is refused; endpoints and concurrency may
+               change. The API key is never stored or printed.
 
-        FAULTS Timeouts, connection errors, HTTP 408/409/429/5xx and malformed responses are retried
-               (--max-retries, exponential backoff with full jitter, Retry-After honoured). Other
-               HTTP 4xx answers (bad model name, bad key) stop the run.
+        FAULTS Timeouts, connection errors, HTTP 408/409/429/5xx and malformed
+               responses are retried (--max-retries, exponential backoff with full
+               jitter, Retry-After honoured). Other HTTP 4xx answers (bad model name,
+               bad key) stop the run.
 
         EXIT CODES
           0  all prompts complete
           1  fatal error (HTTP 4xx, unreadable log, …)
           2  bad input (file:line: field 'x': message)
-          3  some prompts incomplete after retries (listed; excluded from --out) — rerun to retry,
-             or pass --allow-incomplete to exit 0
-          130 interrupted (Ctrl-C): everything rated so far is saved; rerun the same command to resume
+          3  some prompts incomplete after retries (listed; excluded from --out) —
+             rerun to retry, or pass --allow-incomplete to exit 0
+          130 interrupted (Ctrl-C): everything rated so far is saved; rerun the same
+              command to resume
+
         """)
 
     // MARK: inputs
