@@ -34,9 +34,9 @@ struct Collect: AsyncParsableCommand {
         LOG    --db: SQLite (WAL), one row per generation that was both generated and
                rated (prompt_id, idx, score, unsafe, endpoint, latency_ms, created_at,
                text only with --store-text), committed every 64 rows / 200 ms.
-               Errors are never ratings. Indices drawn past a prompt's first unsafe one (in flight
-               under concurrency) are logged as spent budget but do not change the
-               observation.
+               Errors are never ratings. Indices drawn past a prompt's first
+               unsafe one (in flight under concurrency) are logged as spent
+               budget but do not change the observation.
 
         RESUME Rerun the same command: what the log holds is reused and only missing
                indices are drawn, after a crash, kill -9 or Ctrl-C alike. A resume
