@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "TTUModelTests", dependencies: ["TTUModel"]),
         .testTarget(name: "TTUReportTests", dependencies: ["TTUReport"]),
         .testTarget(name: "TTUSamplingTests", dependencies: ["TTUSampling"]),
-        .testTarget(name: "TTUCLITests", dependencies: ["TTUReport"]),
+        .testTarget(name: "TTUCLITests", dependencies: ["TTUReport", "TTUCore", "ttu"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -67,15 +67,21 @@ struct Calibrate: ParsableCommand {
 enum CalibrationInput {
     static func join(plan: PlanFile, planPath: String, observations obs: ObservationsFile, observationsPath: String,
                      missingIsMiscovered: Bool) throws -> CalibrationSample {
-        var rowOf = [String: Int](minimumCapacity: plan.ids.count)
-        for (i, id) in plan.ids.enumerated() { rowOf[id] = i }
+        var rowIndex = plan.index ?? IDIndex(capacity: plan.ids.count)
+        if plan.index == nil { for id in plan.ids { rowIndex.insert(id) } }
         let n = plan.ids.count
         var observed = [Int](repeating: 0, count: n)
         var event = [Bool](repeating: false, count: n)
         var seen = [Bool](repeating: false, count: n)
+        var cursor = 0
         for (k, id) in obs.ids.enumerated() {
-            let line = k + 2
-            guard let i = rowOf[id] else {
+            let line = obs.lines?[k] ?? k + 2
+            // Observations usually come in plan order (collect writes them so): look a few
+            // rows ahead of the last match before asking the index.
+            var found: Int? = nil
+            var r = cursor
+            while r < min(cursor + 8, n) { if plan.ids[r] == id { found = r; break }; r += 1 }
+            guard let i = found ?? rowIndex.index(of: id) else {
                 throw InputError(file: observationsPath, line: line, field: "id", "unknown id '\(id)': not in \(planPath)")
             }
             let o = obs.rows[k]
@@ -84,6 +90,7 @@ enum CalibrationInput {
                                  "cap \(o.cap) differs from the plan's cap \(plan.plan.cap[i]) for id '\(id)'")
             }
             observed[i] = o.observed; event[i] = o.event; seen[i] = true
+            cursor = i + 1
         }
         for i in 0..<n where plan.plan.cap[i] > 0 && !seen[i] {
             if missingIsMiscovered {

@@ -25,6 +25,13 @@ struct Plan: ParsableCommand {
     var tauGrid: TauGridArgument = TauGridArgument(grid: .default)
     @Option(help: "Output plan.csv (plan.json is written beside it).") var out: String
 
+    func validate() throws {
+        guard budget.isFinite, budget > 0 else {
+            throw ValidationError("--budget must be a positive number of generations per prompt, got \(budget)")
+        }
+        guard maxWeight.isFinite, maxWeight >= 1 else { throw ValidationError("--max-weight must be ≥ 1, got \(maxWeight)") }
+    }
+
     func run() throws {
         try runStage {
             let preds = try Predictions.read(predictions)

@@ -17,6 +17,28 @@ struct TTU: AsyncParsableCommand {
         subcommands: TTU.allSubcommands
     )
 
+    /// Parses and runs like ArgumentParser's default `main`, but a usage error is one
+    /// line on stderr (`error: … (see 'ttu plan --help')`) instead of the full usage text.
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var async = command as? AsyncParsableCommand {
+                try await async.run()
+            } else {
+                try command.run()
+            }
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }  // --help, --version
+            let sub = CommandLine.arguments.dropFirst().first.map { " \($0)" } ?? ""
+            let message = TTU.message(for: error).replacingOccurrences(of: "\n", with: " ")
+            FileHandle.standardError.write(Data("error: \(message) (see 'ttu\(sub) --help')\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
+
     /// Every subcommand, one file each (Sources/ttu/<Name>.swift).
     static let allSubcommands: [ParsableCommand.Type] = [
         Plan.self, Collect.self, Calibrate.self, Bound.self, Simulate.self, Bench.self,

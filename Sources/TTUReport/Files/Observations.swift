@@ -16,6 +16,8 @@ public struct Observation: Equatable, Sendable {
 public struct ObservationsFile: Sendable {
     public var ids: [String]
     public var rows: [Observation]
+    /// The file line of each row (when read from a file), for error messages.
+    public var lines: [Int]?
     public init(ids: [String] = [], rows: [Observation] = []) { self.ids = ids; self.rows = rows }
 
     public static let columns = ["id", "cap", "observed", "event"]
@@ -24,12 +26,10 @@ public struct ObservationsFile: Sendable {
         let csv = try CSVReader(path: path, columns: columns)
         let ci = csv.index(of: "id"), cc = csv.index(of: "cap"), co = csv.index(of: "observed"), ce = csv.index(of: "event")
         var out = ObservationsFile()
-        out.ids.reserveCapacity(csv.approximateRowCount)
         out.rows.reserveCapacity(csv.approximateRowCount)
-        var seen = UniqueIDs(file: path)
+        var seen = UniqueIDs(file: path, capacity: csv.approximateRowCount)
         try csv.forEachRow { row in
-            let id = try row.id(ci)
-            try seen.insert(id, line: row.line)
+            seen.append(try row.id(ci), line: row.line)
             let cap = try row.int(cc, min: 0)
             let observed = try row.int(co, min: 0)
             let event = try row.flag(ce)
@@ -43,9 +43,11 @@ public struct ObservationsFile: Sendable {
                 throw InputError(file: path, line: row.line, field: "observed",
                                  "no unsafe generation (event = 0) but only \(observed) of cap \(cap) drawn: incomplete sampling is not an observation")
             }
-            out.ids.append(id)
             out.rows.append(Observation(cap: cap, observed: observed, event: event))
         }
+        _ = try seen.index()
+        out.ids = seen.ids
+        out.lines = seen.lines
         return out
     }
 

@@ -9,6 +9,8 @@ import TTUCore
 public struct PlanFile: Sendable {
     public var ids: [String]
     public var plan: CalibrationPlan
+    /// id → row, for joining observations (built when read from a file).
+    public var index: IDIndex?
 
     public init(ids: [String], plan: CalibrationPlan) { self.ids = ids; self.plan = plan }
 
@@ -47,14 +49,12 @@ public struct PlanFile: Sendable {
         let ci = csv.index(of: "id"), cp = csv.index(of: "p_hat"), cq = csv.index(of: "prior_quantile")
         let cpi = csv.index(of: "pi"), cc = csv.index(of: "cap")
         let naive = settings.strategy == .naive
-        var ids: [String] = [], pHat: [Double] = [], prior: [Double] = [], pi: [Double] = [], cap: [Int] = []
+        var pHat: [Double] = [], prior: [Double] = [], pi: [Double] = [], cap: [Int] = []
         let r = csv.approximateRowCount
-        ids.reserveCapacity(r); pHat.reserveCapacity(r); prior.reserveCapacity(r); pi.reserveCapacity(r); cap.reserveCapacity(r)
-        var seen = UniqueIDs(file: path)
+        pHat.reserveCapacity(r); prior.reserveCapacity(r); pi.reserveCapacity(r); cap.reserveCapacity(r)
+        var seen = UniqueIDs(file: path, capacity: r)
         try csv.forEachRow { row in
-            let id = try row.id(ci)
-            try seen.insert(id, line: row.line)
-            ids.append(id)
+            seen.append(try row.id(ci), line: row.line)
             pHat.append(try row.double(cp, in: 0...1))
             prior.append(try row.double(cq, in: 1...Double.infinity))
             if naive {
@@ -70,8 +70,10 @@ public struct PlanFile: Sendable {
             }
             cap.append(c)
         }
-        if ids.isEmpty { throw InputError(file: path, "no rows: the plan has no prompts") }
+        if pHat.isEmpty { throw InputError(file: path, "no rows: the plan has no prompts") }
         let plan = CalibrationPlan(settings: settings, pHat: pHat, priorQuantile: prior, pi: naive ? nil : pi, cap: cap)
-        return PlanFile(ids: ids, plan: plan)
+        var file = PlanFile(ids: seen.ids, plan: plan)
+        file.index = try seen.index()
+        return file
     }
 }

@@ -13,16 +13,15 @@ public struct Predictions: Sendable {
     public static func read(_ path: String) throws -> Predictions {
         let csv = try CSVReader(path: path, columns: columns)
         let ci = csv.index(of: "id"), cp = csv.index(of: "p_hat")
-        var out = Predictions(ids: [], pHat: [])
-        out.ids.reserveCapacity(csv.approximateRowCount)
-        out.pHat.reserveCapacity(csv.approximateRowCount)
-        var seen = UniqueIDs(file: path)
+        var pHat: [Double] = []
+        pHat.reserveCapacity(csv.approximateRowCount)
+        var seen = UniqueIDs(file: path, capacity: csv.approximateRowCount)
         try csv.forEachRow { row in
-            let id = try row.id(ci)
-            try seen.insert(id, line: row.line)
-            out.ids.append(id)
-            out.pHat.append(try row.double(cp, in: 0...1))
+            seen.append(try row.id(ci), line: row.line)
+            pHat.append(try row.double(cp, in: 0...1))
         }
+        _ = try seen.index()
+        let out = Predictions(ids: seen.ids, pHat: pHat)
         if out.ids.isEmpty { throw InputError(file: path, "no rows: expected at least one prediction") }
         return out
     }
@@ -34,15 +33,29 @@ public struct Predictions: Sendable {
     }
 }
 
-/// Tracks ids already seen in a file and refuses duplicates with both line numbers.
+/// Collects the ids of a file in order, then indexes them, refusing duplicates with
+/// both line numbers.
 public struct UniqueIDs {
     let file: String
-    var lines: [String: Int] = [:]
-    public init(file: String) { self.file = file }
-    public mutating func insert(_ id: String, line: Int) throws {
-        if let first = lines.updateValue(line, forKey: id) {
-            throw InputError(file: file, line: line, field: "id", "duplicate id '\(id)' (first on line \(first))")
+    public private(set) var ids: [String] = []
+    /// The file line of each id, by row.
+    public private(set) var lines: [Int] = []
+    public init(file: String, capacity: Int = 16) {
+        self.file = file
+        ids.reserveCapacity(capacity)
+        lines.reserveCapacity(capacity)
+    }
+    public mutating func append(_ id: String, line: Int) {
+        ids.append(id)
+        lines.append(line)
+    }
+    /// The id → row index; throws on the first repeated id.
+    public func index() throws -> IDIndex {
+        switch IDIndex.build(ids) {
+        case .success(let index): return index
+        case .failure(let d):
+            throw InputError(file: file, line: lines[d.row], field: "id",
+                             "duplicate id '\(ids[d.row])' (first on line \(lines[d.firstRow]))")
         }
     }
-    public func line(of id: String) -> Int? { lines[id] }
 }

@@ -39,6 +39,7 @@ public struct CSVReader {
         header = fields.map { $0.trimmingCharacters(in: .whitespaces) }
         bodyStart = pos
         headerLine = 1
+        approximateRowCount = CSVReader.countLines(b, from: pos)
         var seen = Set<String>()
         for name in header {
             if !seen.insert(name).inserted {
@@ -95,11 +96,16 @@ public struct CSVReader {
         }
     }
 
-    /// Number of data rows (cheap upper bound used to reserve capacity).
-    public var approximateRowCount: Int {
-        var c = 0
-        for i in bodyStart..<bytes.count where bytes[i] == 0x0A { c += 1 }
-        return c + 1
+    /// Number of data rows, at most (used to reserve capacity).
+    public let approximateRowCount: Int
+
+    static func countLines(_ b: [UInt8], from start: Int) -> Int {
+        b.withUnsafeBufferPointer { buf in
+            var c = 1
+            var i = start
+            while i < buf.count { if buf[i] == 0x0A { c += 1 }; i += 1 }
+            return c
+        }
     }
 
     // MARK: - scanning
