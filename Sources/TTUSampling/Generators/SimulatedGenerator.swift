@@ -48,10 +48,12 @@ public struct SimulatedGenerator: Generator {
         let csv = try CSVReader(path: path, columns: ["id", "p"])
         let ci = csv.index(of: "id"), cp = csv.index(of: "p")
         var out: [String: Double] = [:]
-        var seen = UniqueIDs(file: path)
+        var firstLine: [String: Int] = [:]
         try csv.forEachRow { row in
             let id = try row.id(ci)
-            try seen.insert(id, line: row.line)
+            if let first = firstLine.updateValue(row.line, forKey: id) {
+                throw InputError(file: path, line: row.line, field: "id", "duplicate id '\(id)' (first on line \(first))")
+            }
             out[id] = try row.double(cp, in: 0...1)
         }
         if out.isEmpty { throw InputError(file: path, "no rows: expected id,p per prompt") }
