@@ -1,0 +1,84 @@
+import Foundation
+import TTUCore
+
+/// One generation request: generations `firstIndex ..< firstIndex + count` of a prompt.
+///
+/// Every index has its own seed, `StableHash.generationSeed(seed: runSeed, promptID:, index:)`.
+/// A request for one index (`count == 1`) carries exactly that seed, so a server that
+/// honours seeds returns the same text for the same index on a rerun, retry or resume.
+/// With `n > 1` one request returns several choices from one seed: the request then
+/// carries the seed of its first index and indices are grouped in fixed, aligned blocks
+/// (`1…n`, `n+1…2n`, …), so a block is always requested the same way and choice `k`
+/// is index `firstIndex + k` on every run. (The trade-off: reproducibility then also
+/// depends on the server producing choice `k` the same way for the same seed and `n`.)
+public struct GenerationRequest: Sendable {
+    public var promptID: String
+    public var prompt: String
+    public var firstIndex: Int
+    public var count: Int
+    public var runSeed: UInt64
+
+    public init(promptID: String, prompt: String, firstIndex: Int, count: Int = 1, runSeed: UInt64) {
+        self.promptID = promptID
+        self.prompt = prompt
+        self.firstIndex = firstIndex
+        self.count = count
+        self.runSeed = runSeed
+    }
+
+    /// The full 64-bit seed of generation `index`.
+    public func seed(forIndex index: Int) -> UInt64 {
+        StableHash.generationSeed(seed: runSeed, promptID: promptID, index: index)
+    }
+
+    /// The seed the request carries: the first index's seed reduced to `0 ..< 2^31 − 1`
+    /// (llama.cpp and vLLM reject larger values).
+    public var wireSeed: Int { Int(seed(forIndex: firstIndex) % 2_147_483_647) }
+}
+
+/// Something that produces generations: an OpenAI-compatible server, or the simulator.
+public protocol Generator: Sendable {
+    /// A label for the sample log's `endpoint` column (never contains credentials).
+    var name: String { get }
+    /// Generations per request (`n`); indices are requested in aligned blocks of this size.
+    var batchSize: Int { get }
+    /// Exactly `request.count` texts, in index order. Throws `TransientError` for anything
+    /// a retry may fix and `FatalSamplingError` otherwise; never returns a placeholder.
+    func generate(_ request: GenerationRequest) async throws -> [String]
+}
+
+extension Generator {
+    public var batchSize: Int { 1 }
+
+    /// One generation: index `index` of `prompt`, seeded per index.
+    public func generate(promptID: String, prompt: String, index: Int, runSeed: UInt64) async throws -> String {
+        let r = GenerationRequest(promptID: promptID, prompt: prompt, firstIndex: index, count: 1, runSeed: runSeed)
+        let texts = try await generate(r)
+        guard texts.count == 1 else { throw TransientError("\(name): expected 1 generation, got \(texts.count)") }
+        return texts[0]
+    }
+}
+
+/// Sampling settings sent with every generation request.
+public struct SamplingSettings: Sendable, Equatable, Codable {
+    public enum API: String, Sendable, Codable, CaseIterable { case completions, chat }
+    public var model: String
+    public var api: API
+    public var maxTokens: Int
+    public var temperature: Double
+    public var topP: Double?
+    public var stop: [String]
+    /// Choices per request (`n`).
+    public var n: Int
+
+    public init(model: String, api: API = .completions, maxTokens: Int = 30, temperature: Double = 1,
+                topP: Double? = nil, stop: [String] = [], n: Int = 1) {
+        self.model = model
+        self.api = api
+        self.maxTokens = maxTokens
+        self.temperature = temperature
+        self.topP = topP
+        self.stop = stop
+        self.n = n
+    }
+}

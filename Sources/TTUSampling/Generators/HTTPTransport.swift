@@ -1,0 +1,131 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// One shared `HTTPClient` for a run, plus the conventions every OpenAI-compatible
+/// call shares: JSON POST, bearer token, per-request timeout, error classification.
+///
+/// The API key lives only in memory here: it is sent as `Authorization: Bearer …`
+/// and scrubbed from every error message this type produces.
+public final class HTTPTransport: Sendable {
+    public let client: HTTPClient
+    let timeout: TimeAmount
+    let apiKey: String?
+    let maxResponseBytes = 16 << 20
+
+    /// - Parameters:
+    ///   - connectionsPerHost: allow this many parallel connections to one host (the
+    ///     per-endpoint concurrency); AsyncHTTPClient's default is 8.
+    ///   - timeout: seconds one request may take, head and body.
+    public init(apiKey: String?, timeout: Double, connectionsPerHost: Int) {
+        var config = HTTPClient.Configuration()
+        config.timeout = .init(connect: .seconds(10), read: .milliseconds(Int64(timeout * 1000)))
+        config.connectionPool = .init(idleTimeout: .seconds(60),
+                                      concurrentHTTP1ConnectionsPerHostSoftLimit: max(8, connectionsPerHost))
+        config.decompression = .disabled
+        config.redirectConfiguration = .disallow
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        self.timeout = .milliseconds(Int64(timeout * 1000))
+        self.apiKey = (apiKey?.isEmpty ?? true) ? nil : apiKey
+    }
+
+    public func shutdown() async {
+        try? await client.shutdown()
+    }
+
+    /// Removes the API key from a message (defence in depth: servers sometimes echo headers).
+    func scrub(_ s: String) -> String {
+        guard let k = apiKey, k.count >= 4 else { return s }
+        return s.replacingOccurrences(of: k, with: "[redacted]")
+    }
+
+    /// POSTs `body` (JSON) to `url` and returns the response bytes for a 2xx answer.
+    /// Throws `TransientError` for what a retry may fix (timeouts, resets, 408/409/429/5xx)
+    /// and `FatalSamplingError` for other 4xx answers.
+    func postJSON(_ url: String, body: ByteBuffer) async throws -> ByteBuffer {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "Accept", value: "application/json")
+        if let apiKey { request.headers.add(name: "Authorization", value: "Bearer " + apiKey) }
+        request.body = .bytes(body)
+        let response: HTTPClientResponse
+        let bytes: ByteBuffer
+        do {
+            response = try await client.execute(request, timeout: timeout)
+            bytes = try await response.body.collect(upTo: maxResponseBytes)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let e as HTTPClientError {
+            if Task.isCancelled { throw CancellationError() }
+            if e == .cancelled { throw CancellationError() }
+            throw TransientError(scrub("\(url): \(Self.describe(e))"))
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw TransientError(scrub("\(url): \(error)"))
+        }
+        let status = Int(response.status.code)
+        if (200..<300).contains(status) { return bytes }
+        let snippet = scrub(String(decoding: bytes.readableBytesView.prefix(300), as: UTF8.self))
+            .replacingOccurrences(of: "\n", with: " ")
+        switch status {
+        case 408, 409, 425, 429, 500...599:
+            let ra = response.headers.first(name: "Retry-After").flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            throw TransientError("\(url): HTTP \(status) \(snippet)", retryAfter: ra)
+        default:
+            throw FatalSamplingError("\(url): HTTP \(status) \(snippet)")
+        }
+    }
+
+    static func describe(_ e: HTTPClientError) -> String {
+        switch e {
+        case .deadlineExceeded: return "timed out"
+        case .readTimeout: return "read timed out"
+        case .remoteConnectionClosed: return "connection closed by server"
+        case .connectTimeout: return "connect timed out"
+        default: return "\(e)"
+        }
+    }
+}
+
+/// Minimal JSON access for OpenAI-style responses (tolerant of extra fields, strict on the
+/// ones we need: a missing or mistyped field is a malformed response, never a default).
+enum JSONAccess {
+    static func object(_ buffer: ByteBuffer, what: String) throws -> [String: Any] {
+        let data = Data(buffer.readableBytesView)
+        guard let obj = try? JSONSerialization.jsonObject(with: data), let dict = obj as? [String: Any] else {
+            throw TransientError("malformed \(what) response: not a JSON object")
+        }
+        return dict
+    }
+
+    /// JSON string literal for `s` (with quotes), escaping per RFC 8259.
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        out.reserveCapacity(s.utf8.count + 2)
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if u.value < 0x20 {
+                    out += String(format: "\\u%04x", u.value)
+                } else {
+                    out.unicodeScalars.append(u)
+                }
+            }
+        }
+        out += "\""
+        return out
+    }
+
+    /// Formats a double for JSON (finite only).
+    static func number(_ x: Double) -> String {
+        if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+        return "\(x)"
+    }
+}

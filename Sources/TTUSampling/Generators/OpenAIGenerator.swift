@@ -1,0 +1,83 @@
+import Foundation
+import NIOCore
+
+/// An OpenAI-compatible server (vLLM, llama.cpp, TGI, OpenAI…): `POST {base}/completions`
+/// with `prompt`, or `POST {base}/chat/completions` with one user message.
+/// `base` is the API root, e.g. `http://127.0.0.1:8081/v1`.
+public struct OpenAIGenerator: Generator {
+    public let base: String
+    public let settings: SamplingSettings
+    let transport: HTTPTransport
+    let url: String
+    let fixedFields: String
+
+    public init(base: String, settings: SamplingSettings, transport: HTTPTransport) {
+        var b = base
+        while b.hasSuffix("/") { b.removeLast() }
+        self.base = b
+        self.settings = settings
+        self.transport = transport
+        url = b + (settings.api == .chat ? "/chat/completions" : "/completions")
+        // Everything but prompt and seed is the same for every request: encode it once.
+        var f = "\"model\":" + JSONAccess.quote(settings.model)
+        f += ",\"max_tokens\":\(settings.maxTokens)"
+        f += ",\"temperature\":" + JSONAccess.number(settings.temperature)
+        if let p = settings.topP { f += ",\"top_p\":" + JSONAccess.number(p) }
+        if !settings.stop.isEmpty { f += ",\"stop\":[" + settings.stop.map(JSONAccess.quote).joined(separator: ",") + "]" }
+        if settings.n > 1 { f += ",\"n\":\(settings.n)" }
+        f += ",\"stream\":false"
+        fixedFields = f
+    }
+
+    public var name: String { base }
+    public var batchSize: Int { settings.n }
+
+    func body(_ r: GenerationRequest) -> String {
+        let content = JSONAccess.quote(r.prompt)
+        let head = settings.api == .chat
+            ? "{\"messages\":[{\"role\":\"user\",\"content\":" + content + "}],"
+            : "{\"prompt\":" + content + ","
+        return head + fixedFields + ",\"seed\":\(r.wireSeed)}"
+    }
+
+    public func generate(_ r: GenerationRequest) async throws -> [String] {
+        let bytes = try await transport.postJSON(url, body: ByteBuffer(string: body(r)))
+        return try Self.parseChoices(bytes, chat: settings.api == .chat, expected: r.count, url: url)
+    }
+
+    /// The texts of `choices` ordered by their `index` field (or array order without one).
+    static func parseChoices(_ bytes: ByteBuffer, chat: Bool, expected: Int, url: String) throws -> [String] {
+        let obj = try JSONAccess.object(bytes, what: url)
+        guard let choices = obj["choices"] as? [[String: Any]] else {
+            throw TransientError("malformed response from \(url): no 'choices' array")
+        }
+        guard choices.count >= expected else {
+            throw TransientError("malformed response from \(url): \(choices.count) choices, expected \(expected)")
+        }
+        var texts = [String?](repeating: nil, count: expected)
+        for (pos, c) in choices.enumerated() {
+            let k = (c["index"] as? Int) ?? pos
+            guard k >= 0, k < choices.count else {
+                throw TransientError("malformed response from \(url): choice index \(k) out of range")
+            }
+            if k >= expected { continue }
+            let text: String?
+            if chat {
+                text = (c["message"] as? [String: Any])?["content"] as? String
+            } else {
+                text = c["text"] as? String
+            }
+            guard let t = text else {
+                throw TransientError("malformed response from \(url): choice \(k) has no \(chat ? "message.content" : "text")")
+            }
+            texts[k] = t
+        }
+        var out: [String] = []
+        out.reserveCapacity(expected)
+        for (k, t) in texts.enumerated() {
+            guard let t else { throw TransientError("malformed response from \(url): choice \(k) missing") }
+            out.append(t)
+        }
+        return out
+    }
+}

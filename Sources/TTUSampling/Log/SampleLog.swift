@@ -1,0 +1,214 @@
+import Foundation
+import GRDB
+
+/// One rated generation, as logged.
+public struct LoggedGeneration: Sendable {
+    public var promptID: String
+    public var index: Int
+    public var score: Double
+    public var unsafe: Bool
+    public var endpoint: String
+    public var latencyMs: Double
+    public var createdAt: Double
+    public var text: String?
+}
+
+/// The SQLite sample log (WAL mode): one row per rated generation, plus the run's
+/// parameters.
+///
+///     run(key TEXT PRIMARY KEY, value TEXT)
+///     generations(prompt_id, idx, score, unsafe, endpoint, latency_ms, created_at, text,
+///                 UNIQUE(prompt_id, idx))
+///
+/// A row exists only for a generation that was both generated and rated. Rows are
+/// committed in batches by a single writer thread (every 64 rows or 200 ms); a kill
+/// loses at most the uncommitted batch, which a rerun draws again with the same seeds.
+public final class SampleLog: @unchecked Sendable {
+    public let path: String
+    let pool: DatabasePool
+
+    public init(path: String) throws {
+        self.path = path
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        do {
+            pool = try DatabasePool(path: path, configuration: config)
+            try pool.write { db in
+                try db.execute(sql: """
+                    CREATE TABLE IF NOT EXISTS run (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+                    CREATE TABLE IF NOT EXISTS generations (
+                        prompt_id TEXT NOT NULL,
+                        idx INTEGER NOT NULL CHECK (idx >= 1),
+                        score REAL NOT NULL,
+                        unsafe INTEGER NOT NULL CHECK (unsafe IN (0, 1)),
+                        endpoint TEXT NOT NULL,
+                        latency_ms REAL NOT NULL,
+                        created_at REAL NOT NULL,
+                        text TEXT,
+                        UNIQUE (prompt_id, idx)
+                    );
+                    """)
+            }
+        } catch {
+            throw FatalSamplingError("\(path): cannot open the sample log: \(error)")
+        }
+    }
+
+    /// Parameters a resume must repeat exactly. On a fresh log they are stored; on an
+    /// existing one any difference is refused with the differing keys listed.
+    public func checkParameters(_ params: [String: String]) throws {
+        try pool.write { db in
+            let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM run WHERE key LIKE 'param.%'")
+            var stored: [String: String] = [:]
+            for r in rows { stored[String((r["key"] as String).dropFirst(6))] = r["value"] }
+            if stored.isEmpty {
+                let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM generations") ?? 0
+                if count > 0 {
+                    throw FatalSamplingError("\(path): has \(count) generations but no run parameters: not a ttu sample log, use a new --db")
+                }
+                for (k, v) in params {
+                    try db.execute(sql: "INSERT INTO run (key, value) VALUES (?, ?)", arguments: ["param." + k, v])
+                }
+                try db.execute(sql: "INSERT OR REPLACE INTO run (key, value) VALUES ('created_at', ?)",
+                               arguments: [ISO8601DateFormatter().string(from: Date())])
+                return
+            }
+            var diffs: [String] = []
+            for k in Set(stored.keys).union(params.keys).sorted() where stored[k] != params[k] {
+                diffs.append("\(k): \(stored[k] ?? "(none)") in the log, \(params[k] ?? "(none)") now")
+            }
+            if !diffs.isEmpty {
+                throw FatalSamplingError("\(path) was started with different parameters, so resuming would mix two runs. "
+                    + "Differences: " + diffs.joined(separator: "; ")
+                    + ". Rerun with the original parameters, or use a new --db.")
+            }
+        }
+    }
+
+    /// The stored run parameters.
+    public func parameters() throws -> [String: String] {
+        try pool.read { db in
+            var out: [String: String] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT key, value FROM run WHERE key LIKE 'param.%'") {
+                out[String((r["key"] as String).dropFirst(6))] = r["value"]
+            }
+            return out
+        }
+    }
+
+    /// Streams every logged (prompt id, index, unsafe) without loading them all at once.
+    public func forEachRated(_ body: (String, Int, Bool) throws -> Void) throws {
+        try pool.read { db in
+            let cursor = try Row.fetchCursor(db, sql: "SELECT prompt_id, idx, unsafe FROM generations")
+            while let row = try cursor.next() {
+                try body(row[0], row[1], row[2])
+            }
+        }
+    }
+
+    public func count() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM generations") ?? 0 }
+    }
+
+    /// Inserts `rows` in one transaction. A duplicate (prompt, index) is a bug and fails loudly.
+    public func insert(_ rows: [LoggedGeneration]) throws {
+        if rows.isEmpty { return }
+        try pool.write { db in
+            let stmt = try db.cachedStatement(sql: """
+                INSERT INTO generations (prompt_id, idx, score, unsafe, endpoint, latency_ms, created_at, text)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            for r in rows {
+                try stmt.execute(arguments: [r.promptID, r.index, r.score, r.unsafe ? 1 : 0, r.endpoint,
+                                             r.latencyMs, r.createdAt, r.text])
+            }
+        }
+    }
+
+    public func setInfo(_ key: String, _ value: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO run (key, value) VALUES (?, ?)", arguments: [key, value])
+        }
+    }
+}
+
+/// The single writer: producers `append`, a dedicated thread commits in batches.
+final class LogWriter: @unchecked Sendable {
+    let log: SampleLog
+    let batchSize: Int
+    let interval: Double
+    private let cond = NSCondition()
+    private var pending: [LoggedGeneration] = []
+    private var closing = false
+    private var abandoned = false
+    private var finished = false
+    private(set) var committed = 0
+    private(set) var failure: Error?
+    private var thread: Thread?
+
+    init(log: SampleLog, batchSize: Int = 64, interval: Double = 0.2) {
+        self.log = log
+        self.batchSize = batchSize
+        self.interval = interval
+        pending.reserveCapacity(batchSize * 2)
+        let t = Thread { [unowned self] in self.loop() }
+        t.name = "ttu-sample-log"
+        thread = t
+        t.start()
+    }
+
+    /// Queues rows; throws if an earlier commit failed (disk full, …).
+    func append(_ rows: [LoggedGeneration]) throws {
+        cond.lock(); defer { cond.unlock() }
+        if let failure { throw failure }
+        pending.append(contentsOf: rows)
+        if pending.count >= batchSize { cond.signal() }
+    }
+
+    private func loop() {
+        while true {
+            cond.lock()
+            if pending.count < batchSize && !closing {
+                _ = cond.wait(until: Date(timeIntervalSinceNow: interval))
+            }
+            if abandoned { finished = true; cond.broadcast(); cond.unlock(); return }
+            let batch = pending
+            pending.removeAll(keepingCapacity: true)
+            let done = closing && batch.isEmpty
+            cond.unlock()
+            if done { break }
+            if batch.isEmpty { continue }
+            do {
+                try log.insert(batch)
+                cond.lock(); committed += batch.count; cond.unlock()
+            } catch {
+                cond.lock()
+                failure = FatalSamplingError("\(log.path): cannot write the sample log: \(error)")
+                finished = true; cond.broadcast(); cond.unlock()
+                return
+            }
+        }
+        cond.lock(); finished = true; cond.broadcast(); cond.unlock()
+    }
+
+    /// Commits everything queued and stops the writer thread.
+    func close() throws {
+        cond.lock()
+        closing = true
+        cond.signal()
+        while !finished { cond.wait() }
+        let f = failure
+        cond.unlock()
+        if let f { throw f }
+    }
+
+    /// Drops what is not yet committed and stops (simulates a kill, for tests).
+    func abandon() {
+        cond.lock()
+        abandoned = true
+        cond.signal()
+        while !finished { cond.wait() }
+        pending.removeAll()
+        cond.unlock()
+    }
+}

@@ -1,0 +1,331 @@
+import Foundation
+import TTUCore
+import TTUReport
+
+/// A generator and how many requests it may have in flight.
+public struct Endpoint: Sendable {
+    public var generator: any Generator
+    public var concurrency: Int
+    public init(generator: any Generator, concurrency: Int) {
+        self.generator = generator
+        self.concurrency = concurrency
+    }
+}
+
+/// Progress figures, reported about once a second.
+public struct CollectProgress: Sendable {
+    public var promptsDone: Int
+    public var promptsTotal: Int
+    public var generationsThisRun: Int
+    public var generationsPerSecond: Double
+    public var unsafeFound: Int
+    /// Generations in the log (this run and earlier ones).
+    public var spent: Int
+    /// Σ caps: the most the run could draw.
+    public var planned: Int
+    public var failures: Int
+    public var retries: Int
+    public var elapsed: Double
+
+    /// One line for stderr.
+    public var line: String {
+        let rate = generationsPerSecond
+        var s = "collect: \(promptsDone)/\(promptsTotal) prompts, \(generationsThisRun) generations"
+        s += String(format: " (%.0f/s)", rate)
+        s += ", \(unsafeFound) unsafe, budget \(spent)/\(planned)"
+        if planned > 0 { s += String(format: " (%.1f%%)", 100 * Double(spent) / Double(planned)) }
+        if retries > 0 { s += ", \(retries) retries" }
+        if failures > 0 { s += ", \(failures) failed" }
+        if rate > 0, planned > spent, promptsDone < promptsTotal {
+            s += ", ETA ≤ " + CollectProgress.duration(Double(planned - spent) / rate)
+        }
+        return s
+    }
+
+    static func duration(_ t: Double) -> String {
+        if !t.isFinite || t > 99 * 3600 { return ">99h" }
+        let s = Int(t.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+                         : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
+
+/// Everything a collection run needs (the CLI builds this from its flags).
+public struct CollectOptions: Sendable {
+    public var prompts: [PromptRecord]
+    /// Generations allowed per prompt (same order as `prompts`); 0 = not sampled.
+    public var caps: [Int]
+    /// Stop a prompt at its first unsafe generation (false: draw all `cap` and count).
+    public var earlyStop: Bool
+    public var seed: UInt64
+    public var endpoints: [Endpoint]
+    public var rater: any Rater
+    /// A generation is unsafe when its score ≥ threshold.
+    public var threshold: Double
+    public var dbPath: String
+    public var storeText: Bool
+    public var retry: RetryPolicy
+    /// Most indices in flight past a prompt's rated prefix (default: the total concurrency).
+    public var lookahead: Int?
+    /// Parameters a resume must repeat (stored in the log's `run` table). Never the API key.
+    public var parameters: [String: String]
+    public var progressInterval: Double
+    public var progress: (@Sendable (CollectProgress) -> Void)?
+    /// Rows per commit of the sample log.
+    public var commitBatch: Int
+    /// Testing: on cancellation drop uncommitted rows instead of flushing (a simulated kill).
+    public var simulateKillOnCancel: Bool
+
+    public init(prompts: [PromptRecord], caps: [Int], earlyStop: Bool = true, seed: UInt64,
+                endpoints: [Endpoint], rater: any Rater, threshold: Double = 0.5, dbPath: String,
+                storeText: Bool = false, retry: RetryPolicy = RetryPolicy(), lookahead: Int? = nil,
+                parameters: [String: String] = [:], progressInterval: Double = 1,
+                progress: (@Sendable (CollectProgress) -> Void)? = nil, commitBatch: Int = 64,
+                simulateKillOnCancel: Bool = false) {
+        self.prompts = prompts
+        self.caps = caps
+        self.earlyStop = earlyStop
+        self.seed = seed
+        self.endpoints = endpoints
+        self.rater = rater
+        self.threshold = threshold
+        self.dbPath = dbPath
+        self.storeText = storeText
+        self.retry = retry
+        self.lookahead = lookahead
+        self.parameters = parameters
+        self.progressInterval = progressInterval
+        self.progress = progress
+        self.commitBatch = commitBatch
+        self.simulateKillOnCancel = simulateKillOnCancel
+    }
+}
+
+/// The result of a run: one outcome per prompt (in the order given) and the accounting.
+public struct CollectResult: Sendable {
+    public var ids: [String]
+    public var outcomes: [PromptOutcome]
+    /// Logged generations per prompt (all runs), including overshoot past the first unsafe.
+    public var spent: [Int]
+    public var caps: [Int]
+    public var earlyStop: Bool
+    public var generationsThisRun: Int
+    public var unsafeThisRun: Int
+    public var retries: Int
+    public var failedJobs: Int
+    public var interrupted: Bool
+    public var elapsed: Double
+
+    public var incomplete: [(id: String, reason: String)] {
+        zip(ids, outcomes).compactMap { id, o in
+            if case .incomplete(let r) = o { return (id, r) }
+            return nil
+        }
+    }
+    public var completeCount: Int { outcomes.count - incomplete.count }
+    public var planned: Int { caps.reduce(0, +) }
+    public var spentTotal: Int { spent.reduce(0, +) }
+
+    /// Generations that were logged but are not part of any observation: indices drawn
+    /// past a prompt's first unsafe one because they were already in flight.
+    public var overshoot: Int {
+        var o = 0
+        for (k, out) in outcomes.enumerated() {
+            switch out {
+            case .observed(let ob): o += spent[k] - ob.observed
+            case .counts(let n, _): o += spent[k] - n
+            case .incomplete: break
+            }
+        }
+        return o
+    }
+
+    /// Observations of the complete prompts (`id,cap,observed,event`).
+    public var observations: ObservationsFile {
+        var f = ObservationsFile()
+        for (k, o) in outcomes.enumerated() {
+            if case .observed(let ob) = o { f.ids.append(ids[k]); f.rows.append(ob) }
+        }
+        return f
+    }
+
+    /// Training counts of the complete prompts (`id,n,k`).
+    public func countsCSV() -> CSVWriter {
+        var w = CSVWriter(columns: ["id", "n", "k"])
+        for (i, o) in outcomes.enumerated() {
+            if case .counts(let n, let k) = o { w.row([ids[i], String(n), String(k)]) }
+        }
+        return w
+    }
+}
+
+/// Runs the early-stopping budgeted sampler: feeds (prompt, index) jobs to the
+/// endpoints' workers, rates every generation, logs it, and resumes from the log.
+public final class Collector: @unchecked Sendable {
+    public let options: CollectOptions
+    private let retryLock = NSLock()
+    private var retries = 0
+
+    public init(_ options: CollectOptions) throws {
+        precondition(options.prompts.count == options.caps.count)
+        guard !options.endpoints.isEmpty else { throw FatalSamplingError("no endpoint to generate with") }
+        let b = options.endpoints[0].generator.batchSize
+        guard options.endpoints.allSatisfy({ $0.generator.batchSize == b }) else {
+            throw FatalSamplingError("all endpoints must use the same n (choices per request)")
+        }
+        self.options = options
+    }
+
+    private func noteRetry() {
+        retryLock.lock(); retries += 1; retryLock.unlock()
+    }
+    private var retryCount: Int { retryLock.lock(); defer { retryLock.unlock() }; return retries }
+
+    /// Runs to completion (or until the calling task is cancelled: then in-flight work is
+    /// abandoned, everything rated is committed, and `interrupted` is true).
+    public func run() async throws -> CollectResult {
+        let o = options
+        let log = try SampleLog(path: o.dbPath)
+        try log.checkParameters(o.parameters)
+
+        let totalConcurrency = o.endpoints.reduce(0) { $0 + max(1, $1.concurrency) }
+        let block = o.endpoints[0].generator.batchSize
+        let sched = Scheduler(caps: o.caps, earlyStop: o.earlyStop, block: block,
+                              maxAhead: o.lookahead ?? totalConcurrency)
+        sched.maxConsecutiveFailures = max(50, 4 * totalConcurrency)
+        var slotOf: [String: Int] = [:]
+        slotOf.reserveCapacity(o.prompts.count)
+        for (k, p) in o.prompts.enumerated() { slotOf[p.id] = k }
+        try log.forEachRated { id, idx, unsafe in
+            if let s = slotOf[id] { sched.preload(slot: s, index: idx, unsafe: unsafe) }
+        }
+        slotOf = [:]
+        sched.start()
+
+        let writer = LogWriter(log: log, batchSize: o.commitBatch)
+        let start = Date()
+        let prompts = o.prompts
+        let planned = o.caps.reduce(0, +)
+
+        // Progress reporter.
+        let progressTask: Task<Void, Never>? = o.progress.map { report in
+            Task.detached {
+                var lastCount = 0
+                var lastTime = Date()
+                var rate = 0.0
+                while !Task.isCancelled {
+                    try? await Task.sleep(nanoseconds: UInt64(o.progressInterval * 1e9))
+                    if Task.isCancelled { break }
+                    let s = sched.snapshot()
+                    let now = Date()
+                    let dt = now.timeIntervalSince(lastTime)
+                    let inst = dt > 0 ? Double(s.ratedThisRun - lastCount) / dt : 0
+                    rate = rate == 0 ? inst : 0.7 * rate + 0.3 * inst
+                    lastCount = s.ratedThisRun; lastTime = now
+                    report(CollectProgress(promptsDone: s.done, promptsTotal: s.total, generationsThisRun: s.ratedThisRun,
+                                           generationsPerSecond: rate, unsafeFound: s.unsafeThisRun, spent: s.spentTotal,
+                                           planned: planned, failures: s.failures, retries: self.retryCount,
+                                           elapsed: now.timeIntervalSince(start)))
+                }
+            }
+        }
+
+        var interrupted = false
+        await withTaskCancellationHandler {
+            await withTaskGroup(of: Void.self) { group in
+                var workerID: UInt64 = 0
+                for ep in o.endpoints {
+                    for _ in 0..<max(1, ep.concurrency) {
+                        workerID += 1
+                        let rngSeed = StableHash.combine(o.seed, 0x5745_5254 &+ workerID)
+                        group.addTask {
+                            await self.worker(ep.generator, sched: sched, writer: writer, prompts: prompts,
+                                              rng: SeededRNG(seed: rngSeed))
+                        }
+                    }
+                }
+            }
+        } onCancel: {
+            sched.stop()
+        }
+        progressTask?.cancel()
+        if Task.isCancelled { interrupted = true }
+
+        if interrupted && o.simulateKillOnCancel {
+            writer.abandon()
+        } else {
+            try writer.close()
+        }
+        if let f = sched.fatal { throw f }
+        let outs = sched.outcomes(interrupted: interrupted)
+        let snap = sched.snapshot()
+        if let last = o.progress {
+            let el = Date().timeIntervalSince(start)
+            last(CollectProgress(promptsDone: snap.done, promptsTotal: snap.total, generationsThisRun: snap.ratedThisRun,
+                                 generationsPerSecond: el > 0 ? Double(snap.ratedThisRun) / el : 0,
+                                 unsafeFound: snap.unsafeThisRun, spent: snap.spentTotal, planned: planned,
+                                 failures: snap.failures, retries: retryCount, elapsed: el))
+        }
+        return CollectResult(ids: o.prompts.map(\.id), outcomes: outs.map(\.0), spent: outs.map(\.spent), caps: o.caps,
+                             earlyStop: o.earlyStop, generationsThisRun: snap.ratedThisRun,
+                             unsafeThisRun: snap.unsafeThisRun, retries: retryCount, failedJobs: snap.failures,
+                             interrupted: interrupted, elapsed: Date().timeIntervalSince(start))
+    }
+
+    private func worker(_ gen: any Generator, sched: Scheduler, writer: LogWriter, prompts: [PromptRecord],
+                        rng: SeededRNG) async {
+        var rng = rng
+        let o = options
+        while let job = await sched.next() {
+            let p = prompts[job.slot]
+            let request = GenerationRequest(promptID: p.id, prompt: p.prompt, firstIndex: job.first,
+                                            count: job.count, runSeed: o.seed)
+            do {
+                var latency = 0.0
+                let texts: [String] = try await withRetries(o.retry, rng: &rng, onRetry: { _ in self.noteRetry() }) {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    let t = try await gen.generate(request)
+                    latency = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
+                    guard t.count == job.count else {
+                        throw TransientError("\(gen.name): \(t.count) generations for a request of \(job.count)")
+                    }
+                    return t
+                }
+                let items = job.wanted.map { RatingItem(prompt: p.prompt, completion: texts[$0 - job.first]) }
+                let scores: [Double] = try await withRetries(o.retry, rng: &rng, onRetry: { _ in self.noteRetry() }) {
+                    let s = try await o.rater.score(items)
+                    guard s.count == items.count else {
+                        throw TransientError("\(o.rater.name): \(s.count) scores for \(items.count) texts")
+                    }
+                    guard s.allSatisfy({ $0.isFinite }) else { throw TransientError("\(o.rater.name): non-finite score") }
+                    return s
+                }
+                let now = Date().timeIntervalSince1970
+                var rows: [LoggedGeneration] = []
+                rows.reserveCapacity(items.count)
+                var unsafe: [Bool] = []
+                unsafe.reserveCapacity(items.count)
+                for (k, i) in job.wanted.enumerated() {
+                    let u = scores[k] >= o.threshold
+                    unsafe.append(u)
+                    rows.append(LoggedGeneration(promptID: p.id, index: i, score: scores[k], unsafe: u,
+                                                 endpoint: gen.name, latencyMs: latency, createdAt: now,
+                                                 text: o.storeText ? items[k].completion : nil))
+                }
+                if Task.isCancelled { return }
+                // Log before the scheduler may declare the prompt complete.
+                try writer.append(rows)
+                sched.complete(job, unsafe: unsafe)
+            } catch is CancellationError {
+                return
+            } catch let e as FatalSamplingError {
+                sched.stop(fatal: e)
+                return
+            } catch {
+                if Task.isCancelled { return }
+                if error is FatalSamplingError { sched.stop(fatal: error); return }
+                sched.fail(job, "\(error)")
+            }
+        }
+    }
+}

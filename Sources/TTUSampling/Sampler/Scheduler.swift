@@ -1,0 +1,305 @@
+import Foundation
+import TTUReport
+
+/// A unit of work: the aligned block of generations `first ..< first + count` of one
+/// prompt; `wanted` are the indices in it still to be rated (the others are already in
+/// the log, or beyond the cap, and are dropped).
+struct Job: Sendable {
+    let slot: Int
+    let first: Int
+    let count: Int
+    let wanted: [Int]
+}
+
+/// What became of one prompt.
+public enum PromptOutcome: Sendable, Equatable {
+    /// Early stopping: `observed` generations drawn, `event` iff the last was unsafe.
+    case observed(Observation)
+    /// `--no-early-stop`: `n` generations, `k` of them unsafe.
+    case counts(n: Int, k: Int)
+    /// Could not be finished in this run (retries exhausted, interrupted, stopped).
+    case incomplete(String)
+}
+
+/// The early-stopping sampler's bookkeeping: which indices each prompt still needs,
+/// which are in flight, and when a prompt is complete.
+///
+/// A prompt's observation is read only from the contiguous prefix of rated indices
+/// `1…prefix`: it is complete when an unsafe index `j` has all of `1…j` rated
+/// (observed `j`, event 1) or all of `1…cap` are rated safe (observed `cap`, event 0).
+/// Ratings beyond the prefix wait in `ahead`. With concurrency, indices past the first
+/// unsafe one may already be in flight; they are logged (spent budget) but never change
+/// the observation.
+///
+/// Scheduling is round-robin over prompts, each allowed at most `maxAhead` indices past
+/// its rated prefix, so early stopping wastes little and work spreads over prompts.
+final class Scheduler: @unchecked Sendable {
+    struct State {
+        var cap: Int
+        var prefix = 0
+        var nextBlock = 0
+        var unsafeInPrefix = 0
+        var firstUnsafe = Int.max
+        var ahead: [Int: Bool] = [:]
+        var inFlight = 0
+        var spent = 0
+        var failure: String?
+        var outcome: PromptOutcome?
+        var inQueue = false
+    }
+
+    private let lock = NSLock()
+    private var states: [State]
+    let earlyStop: Bool
+    let block: Int
+    let maxAhead: Int
+    private var queue: [Int32] = []
+    private var head = 0
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var totalInFlight = 0
+    private var stopped = false
+    private(set) var fatal: Error?
+
+    // Counters (read through `snapshot`).
+    private(set) var done = 0
+    private var ratedThisRun = 0
+    private var unsafeThisRun = 0
+    private var spentTotal = 0
+    private var failures = 0
+    private var consecutiveFailures = 0
+    /// Give up on the whole run after this many jobs in a row failed (a dead endpoint).
+    var maxConsecutiveFailures = 50
+
+    init(caps: [Int], earlyStop: Bool, block: Int, maxAhead: Int) {
+        states = caps.map { State(cap: $0) }
+        self.earlyStop = earlyStop
+        self.block = max(1, block)
+        self.maxAhead = max(maxAhead, self.block)
+    }
+
+    var count: Int { states.count }
+
+    // MARK: - resume
+
+    /// Feeds one logged rating (before `start`).
+    func preload(slot: Int, index: Int, unsafe: Bool) {
+        guard index >= 1, index <= states[slot].cap else { return }
+        spentTotal += 1
+        record(slot, index, unsafe)
+    }
+
+    /// Call once after preloading: settles completed prompts and queues the rest.
+    func start() {
+        lock.lock(); defer { lock.unlock() }
+        for s in states.indices {
+            states[s].nextBlock = states[s].prefix / block
+            settle(s)
+            if issuable(s) { enqueue(s) }
+        }
+    }
+
+    // MARK: - state transitions (lock held)
+
+    private func limit(_ s: Int) -> Int {
+        earlyStop ? min(states[s].cap, states[s].firstUnsafe) : states[s].cap
+    }
+
+    private func record(_ s: Int, _ i: Int, _ unsafe: Bool) {
+        if unsafe, i < states[s].firstUnsafe { states[s].firstUnsafe = i }
+        states[s].spent += 1
+        if states[s].outcome != nil { return }
+        if i == states[s].prefix + 1 {
+            states[s].prefix = i
+            if unsafe { states[s].unsafeInPrefix += 1 }
+            while let u = states[s].ahead.removeValue(forKey: states[s].prefix + 1) {
+                states[s].prefix += 1
+                if u { states[s].unsafeInPrefix += 1 }
+            }
+        } else if i > states[s].prefix {
+            states[s].ahead[i] = unsafe
+        }
+    }
+
+    private func settle(_ s: Int) {
+        guard states[s].outcome == nil else { return }
+        let st = states[s]
+        var outcome: PromptOutcome?
+        if earlyStop {
+            if st.firstUnsafe <= st.cap, st.prefix >= st.firstUnsafe {
+                outcome = .observed(Observation(cap: st.cap, observed: st.firstUnsafe, event: true))
+            } else if st.prefix >= st.cap {
+                outcome = .observed(Observation(cap: st.cap, observed: st.cap, event: false))
+            }
+        } else if st.prefix >= st.cap {
+            outcome = .counts(n: st.cap, k: st.unsafeInPrefix)
+        }
+        if let outcome {
+            states[s].outcome = outcome
+            states[s].ahead = [:]
+            done += 1
+        }
+    }
+
+    /// The first block at or after `nextBlock` that holds an index still needed.
+    private func candidate(_ s: Int) -> (first: Int, wanted: [Int])? {
+        let lim = limit(s)
+        while true {
+            let first = states[s].nextBlock * block + 1
+            if first > lim { return nil }
+            var wanted: [Int] = []
+            for i in first..<(first + block) where i <= lim && i > states[s].prefix && states[s].ahead[i] == nil {
+                wanted.append(i)
+            }
+            if wanted.isEmpty { states[s].nextBlock += 1; continue }
+            return (first, wanted)
+        }
+    }
+
+    private func issuable(_ s: Int) -> Bool {
+        let st = states[s]
+        if st.outcome != nil || st.failure != nil || stopped { return false }
+        guard let c = candidate(s) else { return false }
+        return c.first - states[s].prefix <= maxAhead
+    }
+
+    private func enqueue(_ s: Int) {
+        states[s].inQueue = true
+        if head > 4096, head * 2 > queue.count {
+            queue.removeFirst(head); head = 0
+        }
+        queue.append(Int32(s))
+    }
+
+    private func takeLocked() -> Job? {
+        while head < queue.count {
+            let s = Int(queue[head]); head += 1
+            states[s].inQueue = false
+            guard issuable(s), let c = candidate(s) else { continue }
+            states[s].nextBlock += 1
+            states[s].inFlight += 1
+            totalInFlight += 1
+            if issuable(s) { enqueue(s) }
+            return Job(slot: s, first: c.first, count: block, wanted: c.wanted)
+        }
+        return nil
+    }
+
+    private func wakeLocked() -> [CheckedContinuation<Void, Never>] {
+        if waiters.isEmpty { return [] }
+        if head < queue.count || totalInFlight == 0 || stopped {
+            let w = waiters; waiters.removeAll(); return w
+        }
+        return []
+    }
+
+    // MARK: - API for workers
+
+    /// The next job, or nil when there is nothing left to do (or the run stopped).
+    func next() async -> Job? {
+        enum Step { case job(Job), finished([CheckedContinuation<Void, Never>]), wait }
+        while true {
+            let step: Step = lock.withLock {
+                if stopped { return .finished([]) }
+                if let j = takeLocked() { return .job(j) }
+                if totalInFlight == 0 {
+                    let w = waiters; waiters.removeAll()
+                    return .finished(w)
+                }
+                return .wait
+            }
+            switch step {
+            case .job(let j): return j
+            case .finished(let w): w.forEach { $0.resume() }; return nil
+            case .wait:
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    let resumeNow: Bool = lock.withLock {
+                        if stopped || head < queue.count || totalInFlight == 0 { return true }
+                        waiters.append(c)
+                        return false
+                    }
+                    if resumeNow { c.resume() }
+                }
+            }
+        }
+    }
+
+    /// The job's wanted indices were rated: `unsafe[k]` is for `job.wanted[k]`.
+    func complete(_ job: Job, unsafe: [Bool]) {
+        lock.lock()
+        let s = job.slot
+        for (k, i) in job.wanted.enumerated() {
+            record(s, i, unsafe[k])
+            ratedThisRun += 1
+            spentTotal += 1
+            if unsafe[k] { unsafeThisRun += 1 }
+        }
+        states[s].inFlight -= 1
+        totalInFlight -= 1
+        consecutiveFailures = 0
+        settle(s)
+        if !states[s].inQueue, issuable(s) { enqueue(s) }
+        let w = wakeLocked()
+        lock.unlock()
+        w.forEach { $0.resume() }
+    }
+
+    /// The job could not be done (retries exhausted).
+    func fail(_ job: Job, _ message: String) {
+        lock.lock()
+        let s = job.slot
+        states[s].inFlight -= 1
+        totalInFlight -= 1
+        failures += 1
+        consecutiveFailures += 1
+        if consecutiveFailures >= maxConsecutiveFailures, fatal == nil {
+            stopped = true
+            fatal = FatalSamplingError("giving up: \(consecutiveFailures) requests in a row failed after all retries "
+                + "(last: \(message)). Everything rated so far is saved; fix the endpoint and rerun the same command to resume.")
+        }
+        // A failure past the first unsafe index is only lost overshoot.
+        if states[s].outcome == nil, job.wanted.contains(where: { $0 <= limit(s) }) {
+            if states[s].failure == nil { states[s].failure = "index \(job.first): \(message)" }
+        }
+        let w = wakeLocked()
+        lock.unlock()
+        w.forEach { $0.resume() }
+    }
+
+    /// Stops handing out jobs (Ctrl-C, fatal error). In-flight jobs may still report.
+    func stop(fatal error: Error? = nil) {
+        lock.lock()
+        stopped = true
+        if self.fatal == nil, let error { self.fatal = error }
+        let w = waiters; waiters.removeAll()
+        lock.unlock()
+        w.forEach { $0.resume() }
+    }
+
+    // MARK: - reporting
+
+    struct Snapshot: Sendable {
+        var done: Int
+        var total: Int
+        var ratedThisRun: Int
+        var unsafeThisRun: Int
+        var spentTotal: Int
+        var failures: Int
+        var inFlight: Int
+    }
+
+    func snapshot() -> Snapshot {
+        lock.lock(); defer { lock.unlock() }
+        return Snapshot(done: done, total: states.count, ratedThisRun: ratedThisRun, unsafeThisRun: unsafeThisRun,
+                        spentTotal: spentTotal, failures: failures, inFlight: totalInFlight)
+    }
+
+    /// Final outcome per prompt, plus the generations spent on it (logged rows).
+    func outcomes(interrupted: Bool) -> [(PromptOutcome, spent: Int)] {
+        lock.lock(); defer { lock.unlock() }
+        return states.map { st in
+            if let o = st.outcome { return (o, st.spent) }
+            if let f = st.failure { return (.incomplete(f), st.spent) }
+            return (.incomplete(interrupted ? "interrupted at \(st.prefix) of \(st.cap) rated" : "stopped at \(st.prefix) of \(st.cap) rated"), st.spent)
+        }
+    }
+}

@@ -1,0 +1,179 @@
+import Foundation
+import TTUCore
+import TTUReport
+import XCTest
+@testable import TTUSampling
+
+final class HTTPCollectTests: XCTestCase {
+    let key = "sk-test-SECRET-0123456789abcdef"
+
+    func startStub(faultRate: Double = 0, faultAttempts: Int = 2, faults: [StubServer.Fault] = StubServer.Fault.allCases,
+                   stall: Double = 0.6) throws -> StubServer {
+        var c = StubServer.Config()
+        c.rate = { rateFromPrompt($0) }
+        c.faultRate = faultRate
+        c.faultAttempts = faultAttempts
+        c.faults = faults
+        c.stallSeconds = stall
+        c.faultSeed = 7
+        let s = StubServer(config: c)
+        try s.start()
+        return s
+    }
+
+    func run(_ stub: StubServer, dir: TempDir, api: SamplingSettings.API = .completions, rater: String = "moderation",
+             prompts: [PromptRecord], cap: Int = 30, retry: RetryPolicy = fastRetry(), concurrency: Int = 8,
+             n: Int = 1, db: String = "run.sqlite", progress: (@Sendable (CollectProgress) -> Void)? = nil) async throws -> CollectResult {
+        let transport = HTTPTransport(apiKey: key, timeout: 0.3, connectionsPerHost: concurrency)
+        let settings = SamplingSettings(model: "stub-model", api: api, maxTokens: 20, temperature: 1, n: n)
+        let gen = OpenAIGenerator(base: stub.baseURL, settings: settings, transport: transport)
+        let r: any Rater = rater == "judge"
+            ? JudgeRater(base: stub.baseURL, model: "judge", transport: transport)
+            : ModerationRater(base: stub.baseURL, transport: transport)
+        let o = CollectOptions(prompts: prompts, caps: prompts.map { _ in cap }, seed: 21,
+                               endpoints: [Endpoint(generator: gen, concurrency: concurrency)], rater: r,
+                               dbPath: dir.file(db), storeText: true, retry: retry,
+                               parameters: ["seed": "21"], progressInterval: 0.05, progress: progress)
+        do {
+            let result = try await Collector(o).run()
+            await transport.shutdown()
+            return result
+        } catch {
+            await transport.shutdown()
+            throw error
+        }
+    }
+
+    /// The expected observation from the stub's ground truth.
+    func truth(_ p: PromptRecord, cap: Int) -> Observation {
+        for j in 1...cap {
+            let g = GenerationRequest(promptID: p.id, prompt: p.prompt, firstIndex: j, runSeed: 21)
+            if StubServer.unsafe(prompt: p.prompt, seed: g.wireSeed, choice: 0, rate: rateFromPrompt(p.prompt)) {
+                return Observation(cap: cap, observed: j, event: true)
+            }
+        }
+        return Observation(cap: cap, observed: cap, event: false)
+    }
+
+    func testFaultFreeRunMatchesStubGroundTruth() async throws {
+        let stub = try startStub()
+        defer { stub.stop() }
+        let dir = TempDir()
+        let prompts = stubPrompts(30)
+        let r = try await run(stub, dir: dir, prompts: prompts)
+        XCTAssertTrue(r.incomplete.isEmpty)
+        for (k, p) in prompts.enumerated() { XCTAssertEqual(r.outcomes[k], .observed(truth(p, cap: 30)), p.id) }
+        let rows = try readLog(dir.file("run.sqlite"))
+        assertLogConsistent(rows, r)
+        // Nothing counted safe that was not rated safe: each logged verdict matches its text.
+        for row in rows { XCTAssertEqual(row.unsafe, row.text!.contains(StubServer.unsafeMarker), "\(row.id)#\(row.idx)") }
+    }
+
+    func testFaultyRunEqualsFaultFreeRun() async throws {
+        let prompts = stubPrompts(30)
+        let clean = try startStub()
+        let d1 = TempDir()
+        let expected = try await run(clean, dir: d1, prompts: prompts)
+        clean.stop()
+
+        let faulty = try startStub(faultRate: 0.25)
+        defer { faulty.stop() }
+        let d2 = TempDir()
+        let got = try await run(faulty, dir: d2, prompts: prompts)
+        let counts = faulty.faultCounts
+        for f in StubServer.Fault.allCases { XCTAssertGreaterThan(counts[f] ?? 0, 0, "fault \(f) never injected") }
+        XCTAssertGreaterThan(got.retries, 0)
+        XCTAssertTrue(got.incomplete.isEmpty, "\(got.incomplete)")
+        XCTAssertEqual(observationRows(got), observationRows(expected))
+        let rows = try readLog(d2.file("run.sqlite"))
+        assertLogConsistent(rows, got)
+        for row in rows { XCTAssertEqual(row.unsafe, row.text!.contains(StubServer.unsafeMarker), "\(row.id)#\(row.idx)") }
+    }
+
+    func testChatAndJudgeRater() async throws {
+        let stub = try startStub()
+        defer { stub.stop() }
+        let dir = TempDir()
+        let prompts = stubPrompts(12)
+        let r = try await run(stub, dir: dir, api: .chat, rater: "judge", prompts: prompts, cap: 15)
+        XCTAssertTrue(r.incomplete.isEmpty)
+        let rows = try readLog(dir.file("run.sqlite"))
+        assertLogConsistent(rows, r)
+        for row in rows { XCTAssertEqual(row.unsafe, row.text!.contains(StubServer.unsafeMarker)) }
+        XCTAssertGreaterThan(r.observations.rows.filter(\.event).count, 0)
+    }
+
+    func testNGreaterThanOneKeepsIndicesAndIsReproducible() async throws {
+        let stub = try startStub()
+        defer { stub.stop() }
+        let prompts = stubPrompts(15)
+        let d1 = TempDir(), d2 = TempDir()
+        let a = try await run(stub, dir: d1, prompts: prompts, cap: 20, concurrency: 3, n: 4)
+        let b = try await run(stub, dir: d2, prompts: prompts, cap: 20, concurrency: 9, n: 4)
+        XCTAssertEqual(observationRows(a), observationRows(b))
+        XCTAssertTrue(a.incomplete.isEmpty)
+        assertLogConsistent(try readLog(d1.file("run.sqlite")), a)
+    }
+
+    func testPersistentFailureLeavesPromptIncompleteNeverSafe() async throws {
+        // Every attempt fails: nothing may be logged, and every sampled prompt is incomplete.
+        let stub = try startStub(faultRate: 1, faultAttempts: 1000, faults: [.status500, .garbage, .missingField])
+        defer { stub.stop() }
+        let dir = TempDir()
+        let r = try await run(stub, dir: dir, prompts: stubPrompts(4), cap: 5, retry: fastRetry(2))
+        XCTAssertEqual(r.incomplete.count, 4)
+        XCTAssertTrue(r.observations.rows.isEmpty)
+        XCTAssertEqual(try readLog(dir.file("run.sqlite")).count, 0)
+        XCTAssertTrue(r.incomplete[0].reason.contains("index 1"), r.incomplete[0].reason)
+    }
+
+    func testAPIKeyNeverStoredOrPrinted() async throws {
+        let stub = try startStub(faultRate: 0.3)
+        defer { stub.stop() }
+        let dir = TempDir()
+        let lines = LinesBox()
+        let r = try await run(stub, dir: dir, prompts: stubPrompts(10), cap: 10, progress: { lines.add($0.line) })
+        XCTAssertTrue(r.incomplete.isEmpty)
+        // Error path: a server that echoes the Authorization header in an error body.
+        let transport = HTTPTransport(apiKey: key, timeout: 1, connectionsPerHost: 1)
+        let gen = OpenAIGenerator(base: stub.baseURL + "/nowhere", settings: SamplingSettings(model: "m"), transport: transport)
+        var message = ""
+        do { _ = try await gen.generate(promptID: "a", prompt: "x", index: 1, runSeed: 1) } catch { message = "\(error)" }
+        await transport.shutdown()
+        XCTAssertTrue(message.contains("HTTP 404"), message)
+        XCTAssertTrue(message.contains("[redacted]"), message)
+        XCTAssertFalse(message.contains(key), message)
+        // Nowhere in the log files or the progress output.
+        for f in try FileManager.default.contentsOfDirectory(atPath: dir.path) {
+            let data = try Data(contentsOf: URL(fileURLWithPath: dir.file(f)))
+            XCTAssertNil(data.range(of: Data(key.utf8)), "API key found in \(f)")
+        }
+        XCTAssertFalse(lines.all.joined().contains(key))
+        XCTAssertFalse(lines.all.isEmpty)
+    }
+
+    func testFatalHTTPErrorStopsRun() async throws {
+        let stub = try startStub()
+        defer { stub.stop() }
+        let dir = TempDir()
+        let transport = HTTPTransport(apiKey: nil, timeout: 1, connectionsPerHost: 2)
+        let gen = OpenAIGenerator(base: stub.baseURL + "/wrong", settings: SamplingSettings(model: "m"), transport: transport)
+        let o = CollectOptions(prompts: stubPrompts(3), caps: [2, 2, 2], seed: 1,
+                               endpoints: [Endpoint(generator: gen, concurrency: 2)], rater: LexiconRater.standard,
+                               dbPath: dir.file("x.sqlite"), retry: fastRetry())
+        do {
+            _ = try await Collector(o).run()
+            XCTFail("a 404 must stop the run")
+        } catch let e as FatalSamplingError {
+            XCTAssertTrue(e.message.contains("HTTP 404"), e.message)
+        }
+        await transport.shutdown()
+    }
+}
+
+final class LinesBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func add(_ s: String) { lock.lock(); lines.append(s); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+}

@@ -1,0 +1,79 @@
+import Foundation
+import XCTest
+@testable import TTUSampling
+
+final class RaterTests: XCTestCase {
+    func testLexiconWholeWordCaseInsensitive() async throws {
+        let r = LexiconRater.standard
+        XCTAssertTrue(r.matches("Oh DAMN, that hurt"))
+        XCTAssertTrue(r.matches("well damn."))
+        XCTAssertFalse(r.matches("damnation and the passage of class assets"))
+        XCTAssertTrue(r.matches("go on, SCREW   you"))
+        XCTAssertFalse(r.matches("screwdriver for you"))
+        let s = try await r.score([RatingItem(prompt: "", completion: "[simulated] generation 3: oh damn"),
+                                   RatingItem(prompt: "", completion: "[simulated] generation 4: a harmless sentence.")])
+        XCTAssertEqual(s, [1, 0])
+        let dir = TempDir()
+        try "# words\nbanana\n\nred apple\n".write(toFile: dir.file("lex.txt"), atomically: true, encoding: .utf8)
+        let custom = try LexiconRater.read(dir.file("lex.txt"))
+        XCTAssertTrue(custom.matches("A Banana!"))
+        XCTAssertTrue(custom.matches("one red apple"))
+        XCTAssertFalse(custom.matches("damn"))
+    }
+
+    func testJudgeVerdicts() {
+        XCTAssertEqual(JudgeRater.verdict("safe"), 0)
+        XCTAssertEqual(JudgeRater.verdict(" Unsafe\nS1"), 1)
+        XCTAssertEqual(JudgeRater.verdict("UNSAFE."), 1)
+        XCTAssertNil(JudgeRater.verdict("I think it is fine"))
+        XCTAssertNil(JudgeRater.verdict(""))
+    }
+
+    func testCommandRaterScoresRestartsAndRejectsBadLines() async throws {
+        let dir = TempDir()
+        let script = dir.file("rater.sh")
+        // Scores 1 for texts with "damn"; exits after 3 answers (a crash); answers garbage to "garble".
+        try """
+            n=0
+            while IFS= read -r line; do
+              n=$((n+1))
+              case "$line" in
+                *garble*) echo 'not json' ;;
+                *damn*) echo '{"score": 1}' ;;
+                *) echo '{"score": 0.25}' ;;
+              esac
+              if [ "$n" -ge 3 ]; then exit 0; fi
+            done
+            """.write(toFile: script, atomically: true, encoding: .utf8)
+        let r = CommandRater(command: "sh \(script)", timeout: 5)
+        defer { r.terminate() }
+        let items = ["a", "oh damn", "b"].map { RatingItem(prompt: "p", completion: $0) }
+        let first = try await r.score(items)
+        XCTAssertEqual(first, [0.25, 1, 0.25])
+        // The process exited after 3 answers: the next call fails once, then it restarts.
+        var failed = false
+        do { _ = try await r.score([RatingItem(prompt: "p", completion: "c")]) } catch { failed = true }
+        let after = try await r.score([RatingItem(prompt: "p", completion: "damn it")])
+        XCTAssertEqual(after, [1])
+        _ = failed
+        do {
+            _ = try await r.score([RatingItem(prompt: "p", completion: "garble")])
+            XCTFail("a bad line must be an error")
+        } catch let e as TransientError {
+            XCTAssertTrue(e.message.contains("bad line"), e.message)
+        }
+    }
+
+    func testModerationParsing() throws {
+        let ok = #"{"results":[{"flagged":true,"category_scores":{"profanity":0.9}},{"flagged":false,"category_scores":{"profanity":0.1}}]}"#
+        XCTAssertEqual(try ModerationRater.parse(.init(string: ok), count: 2, category: nil, url: "u"), [1, 0])
+        XCTAssertEqual(try ModerationRater.parse(.init(string: ok), count: 2, category: "profanity", url: "u"), [0.9, 0.1])
+        XCTAssertThrowsError(try ModerationRater.parse(.init(string: ok), count: 3, category: nil, url: "u"))
+        XCTAssertThrowsError(try ModerationRater.parse(.init(string: ok), count: 2, category: "hate", url: "u")) { e in
+            XCTAssertTrue(e is FatalSamplingError)
+        }
+        XCTAssertThrowsError(try ModerationRater.parse(.init(string: #"{"results":[{}]}"#), count: 1, category: nil, url: "u")) { e in
+            XCTAssertTrue(e is TransientError)
+        }
+    }
+}

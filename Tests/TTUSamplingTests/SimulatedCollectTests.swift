@@ -1,0 +1,151 @@
+import Foundation
+import TTUCore
+import TTUReport
+import XCTest
+@testable import TTUSampling
+
+final class SimulatedCollectTests: XCTestCase {
+    func simOptions(_ dir: TempDir, n: Int = 60, cap: Int = 40, seed: UInt64 = 11, concurrency: Int = 8,
+                    earlyStop: Bool = true, latency: Double = 0, db: String = "run.sqlite") -> (CollectOptions, [String: Double]) {
+        var rng = SeededRNG(seed: 5)
+        let prompts = (0..<n).map { PromptRecord(id: "q\($0)", prompt: "prompt \($0)") }
+        var rates: [String: Double] = [:]
+        for p in prompts { rates[p.id] = [0, 0.01, 0.05, 0.2, 0.6][Int(rng.next() % 5)] }
+        let caps = prompts.indices.map { $0 % 7 == 0 ? 0 : cap }
+        let gen = SimulatedGenerator(rates: rates, latency: latency)
+        let o = CollectOptions(prompts: prompts, caps: caps, earlyStop: earlyStop, seed: seed,
+                               endpoints: [Endpoint(generator: gen, concurrency: concurrency)],
+                               rater: LexiconRater.standard, threshold: 0.5, dbPath: dir.file(db),
+                               retry: fastRetry(), parameters: ["seed": String(seed), "generator": "simulated"])
+        return (o, rates)
+    }
+
+    func testEarlyStoppingMatchesGroundTruthAndAccountsOvershoot() async throws {
+        let dir = TempDir()
+        let (o, rates) = simOptions(dir)
+        let r = try await Collector(o).run()
+        XCTAssertTrue(r.incomplete.isEmpty)
+        XCTAssertEqual(r.ids.count, 60)
+        for (k, id) in r.ids.enumerated() {
+            let truth = simulatedObservation(p: rates[id]!, seed: 11, id: id, cap: o.caps[k])
+            XCTAssertEqual(r.outcomes[k], .observed(truth), id)
+        }
+        let rows = try readLog(o.dbPath)
+        assertLogConsistent(rows, r)
+        XCTAssertEqual(rows.count, r.spentTotal)
+        XCTAssertEqual(rows.count, r.generationsThisRun)
+        // Overshoot = logged generations not in any observation; bounded by the lookahead per prompt.
+        let observedSum = r.observations.rows.reduce(0) { $0 + $1.observed }
+        XCTAssertEqual(r.overshoot, rows.count - observedSum)
+        for (k, id) in r.ids.enumerated() {
+            guard case .observed(let ob) = r.outcomes[k] else { continue }
+            let extra = rows.filter { $0.id == id && $0.idx > ob.observed }.count
+            XCTAssertLessThanOrEqual(extra, 8, "\(id) overshoot beyond lookahead")
+            XCTAssertTrue(rows.filter { $0.id == id }.allSatisfy { $0.idx <= ob.cap })
+        }
+        // Unsafe texts are flagged by the lexicon, safe ones are not (checked via scores).
+        XCTAssertTrue(rows.allSatisfy { ($0.score >= 0.5) == $0.unsafe })
+    }
+
+    func testSameObservationsAtAnyConcurrency() async throws {
+        let d1 = TempDir(), d2 = TempDir()
+        let r1 = try await Collector(simOptions(d1, concurrency: 1).0).run()
+        let r2 = try await Collector(simOptions(d2, concurrency: 13).0).run()
+        XCTAssertEqual(observationRows(r1), observationRows(r2))
+    }
+
+    func testNoEarlyStopCounts() async throws {
+        let dir = TempDir()
+        let (o, rates) = simOptions(dir, n: 20, cap: 25, earlyStop: false)
+        let r = try await Collector(o).run()
+        for (k, id) in r.ids.enumerated() {
+            let n = o.caps[k]
+            let kk = n == 0 ? 0 : (1...n).filter { SimulatedGenerator.isUnsafe(p: rates[id]!, runSeed: 11, promptID: id, index: $0) }.count
+            XCTAssertEqual(r.outcomes[k], .counts(n: n, k: kk), id)
+        }
+        XCTAssertEqual(r.overshoot, 0)
+        let csv = r.countsCSV()
+        let out = dir.file("counts.csv")
+        try csv.write(to: out)
+        let text = try String(contentsOfFile: out, encoding: .utf8)
+        XCTAssertTrue(text.hasPrefix("id,n,k\n"))
+        XCTAssertEqual(text.split(separator: "\n").count, 21)
+        assertLogConsistent(try readLog(o.dbPath), r)
+    }
+
+    func testResumeWithDifferentParametersIsRefused() async throws {
+        let dir = TempDir()
+        var (o, _) = simOptions(dir, n: 5, cap: 5)
+        _ = try await Collector(o).run()
+        o.parameters["seed"] = "12"
+        do {
+            _ = try await Collector(o).run()
+            XCTFail("resume with a different seed must be refused")
+        } catch let e as FatalSamplingError {
+            XCTAssertTrue(e.message.contains("different parameters"), e.message)
+            XCTAssertTrue(e.message.contains("seed: 11 in the log, 12 now"), e.message)
+        }
+        // The same parameters resume and draw nothing new.
+        o.parameters["seed"] = "11"
+        let again = try await Collector(o).run()
+        XCTAssertEqual(again.generationsThisRun, 0)
+    }
+
+    /// Simulated kills (uncommitted rows dropped) at random moments, then resume:
+    /// identical observations, no duplicate or missing indices.
+    func testKillAndResumeGivesIdenticalObservations() async throws {
+        let ref = TempDir()
+        let (refOpts, _) = simOptions(ref, n: 40, cap: 60, latency: 0.002)
+        let expected = try await Collector(refOpts).run()
+
+        let dir = TempDir()
+        var (o, _) = simOptions(dir, n: 40, cap: 60, latency: 0.002)
+        o.simulateKillOnCancel = true
+        o.commitBatch = 16
+        var rng = SeededRNG(seed: 99)
+        var kills = 0
+        for _ in 0..<6 {
+            let collector = try Collector(o)
+            let task = Task { try await collector.run() }
+            try await Task.sleep(nanoseconds: UInt64((0.02 + 0.1 * rng.uniformOpen()) * 1e9))
+            task.cancel()
+            let partial = try await task.value
+            if partial.interrupted { kills += 1 }
+            assertLogConsistent(try readLog(o.dbPath), partial)
+        }
+        XCTAssertGreaterThan(kills, 0)
+        o.simulateKillOnCancel = false
+        let final = try await Collector(o).run()
+        XCTAssertEqual(observationRows(final), observationRows(expected))
+        let rows = try readLog(o.dbPath)
+        assertLogConsistent(rows, final)
+        XCTAssertEqual(final.incomplete.count, 0)
+    }
+
+    func testInputMatching() throws {
+        let prompts = [PromptRecord(id: "a", prompt: "x"), PromptRecord(id: "b", prompt: "y")]
+        XCTAssertThrowsError(try CollectInputs.fromPlan(prompts: prompts, promptsPath: "prompts.jsonl", planIDs: ["a", "zz"],
+                                                        caps: [1, 2], planPath: "plan.csv", subset: false)) { e in
+            XCTAssertEqual("\(e)", "plan.csv:3: field 'id': prompt id 'zz' is not in prompts.jsonl")
+        }
+        XCTAssertThrowsError(try CollectInputs.fromPlan(prompts: prompts, promptsPath: "prompts.jsonl", planIDs: ["b"],
+                                                        caps: [1], planPath: "plan.csv", subset: false)) { e in
+            XCTAssertTrue("\(e)".contains("prompt id 'a' is not in the plan plan.csv"), "\(e)")
+            XCTAssertTrue("\(e)".contains("--subset"), "\(e)")
+        }
+        let ok = try CollectInputs.fromPlan(prompts: prompts, promptsPath: "p", planIDs: ["b"], caps: [3], planPath: "q", subset: true)
+        XCTAssertEqual(ok.prompts.map(\.id), ["b"])
+        XCTAssertEqual(CollectInputs.sidecarPath(for: "/x/obs.csv"), "/x/obs.json")
+    }
+
+    func testRetryPolicyHonoursRetryAfterAndJitterBounds() {
+        let p = RetryPolicy(maxRetries: 6, baseDelay: 0.5, maxDelay: 30)
+        var rng = SeededRNG(seed: 1)
+        for a in 0..<10 {
+            let d = p.delay(attempt: a, retryAfter: nil, rng: &rng)
+            XCTAssertGreaterThanOrEqual(d, 0)
+            XCTAssertLessThanOrEqual(d, min(30, 0.5 * pow(2, Double(a))))
+        }
+        XCTAssertGreaterThanOrEqual(p.delay(attempt: 0, retryAfter: 3, rng: &rng), 3)
+    }
+}

