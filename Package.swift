@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // Pure statistics: no I/O, no clocks, no global randomness.
@@ -30,6 +31,9 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         .executableTarget(name: "ttu", dependencies: [
             "TTUCore", "TTUModel", "TTUReport", "TTUSampling",
@@ -39,7 +43,10 @@ let package = Package(
         .testTarget(name: "TTUCoreTests", dependencies: ["TTUCore"]),
         .testTarget(name: "TTUModelTests", dependencies: ["TTUModel"]),
         .testTarget(name: "TTUReportTests", dependencies: ["TTUReport"]),
-        .testTarget(name: "TTUSamplingTests", dependencies: ["TTUSampling"]),
+        .testTarget(name: "TTUSamplingTests", dependencies: [
+            "TTUSampling", "TTUCore", "TTUReport", "ttu",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
         .testTarget(name: "TTUCLITests", dependencies: ["TTUReport", "TTUCore", "ttu"]),
     ],
     swiftLanguageModes: [.v5]
