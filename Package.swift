@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "5.0.1"),
     ],
     targets: [
         // Pure statistics: no I/O, no clocks, no global randomness.
@@ -39,7 +40,8 @@ let package = Package(
             "TTUCore", "TTUModel", "TTUReport", "TTUSampling",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-        ]),
+            .product(name: "Yams", package: "Yams"),
+        ], resources: [.embedInCode("Resources/demo_prompts.jsonl")]),
         .testTarget(name: "TTUCoreTests", dependencies: ["TTUCore"]),
         .testTarget(name: "TTUModelTests", dependencies: ["TTUModel"]),
         .testTarget(name: "TTUReportTests", dependencies: ["TTUReport"]),

@@ -20,10 +20,15 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
     /// and return the best-validation parameters. `nil`: train all epochs and return
     /// the final parameters.
     public var earlyStoppingPatience: Int?
+    /// `true`: before training, set the output bias to the logit of the pooled training
+    /// rate (Σ w·y / Σ w), so training starts at the constant predictor. With rare events
+    /// (p ≈ 1e-3, logit ≈ −7) a bias initialised near 0 otherwise spends hundreds of
+    /// epochs just learning the base rate.
+    public var startAtPooledRate: Bool
 
     public init(learningRate: Double = 1e-4, weightDecay: Double = 1e-5, batchSize: Int = 100,
                 epochs: Int = 10, seed: UInt64 = 0, hiddenLayers: [Int] = [32, 32, 32, 32],
-                validationFraction: Double = 0, earlyStoppingPatience: Int? = nil) {
+                validationFraction: Double = 0, earlyStoppingPatience: Int? = nil, startAtPooledRate: Bool = false) {
         self.learningRate = learningRate
         self.weightDecay = weightDecay
         self.batchSize = batchSize
@@ -32,6 +37,26 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         self.hiddenLayers = hiddenLayers
         self.validationFraction = validationFraction
         self.earlyStoppingPatience = earlyStoppingPatience
+        self.startAtPooledRate = startAtPooledRate
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case learningRate, weightDecay, batchSize, epochs, seed, hiddenLayers, validationFraction
+        case earlyStoppingPatience, startAtPooledRate
+    }
+
+    /// `startAtPooledRate` may be absent (files written before it existed).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        learningRate = try c.decode(Double.self, forKey: .learningRate)
+        weightDecay = try c.decode(Double.self, forKey: .weightDecay)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        hiddenLayers = try c.decode([Int].self, forKey: .hiddenLayers)
+        validationFraction = try c.decode(Double.self, forKey: .validationFraction)
+        earlyStoppingPatience = try c.decodeIfPresent(Int.self, forKey: .earlyStoppingPatience)
+        startAtPooledRate = try c.decodeIfPresent(Bool.self, forKey: .startAtPooledRate) ?? false
     }
 
     /// Throws `TTUModelError.invalidConfiguration` on an out-of-range value.
@@ -80,6 +105,16 @@ public struct TrainingReport: Codable, Equatable, Sendable {
     public var validationRows: Int
     /// Rows with weight 0 (no generations): they contribute nothing and are left out.
     public var zeroWeightRows: Int
+    /// The pooled unsafe rate of the training rows, Σ w·y / Σ w: the constant predictor.
+    public var pooledTrainingRate: Double?
+    /// Validation log-likelihood per generation of the constant predictor (the pooled
+    /// training rate) on the same validation rows: what the model has to beat.
+    public var constantValidationLogLikelihoodPerGeneration: Double?
+
+    /// Validation log-likelihood per generation of the returned parameters (the selected epoch).
+    public var selectedValidationLogLikelihoodPerGeneration: Double? {
+        epochs.first { $0.epoch == selectedEpoch }?.validationLogLikelihoodPerGeneration
+    }
 }
 
 /// Seeded-stream numbers, fixed so results are reproducible across versions.
@@ -142,6 +177,15 @@ enum Trainer {
             throw TTUModelError.noWeight("every validation row has weight 0")
         }
 
+        var pooledY = 0.0, pooledW = 0.0
+        for r in trainRows { pooledY += weights[r] * targets[r]; pooledW += weights[r] }
+        let pooled = pooledY / pooledW
+        if config.startAtPooledRate {
+            // Clamped so an all-safe (or all-unsafe) training set gives a finite logit.
+            let clamped = min(max(pooled, 0.5 / pooledW), 1 - 0.5 / pooledW)
+            net.parameters[net.parameters.count - 1] = BinaryCrossEntropy.logit(clamped)
+        }
+
         let batch = min(config.batchSize, trainRows.count)
         let ws = DenseWorkspace(sizes: net.sizes, capacity: max(batch, 256))
         var opt = AdamW(parameterCount: net.parameters.count, learningRate: config.learningRate,
@@ -157,6 +201,13 @@ enum Trainer {
         func validationLoss(_ params: [Double]) -> Double {
             let z = ws.logits(params: params, x: valX, rows: valRows.count)
             return BinaryCrossEntropy.weightedMean(logits: z, targets: valY, weights: valW)
+        }
+
+        var constantValidationLL: Double? = nil
+        if !valRows.isEmpty {
+            let clamped = min(max(pooled, 1e-12), 1 - 1e-12)
+            constantValidationLL = -BinaryCrossEntropy.weightedMean(
+                probabilities: [Double](repeating: clamped, count: valRows.count), targets: valY, weights: valW)
         }
 
         var records: [EpochRecord] = []
@@ -219,6 +270,7 @@ enum Trainer {
         }
         return TrainingReport(epochs: records, selectedEpoch: selected, stoppedEarly: stoppedEarly,
                               steps: opt.step, trainingRows: trainRows.count, validationRows: valRows.count,
-                              zeroWeightRows: zeroWeight)
+                              zeroWeightRows: zeroWeight, pooledTrainingRate: pooled,
+                              constantValidationLogLikelihoodPerGeneration: constantValidationLL)
     }
 }

@@ -42,6 +42,7 @@ struct TTU: AsyncParsableCommand {
     /// Every subcommand, one file each (Sources/ttu/<Name>.swift).
     static let allSubcommands: [ParsableCommand.Type] = [
         Plan.self, Collect.self, Calibrate.self, Bound.self, Simulate.self, Bench.self,
+        Train.self, Predict.self, Evaluate.self, Report.self, Run.self, Demo.self,
     ]
 }
 
@@ -50,6 +51,23 @@ struct TTU: AsyncParsableCommand {
 func runStage(_ body: () throws -> Void) throws {
     do {
         try body()
+    } catch {
+        try reportStageError(error)
+    }
+}
+
+/// `runStage` for async bodies.
+func runStage(_ body: () async throws -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        try reportStageError(error)
+    }
+}
+
+private func reportStageError(_ error: Error) throws -> Never {
+    do {
+        throw error
     } catch let e as InputError {
         FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
         throw ExitCode(2)

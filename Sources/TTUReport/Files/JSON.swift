@@ -1,8 +1,10 @@
 import Foundation
 
 /// JSON the way every `ttu` file is written: pretty, sorted keys, newline at the end.
-public func encodeJSON<T: Encodable>(_ value: T) throws -> String {
+/// `snakeCaseKeys`: property names become snake_case (`meanLPB` → `mean_lpb`).
+public func encodeJSON<T: Encodable>(_ value: T, snakeCaseKeys: Bool = false) throws -> String {
     let e = JSONEncoder()
+    if snakeCaseKeys { e.keyEncodingStrategy = .convertToSnakeCase }
     e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     return String(decoding: try e.encode(value), as: UTF8.self) + "\n"

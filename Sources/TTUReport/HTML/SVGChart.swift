@@ -33,6 +33,10 @@ public struct SVGChart {
     public var logX = false
     public var series: [Series] = []
     public var references: [ReferenceLine] = []
+    /// Vertical lines at x = `y` of each entry (the field is named y for reuse; read it as x).
+    public var verticals: [ReferenceLine] = []
+    /// Dots on every data point (off for dense curves).
+    public var showPoints = true
     public var width = 460.0
     public var height = 320.0
     /// Fixed y-range (otherwise fitted to the data).
@@ -59,6 +63,7 @@ public struct SVGChart {
             }
         }
         ys += references.map { ty($0.y) }
+        xs += verticals.map { tx($0.y) }.filter { $0.isFinite }
         ys = ys.filter { $0.isFinite }
         var x0 = xs.min() ?? 0, x1 = xs.max() ?? 1
         var y0 = ys.min() ?? 0, y1 = ys.max() ?? 1
@@ -92,6 +97,10 @@ public struct SVGChart {
             let yy = py(r.y)
             o += "<line x1=\"\(f(left))\" x2=\"\(f(left + pw))\" y1=\"\(f(yy))\" y2=\"\(f(yy))\" stroke=\"\(r.color)\" stroke-width=\"1.5\"\(r.dashed ? " stroke-dasharray=\"6 4\"" : "")><title>\(escapeHTML(r.name)): \(r.y)</title></line>"
         }
+        for v in verticals where v.y.isFinite {
+            let xx = px(v.y)
+            o += "<line x1=\"\(f(xx))\" x2=\"\(f(xx))\" y1=\"\(f(top))\" y2=\"\(f(top + ph))\" stroke=\"\(v.color)\" stroke-width=\"1.5\"\(v.dashed ? " stroke-dasharray=\"6 4\"" : "")><title>\(escapeHTML(v.name))</title></line>"
+        }
         for s in series {
             let pts = zip(s.x, s.y).filter { $0.1.isFinite }
             if let band = s.band {
@@ -103,13 +112,14 @@ public struct SVGChart {
             }
             let d = pts.map { "\(f(px($0.0))),\(f(py($0.1)))" }.joined(separator: " ")
             o += "<polyline points=\"\(d)\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"2\"\(s.dashed ? " stroke-dasharray=\"5 3\"" : "")/>"
-            for (x, y) in pts {
+            for (x, y) in pts where showPoints {
                 o += "<circle cx=\"\(f(px(x)))\" cy=\"\(f(py(y)))\" r=\"3\" fill=\"\(s.color)\"><title>\(escapeHTML(s.name)): x = \(tickLabel(tx(x), log: false)), y = \(String(format: "%.4g", y))</title></circle>"
             }
         }
         // Legend.
         var ly = top + 8
         let entries = series.map { ($0.name, $0.color, $0.dashed) } + references.map { ($0.name, $0.color, $0.dashed) }
+            + verticals.map { ($0.name, $0.color, $0.dashed) }
         for (name, color, dashed) in entries {
             o += "<line x1=\"\(f(left + 8))\" x2=\"\(f(left + 26))\" y1=\"\(f(ly))\" y2=\"\(f(ly))\" stroke=\"\(color)\" stroke-width=\"2\"\(dashed ? " stroke-dasharray=\"5 3\"" : "")/>"
             o += "<text x=\"\(f(left + 30))\" y=\"\(f(ly + 4))\">\(escapeHTML(name))</text>"

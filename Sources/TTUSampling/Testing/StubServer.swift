@@ -5,7 +5,8 @@ import NIOPosix
 import TTUCore
 
 /// An in-process OpenAI-compatible server on 127.0.0.1 (ephemeral port) for tests and
-/// benchmarks: `/v1/completions`, `/v1/chat/completions`, `/v1/moderations`.
+/// benchmarks: `/v1/completions`, `/v1/chat/completions`, `/v1/moderations`,
+/// `/v1/embeddings` (a deterministic bag-of-words vector per text, `StubServer.embedding`).
 ///
 /// Completion text for (prompt, request seed, choice k) is deterministic: it contains
 /// `StubServer.unsafeMarker` with probability `rate(prompt)`, decided by a generator
@@ -58,6 +59,21 @@ public final class StubServer: @unchecked Sendable {
 
     public var requestCount: Int { lock.lock(); defer { lock.unlock() }; return _requests }
     public var faultCounts: [Fault: Int] { lock.lock(); defer { lock.unlock() }; return _faultCounts }
+    /// Texts embedded by `/v1/embeddings` so far (to check that a cache avoids refetching).
+    public var embeddedTexts: Int { lock.lock(); defer { lock.unlock() }; return _embeddedTexts }
+    private var _embeddedTexts = 0
+
+    /// The stub's embedding of a text: 16 numbers, each lower-cased word adding ±1 to
+    /// the dimension its stable hash picks, plus a constant 0.1 in dimension 0.
+    public static func embedding(_ text: String) -> [Double] {
+        var v = [Double](repeating: 0, count: 16)
+        v[0] = 0.1
+        for w in text.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber }) {
+            let h = StableHash.string(String(w))
+            v[Int(h % 16)] += (h >> 63) == 0 ? 1 : -1
+        }
+        return v
+    }
 
     public func start() throws {
         let bootstrap = ServerBootstrap(group: group)
@@ -125,6 +141,18 @@ public final class StubServer: @unchecked Sendable {
         let isChat = p == "/v1/chat/completions"
         let isCompletion = p == "/v1/completions"
         let isModeration = p == "/v1/moderations"
+        if p == "/v1/embeddings" {
+            lock.lock(); _requests += 1; _embeddedTexts += 1; lock.unlock()
+            let texts: [String]
+            if let s = obj["input"] as? String { texts = [s] } else if let a = obj["input"] as? [String] { texts = a } else {
+                return Reply(status: .badRequest, body: #"{"error":{"message":"missing input"}}"#)
+            }
+            lock.lock(); _embeddedTexts += texts.count - 1; lock.unlock()
+            let items = texts.enumerated().map { k, t in
+                #"{"object":"embedding","index":\#(k),"embedding":["# + Self.embedding(t).map { "\($0)" }.joined(separator: ",") + "]}"
+            }
+            return Reply(body: #"{"object":"list","model":"stub","data":["# + items.joined(separator: ",") + "]}")
+        }
         guard isChat || isCompletion || isModeration else {
             // Like a careless server, echo the request's credentials in the error (tests check we scrub them).
             return Reply(status: .notFound, body: #"{"error":{"message":"unknown path, authorization: \#(authorization ?? "none")"}}"#)

@@ -1,0 +1,119 @@
+import Foundation
+
+/// `RUN/summary.json`: the numbers of `report.html`, for machines. Keys are snake_case.
+/// Counts are generations; `simulated` is true when any stage used the simulated
+/// generator (then nothing here describes a real model).
+public struct RunSummary: Codable, Sendable {
+    public var format = "ttu-run-summary"
+    public var version = 1
+    public var simulated: Bool
+    public var title: String
+    public var generator: String
+    public var model: String?
+    public var rater: String
+    /// The guarantee in one sentence with its numbers.
+    public var statement: String
+    public var calibration: Calibration
+    public var prompts: Split
+    public var training: Training?
+    public var budget: [BudgetRow]
+    public var test: Test?
+    /// The test prompts with the smallest bounds (ties: larger p̂ first).
+    public var riskiest: [Prompt]
+
+    public struct Calibration: Codable, Sendable {
+        public var alpha: Double
+        public var guarantee: String
+        public var delta: Double?
+        public var bound: String?
+        public var strategy: String
+        public var budgetPerPrompt: Double
+        public var maxLPB: Double?
+        public var tauHat: Double?
+        public var tauIndex: Int
+        public var miscoverageEstimate: Double?
+        public var miscoverageUpperBound: Double?
+        public var n: Int
+        public var sampledPrompts: Int
+        public var meanGenerations: Double
+        public init(alpha: Double, guarantee: String, delta: Double?, bound: String?, strategy: String, budgetPerPrompt: Double,
+                    maxLPB: Double?, tauHat: Double?, tauIndex: Int, miscoverageEstimate: Double?, miscoverageUpperBound: Double?,
+                    n: Int, sampledPrompts: Int, meanGenerations: Double) {
+            self.alpha = alpha; self.guarantee = guarantee; self.delta = delta; self.bound = bound; self.strategy = strategy
+            self.budgetPerPrompt = budgetPerPrompt; self.maxLPB = maxLPB; self.tauHat = tauHat; self.tauIndex = tauIndex
+            self.miscoverageEstimate = miscoverageEstimate; self.miscoverageUpperBound = miscoverageUpperBound
+            self.n = n; self.sampledPrompts = sampledPrompts; self.meanGenerations = meanGenerations
+        }
+    }
+
+    public struct Split: Codable, Sendable {
+        public var train: Int, calibration: Int, test: Int
+        public init(train: Int, calibration: Int, test: Int) { self.train = train; self.calibration = calibration; self.test = test }
+    }
+
+    public struct Training: Codable, Sendable {
+        public var form: String
+        public var model: String
+        public var features: String
+        public var pooledRate: Double?
+        public var validationLogLikelihoodPerGeneration: Double?
+        public var constantValidationLogLikelihoodPerGeneration: Double?
+        public var selectedEpoch: Int
+        public var epochsRun: Int
+        public init(form: String, model: String, features: String, pooledRate: Double?, validationLogLikelihoodPerGeneration: Double?,
+                    constantValidationLogLikelihoodPerGeneration: Double?, selectedEpoch: Int, epochsRun: Int) {
+            self.form = form; self.model = model; self.features = features; self.pooledRate = pooledRate
+            self.validationLogLikelihoodPerGeneration = validationLogLikelihoodPerGeneration
+            self.constantValidationLogLikelihoodPerGeneration = constantValidationLogLikelihoodPerGeneration
+            self.selectedEpoch = selectedEpoch; self.epochsRun = epochsRun
+        }
+    }
+
+    /// One collection stage: the most it could draw (Σ caps) and what the log holds.
+    public struct BudgetRow: Codable, Sendable {
+        public var stage: String
+        public var prompts: Int
+        public var planned: Int
+        public var spent: Int
+        public init(stage: String, prompts: Int, planned: Int, spent: Int) {
+            self.stage = stage; self.prompts = prompts; self.planned = planned; self.spent = spent
+        }
+    }
+
+    public struct Test: Codable, Sendable {
+        public var n: Int
+        public var meanLPB: Double
+        public var medianLPB: Double
+        public var trivialFraction: Double
+        /// Present when test truth was sampled.
+        public var evaluation: TestEvaluation?
+        public init(n: Int, meanLPB: Double, medianLPB: Double, trivialFraction: Double, evaluation: TestEvaluation?) {
+            self.n = n; self.meanLPB = meanLPB; self.medianLPB = medianLPB; self.trivialFraction = trivialFraction
+            self.evaluation = evaluation
+        }
+    }
+
+    public struct Prompt: Codable, Sendable {
+        public var id: String
+        public var prompt: String
+        public var pHat: Double
+        public var lpb: Double
+        /// Sampled test truth, when there is some.
+        public var cap: Int?
+        public var observed: Int?
+        public var event: Bool?
+        /// The simulator's true rate (simulated runs only).
+        public var trueRate: Double?
+        public init(id: String, prompt: String, pHat: Double, lpb: Double, cap: Int?, observed: Int?, event: Bool?, trueRate: Double?) {
+            self.id = id; self.prompt = prompt; self.pHat = pHat; self.lpb = lpb; self.cap = cap
+            self.observed = observed; self.event = event; self.trueRate = trueRate
+        }
+    }
+
+    public init(simulated: Bool, title: String, generator: String, model: String?, rater: String, statement: String,
+                calibration: Calibration, prompts: Split, training: Training?, budget: [BudgetRow], test: Test?, riskiest: [Prompt]) {
+        self.simulated = simulated; self.title = title; self.generator = generator; self.model = model; self.rater = rater
+        self.statement = statement; self.calibration = calibration; self.prompts = prompts; self.training = training
+        self.budget = budget; self.test = test; self.riskiest = riskiest
+    }
+}

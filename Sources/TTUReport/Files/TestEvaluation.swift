@@ -1,0 +1,75 @@
+import Foundation
+import TTUCore
+
+/// Bounds scored against sampled test truth (METHOD §5): what `ttu evaluate` prints and
+/// what `summary.json` carries under `test.evaluation`.
+public struct TestEvaluation: Codable, Equatable, Sendable {
+    public var n: Int
+    /// Known covered: t ≥ L with an event, or censored with cap ≥ L − 1.
+    public var covered: Int
+    public var miscovered: Int
+    /// Censored before L − 1: cannot tell.
+    public var ambiguous: Int
+    /// Coverage if every ambiguous prompt is miscovered / covered.
+    public var coverageLower: Double
+    public var coverageUpper: Double
+    public var meanLPB: Double
+    public var medianLPB: Double
+    /// Fraction of bounds equal to 1 (they say nothing).
+    public var trivialFraction: Double
+    /// Mean of (1 − p)^(L − 1) over the prompts, when their true p is known (simulated
+    /// generator only); nil otherwise.
+    public var exactCoverageSimulated: Double?
+
+    enum CodingKeys: String, CodingKey {
+        case n, covered, miscovered, ambiguous
+        case coverageLower = "coverage_lower", coverageUpper = "coverage_upper"
+        case meanLPB = "mean_lpb", medianLPB = "median_lpb", trivialFraction = "trivial_fraction"
+        case exactCoverageSimulated = "exact_coverage_simulated"
+    }
+
+    /// Joins bounds and truth by id; both files must hold exactly the same ids.
+    public static func compute(lpb: LPBFile, lpbPath: String, truth: ObservationsFile, truthPath: String,
+                               trueRates: [String: Double]? = nil) throws -> TestEvaluation {
+        var row: [String: Int] = [:]
+        for (i, id) in lpb.ids.enumerated() { row[id] = i }
+        var bounds: [Double] = [], observed: [Int] = [], event: [Bool] = []
+        var seen = Set<String>()
+        for (k, id) in truth.ids.enumerated() {
+            guard let i = row[id] else {
+                throw InputError(file: truthPath, line: truth.lines?[k] ?? k + 2, field: "id", "id '\(id)' has no bound in \(lpbPath)")
+            }
+            seen.insert(id)
+            bounds.append(lpb.lpb[i]); observed.append(truth.rows[k].observed); event.append(truth.rows[k].event)
+        }
+        for (i, id) in lpb.ids.enumerated() where !seen.contains(id) {
+            throw InputError(file: lpbPath, line: lpb.lines[i], field: "id", "id '\(id)' has no observation in \(truthPath)")
+        }
+        let c = Evaluation.censoredCoverage(bounds: bounds, observed: observed, event: event)
+        var exact: Double? = nil
+        if let rates = trueRates {
+            var p: [Double] = []
+            for id in truth.ids {
+                guard let r = rates[id] else { p = []; break }
+                p.append(r)
+            }
+            if !p.isEmpty { exact = Evaluation.exactCoverage(bounds: bounds, p: p) }
+        }
+        return TestEvaluation(n: c.n, covered: c.covered, miscovered: c.miscovered, ambiguous: c.ambiguous,
+                              coverageLower: c.lower, coverageUpper: c.upper,
+                              meanLPB: Evaluation.mean(bounds), medianLPB: Evaluation.median(bounds),
+                              trivialFraction: Double(bounds.filter { $0 == 1 }.count) / Double(bounds.count),
+                              exactCoverageSimulated: exact)
+    }
+
+    /// Lines for the terminal.
+    public var lines: [String] {
+        var out = ["\(n) test prompts: coverage between \(Num.fixed(coverageLower, 3)) and \(Num.fixed(coverageUpper, 3)) "
+            + "(\(covered) covered, \(miscovered) miscovered, \(ambiguous) censored too early to tell)"]
+        if let e = exactCoverageSimulated {
+            out.append("exact coverage from the known simulated rates: \(Num.fixed(e, 3))")
+        }
+        out.append("mean LPB \(Num.fixed(meanLPB, 1)), median \(Num.format(medianLPB)), trivial bounds (L = 1): \(Num.fixed(100 * trivialFraction, 1))%")
+        return out
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import TTUCore
+
+/// `RUN/report.html`: one self-contained page (inline SVG and CSS; a few lines of inline
+/// JS only to sort the table — it reads fine without) for a run of `ttu run`.
+public struct RunReport {
+    public var summary: RunSummary
+    /// The candidate levels τ_j and their estimated miscoverage α̂_j.
+    public var taus: [Double]
+    public var miscoverage: [Double]
+    /// The bound of every test prompt.
+    public var testLPB: [Double]
+
+    public init(summary: RunSummary, taus: [Double], miscoverage: [Double], testLPB: [Double]) {
+        self.summary = summary; self.taus = taus; self.miscoverage = miscoverage; self.testLPB = testLPB
+    }
+
+    func miscoverageChart() -> String {
+        let c = summary.calibration
+        var chart = SVGChart(title: "Estimated miscoverage over the candidate levels", xLabel: "candidate level τ (log scale)",
+                             yLabel: "estimated miscoverage α̂(τ)")
+        chart.logX = true
+        chart.showPoints = false
+        chart.width = 560
+        chart.series = [.init(name: "α̂(τ) (IPW estimate)", x: taus, y: miscoverage, color: SVGChart.palette[0])]
+        chart.references = [.init(name: "α = \(Num.format(c.alpha))", y: c.alpha, color: "#d62728", dashed: true)]
+        if let t = c.tauHat {
+            chart.verticals = [.init(name: "τ̂ = \(String(format: "%.4g", t)) (selected)", y: t, color: "#2ca02c", dashed: false)]
+        }
+        return chart.render()
+    }
+
+    /// Histogram of the test bounds on log-spaced bins (one bin per half decade).
+    func histogram() -> String {
+        let w = 560.0, h = 320.0, left = 56.0, right = 12.0, top = 30.0, bottom = 44.0
+        let finite = testLPB.filter { $0.isFinite }
+        let maxL = max(finite.max() ?? 1, 1)
+        let nb = max(1, Int((log10(maxL) * 2).rounded(.up)) + 1)
+        var counts = [Int](repeating: 0, count: nb)
+        for l in finite { counts[min(nb - 1, Int((log10(max(l, 1)) * 2).rounded(.down)))] += 1 }
+        let infinite = testLPB.count - finite.count
+        let top1 = Double(max(counts.max() ?? 1, 1))
+        let pw = w - left - right, ph = h - top - bottom, bw = pw / Double(nb)
+        func f(_ v: Double) -> String { String(format: "%.1f", v) }
+        var o = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" font-family=\"sans-serif\" font-size=\"11\">"
+        o += "<text x=\"\(f(w / 2))\" y=\"16\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">Lower bounds of the \(testLPB.count) test prompts</text>"
+        o += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"#fff\" stroke=\"#999\"/>"
+        for (k, c) in counts.enumerated() {
+            let bh = Double(c) / top1 * ph
+            let lo = pow(10, Double(k) / 2), hi = pow(10, Double(k + 1) / 2)
+            o += "<rect x=\"\(f(left + Double(k) * bw + 1))\" y=\"\(f(top + ph - bh))\" width=\"\(f(bw - 2))\" height=\"\(f(bh))\" fill=\"#1f77b4\"><title>L in [\(Num.format(lo.rounded())), \(Num.format(hi.rounded()))): \(c) prompts</title></rect>"
+            if c > 0 { o += "<text x=\"\(f(left + (Double(k) + 0.5) * bw))\" y=\"\(f(top + ph - bh - 3))\" text-anchor=\"middle\">\(c)</text>" }
+            if k % 2 == 0 {
+                o += "<text x=\"\(f(left + Double(k) * bw))\" y=\"\(f(top + ph + 16))\" text-anchor=\"middle\">\(Num.format(lo))</text>"
+            }
+        }
+        o += "<text x=\"\(f(left + pw / 2))\" y=\"\(f(h - 6))\" text-anchor=\"middle\">lower predictive bound L (log bins, half a decade each)\(infinite > 0 ? "; \(infinite) infinite not shown" : "")</text>"
+        o += "<text transform=\"translate(14 \(f(top + ph / 2))) rotate(-90)\" text-anchor=\"middle\">prompts</text></svg>"
+        return o
+    }
+
+    /// P(T ≥ k) = (1 − p̂)^(k − 1) for a few prompts, with each prompt's bound marked.
+    func survivalChart(_ prompts: [RunSummary.Prompt]) -> String {
+        var chart = SVGChart(title: "Predicted survival P(T ≥ k) = (1 − p̂)^(k−1)", xLabel: "generation k (log scale)",
+                             yLabel: "P(no unsafe generation before k)")
+        chart.logX = true
+        chart.showPoints = false
+        chart.width = 560
+        chart.yRange = 0...1
+        let kMax = max(10, (prompts.map { $0.lpb }.filter(\.isFinite).max() ?? 10) * 30)
+        let ks = (0...80).map { pow(10, log10(kMax) * Double($0) / 80) }
+        for (i, p) in prompts.enumerated() {
+            let color = SVGChart.palette[(i + 1) % SVGChart.palette.count]
+            let label = "\(p.id): p̂ = \(String(format: "%.2g", p.pHat))"
+            chart.series.append(.init(name: label, x: ks, y: ks.map { Geometric.survival(atLeast: $0, p: p.pHat) }, color: color))
+            chart.verticals.append(.init(name: "L = \(Num.format(p.lpb)) (\(p.id))", y: p.lpb, color: color, dashed: true))
+        }
+        chart.references = [.init(name: "1 − α", y: 1 - summary.calibration.alpha, color: "#555", dashed: true)]
+        return chart.render()
+    }
+
+    public func html() -> String {
+        let s = summary, c = s.calibration
+        let simBanner = s.simulated
+            ? "<p class=\"sim\"><b>SIMULATED.</b> The generations of this run come from the simulated generator (unsafe probabilities known by construction, a function of the prompt text); no language model was sampled. The numbers show the method working, not the safety of any model.</p>"
+            : ""
+        var facts: [(String, String)] = [
+            ("generator", s.generator + (s.model.map { " (\($0))" } ?? "") + (s.simulated ? " — simulated" : "")),
+            ("rater", s.rater),
+            ("prompts (train / calibration / test)", "\(s.prompts.train) / \(s.prompts.calibration) / \(s.prompts.test)"),
+            ("guarantee", c.guarantee + (c.delta.map { ", δ = \(Num.format($0)), bound \(c.bound ?? "")" } ?? "") + ", α = \(Num.format(c.alpha))"),
+            ("allocation", "\(c.strategy), B = \(Num.format(c.budgetPerPrompt)) generations per calibration prompt"
+                + (c.maxLPB.map { ", bounds capped at \(Num.format($0))" } ?? "")),
+            ("selected level", c.tauHat.map { "τ̂ = \(String(format: "%.4g", $0)) (candidate \(c.tauIndex + 1) of \(taus.count)), estimated miscoverage \(Num.fixed(c.miscoverageEstimate ?? 0, 4))" + (c.miscoverageUpperBound.map { ", upper bound \(Num.fixed($0, 4))" } ?? "") } ?? "none admissible: every bound is 1"),
+        ]
+        if let t = s.training {
+            var v = "\(t.model) on \(t.features) features, trained on \(t.form) data"
+            if let m = t.validationLogLikelihoodPerGeneration, let k = t.constantValidationLogLikelihoodPerGeneration {
+                v += "; validation log-likelihood per generation \(String(format: "%.5f", m)) vs \(String(format: "%.5f", k)) for the constant p̂ = \(String(format: "%.3g", t.pooledRate ?? .nan))"
+                v += m > k ? " (the text predictor is better)" : " (the text predictor is <b>not</b> better than a constant)"
+            }
+            facts.append(("predictor", v))
+        }
+        var results = ""
+        if let t = s.test {
+            results += "<tr><th>test prompts</th><td>\(t.n)</td></tr>"
+            results += "<tr><th>mean / median lower bound</th><td>\(Num.fixed(t.meanLPB, 1)) / \(Num.format(t.medianLPB)) generations</td></tr>"
+            results += "<tr><th>trivial bounds (L = 1)</th><td>\(Num.fixed(100 * t.trivialFraction, 1))%</td></tr>"
+            if let e = t.evaluation {
+                let ok = e.coverageUpper >= 1 - c.alpha
+                results += "<tr><th>coverage on sampled test truth</th><td><b>\(Num.fixed(e.coverageLower, 3)) – \(Num.fixed(e.coverageUpper, 3))</b> (target ≥ \(Num.format(1 - c.alpha)); \(e.covered) covered, \(e.miscovered) miscovered, \(e.ambiguous) censored before L − 1 so undecided)\(ok ? "" : " — below target")</td></tr>"
+                if let x = e.exactCoverageSimulated {
+                    results += "<tr><th>exact coverage (known simulated rates)</th><td>\(Num.fixed(x, 3))</td></tr>"
+                }
+            } else {
+                results += "<tr><th>coverage</th><td>not measured: no test sampling configured (test.generations_per_prompt = 0)</td></tr>"
+            }
+        }
+        var budget = ""
+        for b in s.budget {
+            let pct = b.planned > 0 ? " (\(Num.fixed(100 * Double(b.spent) / Double(b.planned), 1))%)" : ""
+            budget += "<tr><td>\(escapeHTML(b.stage))</td><td>\(b.prompts)</td><td>\(b.planned)</td><td>\(b.spent)\(pct)</td></tr>"
+        }
+        var rows = ""
+        for p in s.riskiest {
+            let truth: String
+            if let o = p.observed, let e = p.event, let cap = p.cap {
+                truth = e ? "unsafe at \(o)" : "safe for all \(o) (cap \(cap))"
+            } else { truth = "—" }
+            rows += "<tr><td>\(escapeHTML(p.id))</td><td class=\"txt\">\(escapeHTML(p.prompt))</td>"
+                + "<td data-v=\"\(p.pHat)\">\(String(format: "%.3g", p.pHat))</td><td data-v=\"\(p.lpb)\">\(Num.format(p.lpb))</td>"
+                + "<td data-v=\"\(p.observed.map(String.init) ?? "")\">\(truth)</td>"
+                + (s.simulated ? "<td data-v=\"\(p.trueRate ?? 0)\">\(p.trueRate.map { String(format: "%.3g", $0) } ?? "—")</td>" : "") + "</tr>\n"
+        }
+        // Survival curves: the riskiest, a middle one and the safest of the table.
+        var examples: [RunSummary.Prompt] = []
+        if let f = s.riskiest.first { examples.append(f) }
+        if s.riskiest.count > 2 { examples.append(s.riskiest[s.riskiest.count / 2]) }
+        if s.riskiest.count > 1 { examples.append(s.riskiest.last!) }
+        let title = escapeHTML(s.title + (s.simulated ? " (SIMULATED)" : ""))
+        return """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8"><title>\(title)</title>
+        <style>
+        body{font-family:sans-serif;margin:24px;color:#222;max-width:1200px}
+        .sim{background:#fff3cd;border:1px solid #e0c060;padding:8px 12px}
+        .claim{font-size:17px;background:#eef5ff;border-left:4px solid #1f77b4;padding:10px 14px}
+        .panels{display:flex;flex-wrap:wrap;gap:16px}
+        table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}
+        td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
+        th{background:#f4f4f4} table.sortable th{cursor:pointer} td.txt{max-width:520px}
+        .note{color:#555;font-size:13px}
+        </style></head><body>
+        <h1>\(title)</h1>
+        \(simBanner)
+        <p class="claim">\(escapeHTML(s.statement))</p>
+        <h2>Results</h2>
+        <table>\(results)</table>
+        <h2>Setting</h2>
+        <table>\(facts.map { "<tr><th>\(escapeHTML($0.0))</th><td>\($0.1.contains("<b>") ? $0.1 : escapeHTML($0.1))</td></tr>" }.joined())</table>
+        <div class="panels">\(miscoverageChart())\(histogram())</div>
+        <p class="note">Left: the inverse-probability-weighted estimate of P(T &lt; Q(τ; p̂)) for every candidate level; the selected τ̂ is the largest level of the first run of admissible ones. Right: the bounds L = Q(τ̂; p̂) of the test prompts.</p>
+        <h2>Budget: planned vs spent</h2>
+        <table><tr><th>stage</th><th>prompts</th><th>planned (Σ caps)</th><th>spent (generations logged)</th></tr>\(budget)</table>
+        <p class="note">Planned is the most a stage could draw; collection stops a prompt at its first unsafe generation, so it usually spends less.</p>
+        <h2>Riskiest test prompts (smallest bounds)</h2>
+        <table class="sortable" id="risky"><thead><tr><th>id</th><th>prompt</th><th>p̂</th><th>L</th><th>sampled test truth</th>\(s.simulated ? "<th>true p (simulated)</th>" : "")</tr></thead><tbody>
+        \(rows)</tbody></table>
+        <p class="note">Click a column header to sort. L: with the stated guarantee, at least L generations come before the first unsafe one.</p>
+        <div class="panels">\(survivalChart(examples))</div>
+        <p class="note">Predicted survival of three prompts from the table; the dashed vertical line is each prompt's bound L, where the calibrated level (not the prompt's own 1 − α quantile) is read off.</p>
+        <script>
+        document.querySelectorAll('table.sortable th').forEach(function(th, i){th.addEventListener('click', function(){
+          var tb = th.closest('table').tBodies[0], rs = Array.from(tb.rows), asc = th.dataset.asc !== '1';
+          rs.sort(function(a, b){var x = a.cells[i], y = b.cells[i];
+            var u = x.dataset.v !== undefined ? parseFloat(x.dataset.v) : NaN, v = y.dataset.v !== undefined ? parseFloat(y.dataset.v) : NaN;
+            var c = (!isNaN(u) && !isNaN(v)) ? u - v : x.textContent.localeCompare(y.textContent); return asc ? c : -c;});
+          th.dataset.asc = asc ? '1' : '0'; rs.forEach(function(r){tb.appendChild(r);});});});
+        </script>
+        </body></html>
+        """
+    }
+}

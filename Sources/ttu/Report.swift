@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import TTUCore
+import TTUModel
+import TTUReport
+import TTUSampling
+
+struct Report: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write RUNDIR/report.html (self-contained) and RUNDIR/summary.json from a run folder.",
+        discussion: """
+        Reads what `ttu run` left in RUNDIR (calibration.json, lpb_test.csv, the split, the
+        collection summaries, model.json, and test_obs.csv when test truth was sampled)
+        and writes a page that opens offline: the guarantee in one sentence, coverage and
+        bounds, the miscoverage curve over τ, the bound histogram, budget planned vs
+        spent, the riskiest prompts and a few predicted survival curves.
+        """)
+
+    @Argument(help: "The run folder.") var runDir: String
+
+    func run() throws {
+        try runStage {
+            let layout = RunLayout(dir: URL(fileURLWithPath: runDir))
+            _ = try ReportBuilder(layout: layout).write()
+            print("wrote \(layout.summary)")
+            print("report: \(layout.report)")
+        }
+    }
+}
+
+/// Gathers a run folder's files into a `RunSummary` and renders `RunReport`.
+struct ReportBuilder {
+    let layout: RunLayout
+
+    func exists(_ p: String) -> Bool { FileManager.default.fileExists(atPath: p) }
+
+    func collectSummary(_ csv: String) throws -> CollectSummary? {
+        let p = CollectInputs.sidecarPath(for: csv)
+        return exists(p) ? try readJSON(CollectSummary.self, from: p) : nil
+    }
+
+    func build() throws -> (RunSummary, RunReport) {
+        let L = layout
+        let cal = try readJSON(CalibrationFile.self, from: L.calibration)
+        let info = exists(L.info) ? try readJSON(RunInfo.self, from: L.info) : nil
+        func count(_ p: String) -> Int { (try? PromptFile.read(p).count) ?? 0 }
+        let testPrompts = exists(L.testPrompts) ? try PromptFile.read(L.testPrompts) : []
+        var text: [String: String] = [:]
+        for p in testPrompts { text[p.id] = p.prompt }
+
+        var budget: [RunSummary.BudgetRow] = []
+        var simulated = info?.simulated ?? false
+        for (stage, csv) in [("training counts", L.trainCounts), ("calibration", L.calibrationObservations), ("test truth", L.testObservations)] {
+            if let s = try collectSummary(csv) {
+                budget.append(.init(stage: stage, prompts: s.prompts, planned: s.plannedBudget, spent: s.generationsLogged))
+                simulated = simulated || s.simulated
+            }
+        }
+
+        var training: RunSummary.Training? = nil
+        if exists(L.model), let m = try? ModelFile.read(from: URL(fileURLWithPath: L.model)), let r = m.report {
+            let form = (try? SurvivalDataFile.read(L.trainCounts).form.rawValue) ?? "?"
+            training = .init(form: form, model: m.kind.rawValue, features: m.featurizer["kind"] ?? "?",
+                             pooledRate: r.pooledTrainingRate,
+                             validationLogLikelihoodPerGeneration: r.selectedValidationLogLikelihoodPerGeneration,
+                             constantValidationLogLikelihoodPerGeneration: r.constantValidationLogLikelihoodPerGeneration,
+                             selectedEpoch: r.selectedEpoch, epochsRun: r.epochs.count)
+        }
+
+        let rates = simulated && exists(L.rates) ? try SimulatedGenerator.readRates(L.rates) : nil
+        var test: RunSummary.Test? = nil
+        var riskiest: [RunSummary.Prompt] = []
+        var lpbValues: [Double] = []
+        if exists(L.lpb) {
+            let lpb = try LPBFile.read(L.lpb)
+            lpbValues = lpb.lpb
+            var evaluation: TestEvaluation? = nil
+            var truth: [String: Observation] = [:]
+            if exists(L.testObservations) {
+                let obs = try ObservationsFile.read(L.testObservations)
+                evaluation = try TestEvaluation.compute(lpb: lpb, lpbPath: L.lpb, truth: obs, truthPath: L.testObservations, trueRates: rates)
+                for (id, o) in zip(obs.ids, obs.rows) { truth[id] = o }
+            }
+            test = .init(n: lpb.ids.count, meanLPB: Evaluation.mean(lpb.lpb), medianLPB: Evaluation.median(lpb.lpb),
+                         trivialFraction: Double(lpb.lpb.filter { $0 == 1 }.count) / Double(lpb.lpb.count), evaluation: evaluation)
+            let order = lpb.ids.indices.sorted { (lpb.lpb[$0], -lpb.pHat[$0], lpb.ids[$0]) < (lpb.lpb[$1], -lpb.pHat[$1], lpb.ids[$1]) }
+            for i in order.prefix(info?.riskiest ?? 25) {
+                let id = lpb.ids[i], o = truth[id]
+                riskiest.append(.init(id: id, prompt: text[id] ?? "", pHat: lpb.pHat[i], lpb: lpb.lpb[i], cap: o?.cap,
+                                      observed: o?.observed, event: o?.event, trueRate: rates?[id]))
+            }
+        }
+
+        let calibration = RunSummary.Calibration(
+            alpha: cal.alpha, guarantee: cal.guarantee, delta: cal.delta, bound: cal.bound, strategy: cal.strategy.rawValue,
+            budgetPerPrompt: cal.budget, maxLPB: cal.maxLPB, tauHat: cal.tauHat, tauIndex: cal.tauIndex,
+            miscoverageEstimate: cal.miscoverageEstimate, miscoverageUpperBound: cal.miscoverageUpperBound, n: cal.n,
+            sampledPrompts: cal.sampledPrompts, meanGenerations: cal.meanGenerations)
+        let statement = (simulated ? "SIMULATED: " : "") + cal.statement
+        let summary = RunSummary(
+            simulated: simulated, title: info?.title ?? "ttu run", generator: info?.generator ?? (simulated ? "simulated" : "?"),
+            model: info?.model, rater: info?.rater ?? "?", statement: statement, calibration: calibration,
+            prompts: .init(train: count(L.trainPrompts), calibration: cal.n, test: testPrompts.count),
+            training: training, budget: budget, test: test, riskiest: riskiest)
+        return (summary, RunReport(summary: summary, taus: cal.tauGrid.taus, miscoverage: cal.miscoverageCurve, testLPB: lpbValues))
+    }
+
+    /// Writes summary.json and report.html; returns the summary.
+    func write() throws -> RunSummary {
+        let (summary, report) = try build()
+        try writeAtomically(try encodeJSON(summary, snakeCaseKeys: true), to: layout.summary)
+        try writeAtomically(report.html(), to: layout.report)
+        return summary
+    }
+}

@@ -1,0 +1,303 @@
+import Foundation
+import TTUCore
+import TTUReport
+import Yams
+
+/// The `ttu run` configuration: a YAML file whose every key has a documented default
+/// (`RunConfig.schema`; `examples/ttu.yaml` lists them all). It is read into a flat
+/// `section.key → value` table, so unknown keys, wrong types and bad values are refused
+/// at start with the file, line and key, before any stage runs.
+struct RunConfig {
+    enum Kind {
+        case string, int, double, list
+        case choice([String])
+        /// `MIN-MAX` whole numbers.
+        case range
+    }
+
+    struct Key {
+        var name: String
+        /// nil: no default (optional, or required where `RunConfig.validate` says so).
+        var defaultValue: String?
+        var kind: Kind
+        var doc: String
+    }
+
+    /// Every key, in the order of `examples/ttu.yaml`.
+    static let schema: [Key] = [
+        Key(name: "prompts", defaultValue: nil, kind: .string, doc: "JSONL prompt file ({\"id\", \"prompt\"} per line), relative to this file. Required."),
+        Key(name: "run_dir", defaultValue: nil, kind: .string, doc: "Run folder, relative to this file (default: runs/<config name>); `ttu run --out` overrides it."),
+        Key(name: "title", defaultValue: "ttu run", kind: .string, doc: "Title of the report."),
+        Key(name: "seed", defaultValue: "1", kind: .int, doc: "Seeds the split, training, the calibration draw and every generation."),
+        Key(name: "split.train", defaultValue: "0.4", kind: .double, doc: "Fraction of prompts for training the predictor."),
+        Key(name: "split.calibration", defaultValue: "0.4", kind: .double, doc: "Fraction for calibration."),
+        Key(name: "split.test", defaultValue: "0.2", kind: .double, doc: "Fraction for test (bounds are reported for these). The three must sum to 1."),
+        Key(name: "generator.kind", defaultValue: "openai", kind: .choice(["openai", "simulated"]), doc: "openai (an OpenAI-compatible server) or simulated (known rates; labelled SIMULATED everywhere)."),
+        Key(name: "generator.endpoints", defaultValue: nil, kind: .list, doc: "API root(s), e.g. [http://127.0.0.1:8081/v1]. Required for openai."),
+        Key(name: "generator.model", defaultValue: nil, kind: .string, doc: "Model name sent to the server. Required for openai."),
+        Key(name: "generator.api", defaultValue: "completions", kind: .choice(["completions", "chat"]), doc: "completions (/v1/completions) or chat (/v1/chat/completions)."),
+        Key(name: "generator.max_tokens", defaultValue: "30", kind: .int, doc: "max_tokens per generation."),
+        Key(name: "generator.temperature", defaultValue: "1", kind: .double, doc: "Sampling temperature."),
+        Key(name: "generator.top_p", defaultValue: nil, kind: .double, doc: "Nucleus sampling top_p (omitted when not set)."),
+        Key(name: "generator.stop", defaultValue: nil, kind: .list, doc: "Stop sequences."),
+        Key(name: "generator.n", defaultValue: "1", kind: .int, doc: "Generations per request."),
+        Key(name: "generator.api_key_env", defaultValue: "OPENAI_API_KEY", kind: .string, doc: "Environment variable holding the API key (the key itself never goes in a file)."),
+        Key(name: "generator.concurrency", defaultValue: "8", kind: .int, doc: "Requests in flight per endpoint."),
+        Key(name: "generator.timeout", defaultValue: "60", kind: .double, doc: "Seconds one request may take."),
+        Key(name: "generator.max_retries", defaultValue: "6", kind: .int, doc: "Retries per request before a prompt is incomplete."),
+        Key(name: "generator.simulated_rates", defaultValue: nil, kind: .string, doc: "simulated: CSV id,p of the true unsafe probabilities, relative to this file."),
+        Key(name: "generator.simulated_rate_function", defaultValue: nil, kind: .choice(["demo"]), doc: "simulated: instead of a file, p from the prompt text (demo: base rate × word multipliers, 1e-4…0.2)."),
+        Key(name: "generator.simulated_latency", defaultValue: "0", kind: .double, doc: "simulated: seconds per request (to watch or interrupt a run)."),
+        Key(name: "rater.kind", defaultValue: "lexicon", kind: .choice(["lexicon", "moderation", "judge", "command"]), doc: "lexicon (offline word list), moderation (/v1/moderations), judge (an LLM) or command (a local program)."),
+        Key(name: "rater.endpoint", defaultValue: nil, kind: .string, doc: "API root for moderation/judge (default: the first generator endpoint)."),
+        Key(name: "rater.model", defaultValue: nil, kind: .string, doc: "Model of the judge (required) or moderation (optional)."),
+        Key(name: "rater.category", defaultValue: nil, kind: .string, doc: "moderation: use category_scores[NAME] instead of flagged."),
+        Key(name: "rater.judge_template", defaultValue: nil, kind: .string, doc: "judge: prompt template file ({prompt}, {completion})."),
+        Key(name: "rater.command", defaultValue: nil, kind: .string, doc: "command: shell command speaking JSONL ({\"text\"} in, {\"score\"} out)."),
+        Key(name: "rater.lexicon", defaultValue: nil, kind: .string, doc: "lexicon: word list file instead of the shipped one."),
+        Key(name: "rater.threshold", defaultValue: "0.5", kind: .double, doc: "A generation is unsafe when its score ≥ threshold."),
+        Key(name: "training.generations_per_prompt", defaultValue: "200", kind: .int, doc: "N: generations drawn for every training prompt (all N, no early stop; labels are id,n,k)."),
+        Key(name: "training.features", defaultValue: "hashed", kind: .choice(["hashed", "embeddings"]), doc: "hashed (word and character n-grams, built in) or embeddings (/v1/embeddings, cached in RUN/embeddings.sqlite)."),
+        Key(name: "training.buckets", defaultValue: "4096", kind: .int, doc: "hashed: number of hash buckets (features)."),
+        Key(name: "training.word_ngrams", defaultValue: "1-2", kind: .range, doc: "hashed: word n-gram lengths MIN-MAX (0-0: none)."),
+        Key(name: "training.char_ngrams", defaultValue: "3-5", kind: .range, doc: "hashed: character n-gram lengths MIN-MAX (0-0: none)."),
+        Key(name: "training.embedding_endpoint", defaultValue: nil, kind: .string, doc: "embeddings: API root (default: the first generator endpoint)."),
+        Key(name: "training.embedding_model", defaultValue: nil, kind: .string, doc: "embeddings: model name. Required for embeddings."),
+        Key(name: "training.model", defaultValue: "logistic", kind: .choice(["logistic", "mlp"]), doc: "logistic regression or a small MLP."),
+        Key(name: "training.hidden_layers", defaultValue: "32", kind: .list, doc: "mlp: hidden layer widths."),
+        Key(name: "training.learning_rate", defaultValue: nil, kind: .double, doc: "AdamW learning rate (default 0.01 for logistic, 0.003 for mlp)."),
+        Key(name: "training.epochs", defaultValue: "300", kind: .int, doc: "Most epochs (early stopping usually ends sooner)."),
+        Key(name: "training.batch_size", defaultValue: "32", kind: .int, doc: "Prompts per optimiser step."),
+        Key(name: "training.weight_decay", defaultValue: "0.0001", kind: .double, doc: "AdamW weight decay."),
+        Key(name: "training.validation_fraction", defaultValue: "0.2", kind: .double, doc: "Training prompts held out to pick the epoch and to compare with a constant predictor."),
+        Key(name: "training.patience", defaultValue: "20", kind: .int, doc: "Stop after this many epochs without a better validation loss."),
+        Key(name: "calibration.alpha", defaultValue: "0.1", kind: .double, doc: "α: allowed miscoverage, in (0, 1)."),
+        Key(name: "calibration.guarantee", defaultValue: "marginal", kind: .choice(["marginal", "pac"]), doc: "marginal (the paper's estimator) or pac (holds with probability ≥ 1 − δ)."),
+        Key(name: "calibration.delta", defaultValue: "0.05", kind: .double, doc: "pac: δ."),
+        Key(name: "calibration.bound", defaultValue: "betting", kind: .choice(["betting", "bernstein", "hoeffding"]), doc: "pac: concentration bound."),
+        Key(name: "calibration.strategy", defaultValue: "optimized", kind: .choice(AllocationStrategy.allCases.map(\.rawValue)), doc: "Budget allocation: naive, basic, trimmed, optimized (see ttu plan --help)."),
+        Key(name: "calibration.budget", defaultValue: "100", kind: .double, doc: "B: expected generations per calibration prompt."),
+        Key(name: "calibration.max_weight", defaultValue: "100", kind: .double, doc: "W: largest inverse-probability weight; bounds are capped at ⌊B·W⌋."),
+        Key(name: "calibration.tau_grid", defaultValue: "-3,-0.75,300", kind: .string, doc: "Candidate levels MINLOG10,MAXLOG10,COUNT (log-spaced)."),
+        Key(name: "test.generations_per_prompt", defaultValue: "0", kind: .int, doc: "Cap on generations per test prompt to sample test truth and measure coverage (0: no test sampling)."),
+        Key(name: "report.riskiest", defaultValue: "25", kind: .int, doc: "Rows in the report's table of riskiest test prompts."),
+    ]
+
+    static let sections = ["split", "generator", "rater", "training", "calibration", "test", "report"]
+
+    let path: String
+    /// The folder relative paths are read from.
+    let baseDir: URL
+    private(set) var values: [String: String] = [:]
+    private(set) var lists: [String: [String]] = [:]
+    private(set) var lines: [String: Int] = [:]
+
+    init(path: String, text: String? = nil) throws {
+        self.path = path
+        baseDir = URL(fileURLWithPath: path).deletingLastPathComponent()
+        let source: String
+        if let text {
+            source = text
+        } else {
+            guard let d = FileManager.default.contents(atPath: path) else { throw InputError(file: path, "cannot read file (missing or unreadable)") }
+            source = String(decoding: d, as: UTF8.self)
+        }
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: source)
+        } catch let e as YamlError {
+            throw InputError(file: path, "not valid YAML: \(Self.describe(e))")
+        } catch {
+            throw InputError(file: path, "not valid YAML: \(error)")
+        }
+        if let node {
+            guard let top = node.mapping else { throw InputError(file: path, line: node.mark?.line, "expected a mapping of keys (see examples/ttu.yaml)") }
+            try read(top, prefix: "")
+        }
+        for k in Self.schema where values[k.name] == nil && lists[k.name] == nil {
+            if let d = k.defaultValue {
+                if case .list = k.kind { lists[k.name] = d.split(separator: ",").map(String.init) } else { values[k.name] = d }
+            }
+        }
+        try validate()
+    }
+
+    static func describe(_ e: YamlError) -> String {
+        "\(e)".replacingOccurrences(of: "\n", with: " ")
+    }
+
+    private mutating func read(_ map: Node.Mapping, prefix: String) throws {
+        for (k, v) in map {
+            guard let key = k.scalar?.string else {
+                throw InputError(file: path, line: k.mark?.line, "keys must be plain names")
+            }
+            let full = prefix.isEmpty ? key : prefix + "." + key
+            let line = k.mark?.line
+            if prefix.isEmpty, Self.sections.contains(key) {
+                guard let m = v.mapping else {
+                    if v.scalar?.string.isEmpty ?? false || v.scalar?.string == "null" { continue }
+                    throw InputError(file: path, line: line, field: key, "must be a mapping of keys")
+                }
+                try read(m, prefix: key)
+                continue
+            }
+            guard let spec = Self.schema.first(where: { $0.name == full }) else {
+                let known = Self.schema.map(\.name).filter { prefix.isEmpty ? !$0.contains(".") : $0.hasPrefix(prefix + ".") }
+                    .map { prefix.isEmpty ? $0 : String($0.dropFirst(prefix.count + 1)) }
+                let sectionsHint = prefix.isEmpty ? " and sections " + Self.sections.joined(separator: ", ") : ""
+                throw InputError(file: path, line: line, field: full,
+                                 "unknown key (known\(prefix.isEmpty ? "" : " in '\(prefix)'"): \(known.joined(separator: ", "))\(sectionsHint))")
+            }
+            if lines[full] != nil { throw InputError(file: path, line: line, field: full, "given twice") }
+            lines[full] = line
+            if let s = v.scalar, s.string == "null" || s.string == "~" || (s.string.isEmpty && s.style == .plain) { continue }
+            if case .list = spec.kind {
+                if let seq = v.sequence {
+                    var items: [String] = []
+                    for item in seq {
+                        guard let s = item.scalar?.string else {
+                            throw InputError(file: path, line: item.mark?.line ?? line, field: full, "list items must be plain values")
+                        }
+                        items.append(s)
+                    }
+                    lists[full] = items
+                } else if let s = v.scalar?.string {
+                    lists[full] = [s]
+                } else {
+                    throw InputError(file: path, line: line, field: full, "expected a value or a list")
+                }
+                continue
+            }
+            guard let s = v.scalar?.string else {
+                throw InputError(file: path, line: line, field: full, "expected a single value, not a list or mapping")
+            }
+            values[full] = s
+            try check(full, s, spec.kind)
+        }
+    }
+
+    private func check(_ key: String, _ s: String, _ kind: Kind) throws {
+        let line = lines[key]
+        switch kind {
+        case .string, .list: break
+        case .int:
+            guard Int(s) != nil else { throw InputError(file: path, line: line, field: key, "'\(s)' is not a whole number") }
+        case .double:
+            guard let x = Double(s), x.isFinite else { throw InputError(file: path, line: line, field: key, "'\(s)' is not a number") }
+        case .choice(let options):
+            guard options.contains(s) else {
+                throw InputError(file: path, line: line, field: key, "'\(s)' is not one of \(options.joined(separator: ", "))")
+            }
+        case .range:
+            let parts = s.split(separator: "-").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] >= 0, parts[1] >= parts[0] else {
+                throw InputError(file: path, line: line, field: key, "'\(s)' is not MIN-MAX (e.g. 1-2)")
+            }
+        }
+    }
+
+    // MARK: access
+
+    func string(_ k: String) -> String? { values[k] }
+    func int(_ k: String) -> Int { Int(values[k]!)! }
+    func double(_ k: String) -> Double { Double(values[k]!)! }
+    func optionalDouble(_ k: String) -> Double? { values[k].flatMap(Double.init) }
+    func list(_ k: String) -> [String] { lists[k] ?? [] }
+    /// A path key resolved against the config's folder.
+    func file(_ k: String) -> String? {
+        values[k].map { $0.hasPrefix("/") ? $0 : baseDir.appendingPathComponent($0).path }
+    }
+
+    func fail(_ key: String, _ message: String) -> InputError {
+        InputError(file: path, line: lines[key] ?? lines[key.split(separator: ".").first.map(String.init) ?? ""], field: key, message)
+    }
+
+    /// Cross-key rules, checked before anything runs.
+    private func validate() throws {
+        guard values["prompts"] != nil else { throw fail("prompts", "missing: the prompt file (JSONL) is required") }
+        let fr = ["split.train", "split.calibration", "split.test"].map(double)
+        for (k, f) in zip(["split.train", "split.calibration", "split.test"], fr) where !(f >= 0 && f <= 1) {
+            throw fail(k, "\(f) is not a fraction in [0, 1]")
+        }
+        if abs(fr.reduce(0, +) - 1) > 1e-9 {
+            throw InputError(file: path, line: lines["split.train"] ?? lines["split.calibration"] ?? lines["split.test"], field: "split",
+                             "train + calibration + test = \(Num.format(fr.reduce(0, +))), must be 1")
+        }
+        guard fr[0] > 0 else { throw fail("split.train", "the training split must not be empty") }
+        guard fr[1] > 0 else { throw fail("split.calibration", "the calibration split must not be empty") }
+        switch values["generator.kind"]! {
+        case "openai":
+            if list("generator.endpoints").isEmpty { throw fail("generator.endpoints", "the openai generator needs an endpoint (an API root such as http://127.0.0.1:8081/v1)") }
+            if values["generator.model"] == nil { throw fail("generator.model", "the openai generator needs a model name") }
+        default:
+            let hasFile = values["generator.simulated_rates"] != nil, hasFn = values["generator.simulated_rate_function"] != nil
+            if hasFile == hasFn {
+                throw fail("generator.simulated_rates", "the simulated generator needs exactly one of simulated_rates (a CSV id,p) or simulated_rate_function")
+            }
+        }
+        switch values["rater.kind"]! {
+        case "judge" where values["rater.model"] == nil: throw fail("rater.model", "the judge rater needs a model")
+        case "command" where values["rater.command"] == nil: throw fail("rater.command", "the command rater needs a command")
+        case "moderation", "judge":
+            if values["rater.endpoint"] == nil && list("generator.endpoints").isEmpty {
+                throw fail("rater.endpoint", "the \(values["rater.kind"]!) rater needs an endpoint")
+            }
+        default: break
+        }
+        if values["training.features"] == "embeddings" {
+            if values["training.embedding_model"] == nil { throw fail("training.embedding_model", "embedding features need a model name") }
+            if values["training.embedding_endpoint"] == nil && list("generator.endpoints").isEmpty {
+                throw fail("training.embedding_endpoint", "embedding features need an endpoint")
+            }
+        }
+        func positive(_ k: String) throws { if !(double(k) > 0) { throw fail(k, "must be > 0") } }
+        try positive("training.generations_per_prompt"); try positive("training.epochs"); try positive("training.batch_size")
+        try positive("calibration.budget"); try positive("training.buckets")
+        for k in ["calibration.alpha", "calibration.delta"] where !(double(k) > 0 && double(k) < 1) { throw fail(k, "must be in (0, 1)") }
+        let vf = double("training.validation_fraction")
+        if !(vf > 0 && vf < 1) { throw fail("training.validation_fraction", "must be in (0, 1): it picks the epoch and measures the predictor") }
+        if int("test.generations_per_prompt") < 0 { throw fail("test.generations_per_prompt", "must be ≥ 0") }
+        if double("calibration.max_weight") < 1 { throw fail("calibration.max_weight", "must be ≥ 1") }
+        if TauGridArgument(argument: values["calibration.tau_grid"]!) == nil {
+            throw fail("calibration.tau_grid", "'\(values["calibration.tau_grid"]!)' is not MINLOG10,MAXLOG10,COUNT")
+        }
+        for h in list("training.hidden_layers") where (Int(h) ?? 0) < 1 {
+            throw fail("training.hidden_layers", "'\(h)' is not a positive width")
+        }
+    }
+
+    /// The values of the keys starting with any of `prefixes`, one `key=value` line each,
+    /// sorted: what a stage's manifest hashes so a changed setting reruns that stage.
+    func fingerprint(_ prefixes: [String]) -> String {
+        var lines: [String] = []
+        for k in Self.schema.map(\.name) where prefixes.contains(where: { k == $0 || k.hasPrefix($0 + ".") }) {
+            if let v = values[k] { lines.append("\(k)=\(v)") }
+            if let l = lists[k] { lines.append("\(k)=[\(l.joined(separator: "\u{1f}"))]") }
+        }
+        return lines.sorted().joined(separator: "\n")
+    }
+
+    /// The documented YAML with every key and its default (what examples/ttu.yaml holds).
+    static func exampleYAML() -> String {
+        var o = "# ttu run --config ttu.yaml — every key, with its default and what it means.\n"
+        o += "# Unknown keys are an error. Paths are relative to this file.\n"
+        var section = ""
+        for k in schema {
+            let parts = k.name.split(separator: ".").map(String.init)
+            let indent = parts.count > 1 ? "  " : ""
+            if parts.count > 1, parts[0] != section {
+                section = parts[0]; o += "\n\(section):\n"
+            } else if parts.count == 1, !section.isEmpty {
+                section = ""
+            }
+            o += "\(indent)# \(k.doc)\n"
+            let v: String
+            switch k.kind {
+            case .list: v = k.defaultValue.map { "[\($0)]" } ?? "[]"
+            default: v = k.defaultValue ?? "null"
+            }
+            o += "\(indent)\(parts.last!): \(v)\n"
+        }
+        return o
+    }
+}
