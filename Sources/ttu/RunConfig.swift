@@ -266,11 +266,17 @@ struct RunConfig {
         }
     }
 
+    /// Keys that change how fast a collection runs, never what it draws (`ttu collect`
+    /// allows them to differ on a resume), so changing them does not rerun a stage.
+    static let operationalKeys: Set<String> = ["generator.concurrency", "generator.timeout", "generator.max_retries",
+                                               "generator.simulated_latency"]
+
     /// The values of the keys starting with any of `prefixes`, one `key=value` line each,
     /// sorted: what a stage's manifest hashes so a changed setting reruns that stage.
     func fingerprint(_ prefixes: [String]) -> String {
         var lines: [String] = []
-        for k in Self.schema.map(\.name) where prefixes.contains(where: { k == $0 || k.hasPrefix($0 + ".") }) {
+        for k in Self.schema.map(\.name) where prefixes.contains(where: { k == $0 || k.hasPrefix($0 + ".") })
+            && !Self.operationalKeys.contains(k) {
             if let v = values[k] { lines.append("\(k)=\(v)") }
             if let l = lists[k] { lines.append("\(k)=[\(l.joined(separator: "\u{1f}"))]") }
         }

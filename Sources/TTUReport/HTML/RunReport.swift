@@ -67,6 +67,7 @@ public struct RunReport {
         chart.showPoints = false
         chart.width = 560
         chart.yRange = 0...1
+        chart.legendBottom = true
         let kMax = max(10, (prompts.map { $0.lpb }.filter(\.isFinite).max() ?? 10) * 30)
         let ks = (0...80).map { pow(10, log10(kMax) * Double($0) / 80) }
         for (i, p) in prompts.enumerated() {
@@ -85,7 +86,7 @@ public struct RunReport {
             ? "<p class=\"sim\"><b>SIMULATED.</b> The generations of this run come from the simulated generator (unsafe probabilities known by construction, a function of the prompt text); no language model was sampled. The numbers show the method working, not the safety of any model.</p>"
             : ""
         var facts: [(String, String)] = [
-            ("generator", s.generator + (s.model.map { " (\($0))" } ?? "") + (s.simulated ? " — simulated" : "")),
+            ("generator", s.simulated ? "simulated (known unsafe rates; no language model)" : s.generator + (s.model.map { " (\($0))" } ?? "")),
             ("rater", s.rater),
             ("prompts (train / calibration / test)", "\(s.prompts.train) / \(s.prompts.calibration) / \(s.prompts.test)"),
             ("guarantee", c.guarantee + (c.delta.map { ", δ = \(Num.format($0)), bound \(c.bound ?? "")" } ?? "") + ", α = \(Num.format(c.alpha))"),

@@ -35,6 +35,8 @@ public struct SVGChart {
     public var references: [ReferenceLine] = []
     /// Vertical lines at x = `y` of each entry (the field is named y for reuse; read it as x).
     public var verticals: [ReferenceLine] = []
+    /// Legend in the lower left corner instead of the upper left (for curves that start high).
+    public var legendBottom = false
     /// Dots on every data point (off for dense curves).
     public var showPoints = true
     public var width = 460.0
@@ -117,9 +119,9 @@ public struct SVGChart {
             }
         }
         // Legend.
-        var ly = top + 8
         let entries = series.map { ($0.name, $0.color, $0.dashed) } + references.map { ($0.name, $0.color, $0.dashed) }
             + verticals.map { ($0.name, $0.color, $0.dashed) }
+        var ly = legendBottom ? top + ph - 8 - 14 * Double(entries.count - 1) : top + 8
         for (name, color, dashed) in entries {
             o += "<line x1=\"\(f(left + 8))\" x2=\"\(f(left + 26))\" y1=\"\(f(ly))\" y2=\"\(f(ly))\" stroke=\"\(color)\" stroke-width=\"2\"\(dashed ? " stroke-dasharray=\"5 3\"" : "")/>"
             o += "<text x=\"\(f(left + 30))\" y=\"\(f(ly + 4))\">\(escapeHTML(name))</text>"
@@ -142,6 +144,7 @@ public struct SVGChart {
 
     private func tickLabel(_ t: Double, log: Bool) -> String {
         if log { return t == t.rounded() ? "1e\(Int(t))" : String(format: "%.3g", pow(10, t)) }
+        if abs(t) < 1e-12 { return "0" }
         if abs(t) >= 1e4 || (abs(t) < 1e-3 && t != 0) { return String(format: "%.3g", t) }
         return String(format: "%g", (t * 1e6).rounded() / 1e6)
     }

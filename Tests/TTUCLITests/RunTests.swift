@@ -1,0 +1,227 @@
+import Foundation
+import XCTest
+import TTUCore
+
+/// `ttu run` / `ttu demo` end to end on the simulated generator (the debug binary).
+final class RunTests: XCTestCase {
+    var t: TTURunner!
+    override func setUpWithError() throws { t = try TTURunner() }
+    override func tearDown() { t.cleanup() }
+
+    /// `n` prompts built from heated, neutral and calm words, so the demo rate function
+    /// (TextRates.demo) spans 1e-4 … 0.2 and a text predictor has something to learn.
+    func writePrompts(_ n: Int, name: String = "prompts.jsonl") throws {
+        let subjects = ["My boss", "The neighbor", "Our teacher", "The driver", "My ex", "The kitten", "Grandmother", "The troll"]
+        let verbs = ["was angry and yelled", "sent a recipe", "wrote a poem", "got furious and started cursing", "said thanks",
+                     "called me an idiot", "talked about the weather", "posted a rant", "went to the museum", "picked a fight"]
+        let tails = ["after lunch", "at the bar", "in the garden", "in traffic", "at the library", "at work", "quietly", "again"]
+        var rng = SeededRNG(seed: 11)
+        var s = ""
+        for i in 0..<n {
+            let text = "\(subjects[Int(rng.next() % 8)]) \(verbs[Int(rng.next() % 10)]) \(tails[Int(rng.next() % 8)]) (\(i))"
+            s += "{\"id\": \"q\(i)\", \"prompt\": \"\(text)\"}\n"
+        }
+        try t.write(name, s)
+    }
+
+    func config(extra: String = "", latency: Double = 0, test: Int = 2000, budget: Int = 100) -> String {
+        """
+        title: test run
+        prompts: prompts.jsonl
+        seed: 3
+        split: {train: 0.4, calibration: 0.4, test: 0.2}
+        generator:
+          kind: simulated
+          simulated_rate_function: demo
+          simulated_latency: \(latency)
+          concurrency: 4
+        rater:
+          kind: lexicon
+        training:
+          generations_per_prompt: 200
+        calibration:
+          alpha: 0.1
+          budget: \(budget)
+        test:
+          generations_per_prompt: \(test)
+        \(extra)
+        """
+    }
+
+    func summary(_ dir: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(try t.read(dir + "/summary.json").utf8)) as! [String: Any]
+    }
+
+    func testRunEndToEndWritesLabelledReportAndSkipsOnRerun() throws {
+        try writePrompts(150)
+        try t.write("ttu.yaml", config())
+        var r = try t.run(["run", "--config", "ttu.yaml", "--out", "run", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
+        for f in ["split/train.jsonl", "split/calibration.jsonl", "split/test.jsonl", "train_counts.csv", "model.json",
+                  "predictions_calibration.csv", "predictions_test.csv", "plan.csv", "calibration_obs.csv", "calibration.json",
+                  "lpb_test.csv", "test_obs.csv", "summary.json", "report.html", "manifest.json"] {
+            XCTAssertTrue(t.exists("run/" + f), "missing \(f)")
+        }
+        let html = try t.read("run/report.html")
+        XCTAssertTrue(html.contains("SIMULATED"))
+        XCTAssertTrue(html.contains("<svg"))
+        XCTAssertFalse(html.contains("http://") && html.contains("<script src"), "the report must not load anything")
+        let s = try summary("run")
+        XCTAssertEqual(s["simulated"] as? Bool, true)
+        XCTAssertTrue((s["statement"] as? String ?? "").hasPrefix("SIMULATED"))
+        let test = s["test"] as! [String: Any]
+        XCTAssertEqual(test["n"] as? Int, 30)
+        XCTAssertNotNil((test["evaluation"] as? [String: Any])?["coverage_lower"])
+        XCTAssertTrue(r.out.contains("report: "), r.out)
+
+        // A rerun with nothing changed redoes no stage; changing α reruns calibrate and what follows only.
+        r = try t.run(["run", "--config", "ttu.yaml", "--out", "run", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(r.out.components(separatedBy: "up to date (skipped)").count - 1, 10, r.out)
+        try t.write("ttu.yaml", config().replacingOccurrences(of: "alpha: 0.1", with: "alpha: 0.2"))
+        r = try t.run(["run", "--config", "ttu.yaml", "--out", "run", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
+        for skipped in ["split", "train_counts", "train", "predict", "plan", "calibration_obs", "test_obs"] {
+            XCTAssertTrue(r.out.contains("run: \(skipped): up to date"), "\(skipped) should be skipped:\n\(r.out)")
+        }
+        XCTAssertTrue(r.out.contains("run: calibrate …"), r.out)
+    }
+
+    func testDemoProducesAReport() throws {
+        let r = try t.run(["demo", "--out", "demo", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("SIMULATED"))
+        XCTAssertTrue(r.out.contains("Open the report: "), r.out)
+        XCTAssertTrue(try t.read("demo/report.html").contains("Riskiest test prompts"))
+        XCTAssertEqual(try summary("demo")["simulated"] as? Bool, true)
+    }
+
+    /// Known rates: the calibrated bounds cover at ≈ 1 − α on the test split, and the text
+    /// predictor beats the constant one on validation log-likelihood.
+    func testCoverageOnKnownRatesAndPredictorBeatsConstant() throws {
+        try writePrompts(700)
+        try t.write("ttu.yaml", config(test: 3000, budget: 100))
+        let r = try t.run(["run", "--config", "ttu.yaml", "--out", "run", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let s = try summary("run")
+        let eval = (s["test"] as! [String: Any])["evaluation"] as! [String: Any]
+        let exact = eval["exact_coverage_simulated"] as! Double
+        let lower = eval["coverage_lower"] as! Double, upper = eval["coverage_upper"] as! Double
+        // 200 test prompts: the sd of a coverage estimate is ≈ 0.02; the calibration itself adds about as much.
+        XCTAssertGreaterThan(exact, 0.9 - 0.05, "exact coverage \(exact)")
+        XCTAssertLessThan(exact, 0.99, "bounds this loose say little: \(exact)")
+        XCTAssertLessThanOrEqual(lower, upper)
+        XCTAssertGreaterThan(upper, 0.9 - 0.06)
+        let training = s["training"] as! [String: Any]
+        let model = training["validation_log_likelihood_per_generation"] as! Double
+        let constant = training["constant_validation_log_likelihood_per_generation"] as! Double
+        XCTAssertGreaterThan(model, constant, "the text predictor does not beat the constant p̂")
+        let median = (s["test"] as! [String: Any])["median_lpb"] as! Double
+        XCTAssertGreaterThan(median, 1)
+    }
+
+    func testKillDuringCollectionThenRerunGivesTheSameBounds() throws {
+        try writePrompts(120)
+        try t.write("ttu.yaml", config(test: 0))
+        try t.write("slow.yaml", config(latency: 0.002, test: 0))  // latency changes timing only, not draws
+        let ref = try t.run(["run", "--config", "ttu.yaml", "--out", "ref", "--quiet"])
+        XCTAssertEqual(ref.code, 0, ref.err)
+
+        // Kill -9 while the calibration stage is collecting (its log exists, its output does not).
+        let p = Process()
+        p.executableURL = TTURunner.binary
+        p.arguments = ["run", "--config", "slow.yaml", "--out", "killed", "--quiet"]
+        p.currentDirectoryURL = t.dir
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let deadline = Date().addingTimeInterval(120)
+        while p.isRunning && Date() < deadline && !t.exists("killed/calibration_obs.sqlite") { usleep(2000) }
+        usleep(150_000)
+        XCTAssertTrue(p.isRunning, "the run ended before it could be killed: make the stage longer")
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertFalse(t.exists("killed/calibration.json"))
+
+        let rerun = try t.run(["run", "--config", "ttu.yaml", "--out", "killed", "--quiet"])
+        XCTAssertEqual(rerun.code, 0, rerun.err)
+        XCTAssertTrue(rerun.out.contains("run: train: up to date"), rerun.out)
+        XCTAssertEqual(try t.read("killed/calibration.json"), try t.read("ref/calibration.json"))
+        XCTAssertEqual(try t.read("killed/lpb_test.csv"), try t.read("ref/lpb_test.csv"))
+        XCTAssertEqual(try t.read("killed/calibration_obs.csv"), try t.read("ref/calibration_obs.csv"))
+    }
+
+    func testBadConfigsFailAtStartNamingTheKeyOrLine() throws {
+        try writePrompts(40)
+        func failing(_ yaml: String, prompts: String? = nil, expect: [String]) throws {
+            if let prompts { try t.write("bad.jsonl", prompts) }
+            try t.write("bad.yaml", yaml)
+            let r = try t.run(["run", "--config", "bad.yaml", "--out", "badrun"])
+            XCTAssertEqual(r.code, 2, r.err)
+            let lines = r.err.split(separator: "\n")
+            XCTAssertEqual(lines.count, 1, r.err)
+            for e in expect { XCTAssertTrue(r.err.contains(e), "'\(e)' not in: \(r.err)") }
+            XCTAssertFalse(t.exists("badrun"), "nothing may be written")
+        }
+        try failing(config().replacingOccurrences(of: "  budget: 100", with: "  budget: 100\n  budgett: 5"),
+                    expect: ["bad.yaml:17", "calibration.budgett", "unknown key"])
+        try failing(config(extra: "colour: blue"), expect: ["bad.yaml:", "'colour'", "unknown key"])
+        try failing("prompts: prompts.jsonl\ngenerator:\n  kind: openai\n  model: m\n",
+                    expect: ["generator.endpoints", "needs an endpoint"])
+        try failing(config().replacingOccurrences(of: "test: 0.2}", with: "test: 0.3}"),
+                    expect: ["bad.yaml:4", "split", "must be 1"])
+        try failing(config().replacingOccurrences(of: "prompts: prompts.jsonl", with: "prompts: bad.jsonl"),
+                    prompts: "{\"id\": \"a\", \"prompt\": \"x\"}\n{\"id\": \"a\", \"prompt\": \"y\"}\n",
+                    expect: ["bad.jsonl:2", "duplicate id 'a'"])
+        try failing(config().replacingOccurrences(of: "prompts: prompts.jsonl", with: "prompts: bad.jsonl"),
+                    prompts: "{\"id\": \"a\", \"prompt\": \"x\"}\n{\"id\": \"b\", \"prompt\": \"  \"}\n",
+                    expect: ["bad.jsonl:2", "prompt", "empty prompt"])
+        try failing(config().replacingOccurrences(of: "alpha: 0.1", with: "alpha: lots"), expect: ["calibration.alpha", "not a number"])
+    }
+
+    func testTrainPredictEvaluateCommands() throws {
+        try writePrompts(200)
+        // Counts from the demo rate function, drawn here with a seeded generator.
+        var rng = SeededRNG(seed: 5)
+        var counts = "id,n,k\n"
+        let lines = try t.read("prompts.jsonl").split(separator: "\n")
+        for (i, line) in lines.enumerated() {
+            let p = line.contains("idiot") || line.contains("furious") || line.contains("angry") ? 0.05 : 0.002
+            var k = 0
+            for _ in 0..<300 where rng.uniformOpen() < p { k += 1 }
+            counts += "q\(i),300,\(k)\n"
+        }
+        try t.write("counts.csv", counts)
+        var r = try t.run(["train", "--data", "counts.csv", "--prompts", "prompts.jsonl", "--out", "model.json"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("the text predictor is better"), r.out)
+        let model = try JSONSerialization.jsonObject(with: Data(try t.read("model.json").utf8)) as! [String: Any]
+        XCTAssertEqual((model["featurizer"] as? [String: String])?["kind"], "hashed")
+        r = try t.run(["train", "--data", "counts.csv", "--prompts", "prompts.jsonl", "--model", "mlp", "--epochs", "5", "--out", "mlp.json"])
+        XCTAssertEqual(r.code, 0, r.err)
+        r = try t.run(["predict", "--model", "model.json", "--prompts", "prompts.jsonl", "--out", "pred.csv"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let pred = try t.read("pred.csv").split(separator: "\n")
+        XCTAssertEqual(pred.first, "id,p_hat")
+        XCTAssertEqual(pred.count, 201)
+        // An id that is not in the prompts names the data file and line.
+        try t.write("unknown.csv", "id,n,k\nq0,10,0\nzzz,10,1\n")
+        r = try t.run(["train", "--data", "unknown.csv", "--prompts", "prompts.jsonl", "--out", "x.json"])
+        XCTAssertEqual(r.code, 2)
+        XCTAssertTrue(r.err.contains("unknown.csv:3: field 'id'"), r.err)
+        XCTAssertFalse(t.exists("x.json"))
+
+        // evaluate: coverage under censoring, and refusal of mismatched ids.
+        try t.write("lpb.csv", "id,p_hat,lpb\na,0.1,5\nb,0.1,5\nc,0.1,50\nd,0.1,1\n")
+        try t.write("truth.csv", "id,cap,observed,event\na,100,7,1\nb,100,3,1\nc,20,20,0\nd,10,1,1\n")
+        r = try t.run(["evaluate", "--lpb", "lpb.csv", "--truth", "truth.csv"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("coverage between 0.500 and 0.750"), r.out)  // a, d covered; b miscovered; c undecided
+        XCTAssertTrue(r.out.contains("mean LPB 15.2"), r.out)
+        XCTAssertTrue(r.out.contains("trivial bounds (L = 1): 25.0%"), r.out)
+        try t.write("truth2.csv", "id,cap,observed,event\na,100,7,1\nb,100,3,1\nc,20,20,0\ne,10,1,1\n")
+        r = try t.run(["evaluate", "--lpb", "lpb.csv", "--truth", "truth2.csv"])
+        XCTAssertEqual(r.code, 2)
+        XCTAssertTrue(r.err.contains("truth2.csv:5: field 'id'"), r.err)
+    }
+}

@@ -1,0 +1,52 @@
+import XCTest
+@testable import TTUModel
+
+final class FeaturizerTests: XCTestCase {
+    func testHashedFeaturesAreDeterministicNormalisedAndRoundTripTheirSettings() throws {
+        let f = HashedNGramFeaturizer(buckets: 512, wordMin: 1, wordMax: 2, charMin: 3, charMax: 4)
+        let a = f.features("The cat sat on the mat")
+        XCTAssertEqual(a, f.features("the   CAT sat on the mat"), "case and whitespace must not matter")
+        XCTAssertEqual(a.count, 512)
+        // Two blocks, each of unit L2 norm (they may share buckets, so the total is near √2).
+        let norm = a.reduce(0) { $0 + $1 * $1 }.squareRoot()
+        XCTAssertEqual(norm, 2.0.squareRoot(), accuracy: 0.3)
+        XCTAssertNotEqual(a, f.features("The dog sat on the mat"))
+        // Fixed reference: StableHash (not Swift's per-process Hasher) decides the bucket.
+        let g = HashedNGramFeaturizer(buckets: 16, wordMin: 1, wordMax: 1, charMin: 0, charMax: 0)
+        let x = g.features("hello")
+        XCTAssertEqual(x.filter { $0 != 0 }.count, 1)
+        XCTAssertEqual(abs(x.first { $0 != 0 }!), 1, accuracy: 1e-12)
+        let back = try FeaturizerSpec(settings: f.settings)
+        XCTAssertEqual(back, .hashed(f))
+        XCTAssertThrowsError(try FeaturizerSpec(settings: ["kind": "bogus"]))
+        XCTAssertThrowsError(try HashedNGramFeaturizer(buckets: 1).validate())
+    }
+
+    func testEmbeddingFeaturesNormaliseAndRefuseWrongLengths() throws {
+        let e = EmbeddingFeatures(model: "m", dimension: 2, endpoint: "http://x/v1")
+        let m = try e.features([[3, 4], [0, 0]])
+        for (v, w) in zip(m.values, [0.6, 0.8, 0, 0]) { XCTAssertEqual(v, w, accuracy: 1e-12) }
+        XCTAssertThrowsError(try e.features([[1, 2, 3]]))
+        XCTAssertEqual(try FeaturizerSpec(settings: e.settings), .embeddings(e))
+    }
+
+    /// Training starts at the pooled rate and reports the constant predictor's validation
+    /// log-likelihood on the same rows; a feature that carries the rate beats it.
+    func testTrainingReportsTheConstantPredictor() throws {
+        var rows: [[Double]] = [], ys: [Double] = [], ws: [Double] = []
+        for i in 0..<200 {
+            let hot = i % 4 == 0
+            rows.append([hot ? 1 : 0, 1])
+            let label = SurvivalLabel.counts(n: 400, k: hot ? 40 : 1)
+            ys.append(label.target); ws.append(label.weight)
+        }
+        let cfg = TrainingConfig(learningRate: 0.05, batchSize: 32, epochs: 100, seed: 1, validationFraction: 0.2,
+                                 earlyStoppingPatience: 10, startAtPooledRate: true)
+        let (_, r) = try LogisticModel.fit(features: try FeatureMatrix(rows), targets: ys, weights: ws, config: cfg)
+        let pooled = try XCTUnwrap(r.pooledTrainingRate)
+        XCTAssertEqual(pooled, (0.25 * 40 + 0.75 * 1) / 400, accuracy: 0.01)
+        let model = try XCTUnwrap(r.selectedValidationLogLikelihoodPerGeneration)
+        let constant = try XCTUnwrap(r.constantValidationLogLikelihoodPerGeneration)
+        XCTAssertGreaterThan(model, constant)
+    }
+}
