@@ -20,13 +20,18 @@ struct Simulate: ParsableCommand {
     @Option(help: "Comma-separated budgets B (default: the paper's 10, 1120, …, 10000).")
     var budgets: String = CalibrationStudy.paperBudgets.map { Num.format($0) }.joined(separator: ",")
     @Option(help: "Repetitions of the calibration draw per strategy and budget.") var reps: Int = 20
-    @Option(help: "Comma-separated strategies.") var strategies: String = AllocationStrategy.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(help: "Comma-separated strategies: naive, basic, trimmed, optimized (the paper's, the default) and adaptive (two-stage, beyond the paper).")
+    var strategies: String = AllocationStrategy.paper.map(\.rawValue).joined(separator: ",")
     @Option(help: "α: allowed miscoverage.") var alpha: Double = 0.1
     @Option(help: "marginal or pac.") var guarantee: Calibrate.GuaranteeKind = .marginal
     @Option(help: "δ for pac.") var delta: Double = 0.05
     @Option(help: "Concentration bound for pac: hoeffding, bernstein or betting.") var bound: ConcentrationBound = .betting
     @Option(name: .customLong("max-weight"), help: "W: largest inverse-probability weight.") var maxWeight: Double = 100
     @Option(help: "Training epochs of the MLP (the paper: 10).") var epochs: Int = 10
+    @Flag(help: "Compare strategies on the same data, seeds and budgets: each strategy's mean LPB divided by optimized's, coverage mean and sd, generations drawn, under the marginal and the PAC guarantee (--bound, --delta). Default strategies: optimized, trimmed, adaptive. Writes DIR/compare.csv.")
+    var compare = false
+    @Flag(name: .customLong("adaptive-worst-case"), help: "adaptive: allocate the final stage by worst-case cost (the cap) instead of expected cost.")
+    var adaptiveWorstCase = false
     @Option(help: "Seed of every draw (population, noise, training, calibration).") var seed: UInt64 = 1
     @Option(help: "Output folder.") var out: String = "out/simulate"
 
@@ -58,6 +63,7 @@ struct Simulate: ParsableCommand {
     }
 
     func run() throws {
+        if compare { return try runComparison() }
         try runStage {
             var clock = Stopwatch()
             let g: Guarantee = guarantee == .marginal ? .marginal : .pac(delta: delta, bound: bound)
@@ -65,9 +71,10 @@ struct Simulate: ParsableCommand {
             let last = setup.trainingReport.epochs.last
             log("[simulated] \(n) prompts: \(setup.split.train.count) training, \(setup.split.calibration.count) calibration, \(setup.split.test.count) test")
             log("trained MLP 4×32 in \(Num.fixed(setup.seconds.training, 1)) s (\(setup.trainingReport.steps) AdamW steps; final training loss \(Num.fixed(last?.trainLoss ?? .nan, 5)))")
-            let settings = CalibrationStudy.Settings(strategies: try parsedStrategies(), budgets: try parsedBudgets(),
+            var settings = CalibrationStudy.Settings(strategies: try parsedStrategies(), budgets: try parsedBudgets(),
                                                      repetitions: reps, alpha: alpha, guarantee: g, maxWeight: maxWeight,
                                                      tauGrid: .default, seed: seed)
+            settings.twoStage.byExpectedCost = !adaptiveWorstCase
             _ = clock.lap()
             let rows = try setup.study.run(settings)
             let tCal = clock.lap()
@@ -76,10 +83,10 @@ struct Simulate: ParsableCommand {
             let cells = StudyCell.aggregate(rows, alpha: alpha)
 
             var csv = CSVWriter(columns: ["strategy", "budget", "rep", "coverage", "mean_lpb", "median_lpb", "mean_generations", "tau_hat",
-                                          "mean_cap", "tau_index"])
+                                          "mean_cap", "tau_index", "max_weight"])
             for r in rows {
                 csv.row([r.strategy.rawValue, Num.format(r.budget), String(r.rep), Num.format(r.coverage), Num.format(r.meanLPB),
-                         Num.format(r.medianLPB), Num.format(r.meanGenerations), Num.format(r.tauHat), Num.format(r.meanCap), String(r.tauIndex)])
+                         Num.format(r.medianLPB), Num.format(r.meanGenerations), Num.format(r.tauHat), Num.format(r.meanCap), String(r.tauIndex), Num.format(r.maxWeight)])
             }
             let gText = guarantee == .marginal ? "marginal" : "PAC (\(bound.rawValue), δ = \(delta))"
             let report = SimulationReport(
@@ -118,4 +125,45 @@ func pad(_ s: String, _ w: Int, right: Bool = false) -> String {
 /// Progress and timing go to stderr so stdout stays the result.
 func log(_ s: String) {
     FileHandle.standardError.write(Data((s + "\n").utf8))
+}
+
+extension Simulate {
+    /// `--compare`: the same population, predictor, seeds and latent first-unsafe times for
+    /// every strategy (common random numbers), under both guarantees.
+    func runComparison() throws {
+        try runStage {
+            let setup = try SyntheticSetup.make(n: n, seed: seed, trainGenerations: 500, epochs: epochs)
+            var chosen = try parsedStrategies()
+            if strategies == AllocationStrategy.paper.map(\.rawValue).joined(separator: ",") { chosen = [.optimized, .trimmed, .adaptive] }
+            if !chosen.contains(.optimized) { chosen.insert(.optimized, at: 0) }
+            var csv = CSVWriter(columns: ["guarantee", "strategy", "budget", "reps", "coverage_mean", "coverage_sd", "below_target",
+                                          "mean_lpb", "lpb_ratio_to_optimized", "mean_generations", "mean_generations_optimized"])
+            print("ttu simulate --compare — SIMULATED data (METHOD §6), α = \(alpha), \(reps) reps, same seeds for every strategy")
+            for g in [Guarantee.marginal, .pac(delta: delta, bound: bound)] {
+                var settings = CalibrationStudy.Settings(strategies: chosen, budgets: try parsedBudgets(), repetitions: reps, alpha: alpha,
+                                                         guarantee: g, maxWeight: maxWeight, tauGrid: .default, seed: seed)
+                settings.twoStage.byExpectedCost = !adaptiveWorstCase
+                let cells = StudyCell.aggregate(try setup.study.run(settings), alpha: alpha)
+                let label = g == .marginal ? "marginal" : "pac (\(bound.rawValue), δ = \(delta))"
+                print("\n\(label)" + (g == .marginal ? "" : "; optimized uses its i.i.d. variant (λ fitted on the training prompts)"))
+                print(pad("strategy", 10) + pad("budget", 8, right: true) + pad("coverage mean ± sd", 22, right: true)
+                    + pad("P(cov<1-α)", 12, right: true) + pad("mean LPB", 11, right: true) + pad("× optimized", 13, right: true)
+                    + pad("gen drawn", 11, right: true) + pad("(optimized)", 12, right: true))
+                for c in cells {
+                    guard let ref = cells.first(where: { $0.strategy == .optimized && $0.budget == c.budget }) else { continue }
+                    let ratio = c.lpbMean / ref.lpbMean
+                    print(pad(c.strategy.rawValue, 10) + pad(Num.format(c.budget), 8, right: true)
+                        + pad("\(Num.fixed(c.coverageMean, 4)) ± \(Num.fixed(c.coverageSD, 4))", 22, right: true)
+                        + pad(Num.fixed(c.belowTarget, 2), 12, right: true) + pad(Num.fixed(c.lpbMean, 1), 11, right: true)
+                        + pad(Num.fixed(ratio, 2), 13, right: true) + pad(Num.fixed(c.generationsMean, 1), 11, right: true)
+                        + pad(Num.fixed(ref.generationsMean, 1), 12, right: true))
+                    csv.row([g.name, c.strategy.rawValue, Num.format(c.budget), String(c.reps), Num.format(c.coverageMean),
+                             Num.format(c.coverageSD), Num.format(c.belowTarget), Num.format(c.lpbMean), Num.format(ratio),
+                             Num.format(c.generationsMean), Num.format(ref.generationsMean)])
+                }
+            }
+            try csv.write(to: out + "/compare.csv")
+            print("\nwrote \(out)/compare.csv")
+        }
+    }
 }

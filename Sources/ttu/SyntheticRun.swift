@@ -31,7 +31,8 @@ struct SyntheticSetup {
                                           weights: labels.map(\.weight), config: config)
         let study = CalibrationStudy(
             calibrationPHat: model.predict(try matrix(split.calibration)), calibrationP: split.calibration.map { pop.p[$0] },
-            testPHat: model.predict(try matrix(split.test)), testP: split.test.map { pop.p[$0] })
+            testPHat: model.predict(try matrix(split.test)), testP: split.test.map { pop.p[$0] },
+            heldOutPHat: model.predict(try matrix(split.train)))
         let tTrain = clock.lap()
         return SyntheticSetup(population: pop, split: split, study: study, trainingReport: report,
                               seconds: (tPop, tTrain))

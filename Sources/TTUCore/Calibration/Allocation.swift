@@ -41,6 +41,8 @@ public enum Allocation {
         case .naive:
             let caps = pHat.map { _ in rng.geometric(1 / B) }
             return CalibrationPlan(settings: settings, pHat: pHat, priorQuantile: w, pi: nil, cap: caps)
+        case .adaptive:
+            throw TTUError.invalidArgument("the adaptive strategy plans in two stages: use TwoStage.pilotPlan, then TwoStage.finalPlan")
         case .basic, .trimmed, .optimized:
             let pi = probabilities(priorQuantile: w, settings: settings)
             var caps = [Int](repeating: 0, count: w.count)
@@ -53,7 +55,7 @@ public enum Allocation {
     public static func probabilities(priorQuantile w: [Double], settings: PlanSettings) -> [Double] {
         let B = settings.budget
         switch settings.strategy {
-        case .naive:
+        case .naive, .adaptive:
             return []
         case .basic:
             // w = ∞ (p̂ = 0, no cap): never sampled; calibration counts it as miscovered.
@@ -73,9 +75,17 @@ public enum Allocation {
     /// gives the exact solution in O(n log n) — no bisection tolerance, so the budget
     /// is spent to rounding error. If `Σ w ≤ total` every prompt is sampled.
     public static func optimizedProbabilities(weights w: [Double], totalBudget total: Double) -> (pi: [Double], lambda: Double) {
+        let s = optimizedScale(weights: w, totalBudget: total)
+        return (w.map { min(1, s / $0.squareRoot()) }, 1 / (s * s))
+    }
+
+    /// The scale `s = 1/√λ` of the optimal allocation `π = min(1, s/√w)` (∞ when every
+    /// prompt can be sampled). Fitted on one set of prompts, it can be applied pointwise
+    /// to others: the i.i.d. variant of `optimized` (METHOD §3, beyond).
+    public static func optimizedScale(weights w: [Double], totalBudget total: Double) -> Double {
         let n = w.count
         let sumW = w.reduce(0, +)
-        if sumW <= total { return ([Double](repeating: 1, count: n), .infinity) }
+        if sumW <= total { return .infinity }
         let order = w.indices.sorted { w[$0] < w[$1] }
         let sq = order.map { w[$0].squareRoot() }
         var suffix = [Double](repeating: 0, count: n + 1)  // Σ_{r≥k} √w_(r)
@@ -89,7 +99,27 @@ public enum Allocation {
             if candidate <= sq[k] { s = candidate; break }
             prefixW += w[order[k]]
         }
+        return s
+    }
+
+    /// The i.i.d. ("pointwise") optimized plan: `π(x) = min(1, s/√w(x))` with `s` fitted on
+    /// held-out predictions (e.g. the training prompts'), so each calibration prompt's
+    /// sampling depends on its own p̂ only and the weighted terms are i.i.d., as the PAC
+    /// bounds assume. The budget is then spent in expectation over the population.
+    public static func pointwisePlan(pHat: [Double], heldOutPHat: [Double], settings: PlanSettings) throws -> CalibrationPlan {
+        guard settings.strategy == .optimized else {
+            throw TTUError.invalidArgument("the pointwise (i.i.d.) allocation is a variant of optimized")
+        }
+        try settings.validate()
+        guard !heldOutPHat.isEmpty else { throw TTUError.invalidArgument("no held-out predictions to fit the allocation on") }
+        let bounds = CandidateBounds(grid: settings.tauGrid, cap: settings.boundCap)
+        let heldOut = heldOutPHat.map { bounds.priorQuantile(pHat: $0) }
+        let s = optimizedScale(weights: heldOut, totalBudget: settings.budget * Double(heldOut.count))
+        let w = pHat.map { bounds.priorQuantile(pHat: $0) }
         let pi = w.map { min(1, s / $0.squareRoot()) }
-        return (pi, 1 / (s * s))
+        var rng = SeededRNG(seed: settings.seed)
+        var caps = [Int](repeating: 0, count: w.count)
+        for i in w.indices where rng.bernoulli(pi[i]) { caps[i] = Int(w[i]) }
+        return CalibrationPlan(settings: settings, pHat: pHat, priorQuantile: w, pi: pi, cap: caps)
     }
 }

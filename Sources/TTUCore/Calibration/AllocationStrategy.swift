@@ -9,9 +9,16 @@ public enum AllocationStrategy: String, CaseIterable, Codable, Sendable {
     case trimmed
     /// Paper's "optimized / global": minimise `Σ 1/π` subject to `Σ π·w = n·B`.
     case optimized
+    /// Beyond the paper (METHOD §3): a pilot on a fraction of the prompts chooses W and
+    /// the cap level; the other prompts are allocated pointwise by expected cost under p̂
+    /// and calibrated on their own. See `TwoStage`.
+    case adaptive
 
     /// Whether this strategy caps every bound at `M = ⌊B·W⌋`.
-    public var capsBounds: Bool { self == .trimmed || self == .optimized }
+    public var capsBounds: Bool { self == .trimmed || self == .optimized || self == .adaptive }
+
+    /// The strategies of the paper (what `simulate` runs by default).
+    public static let paper: [AllocationStrategy] = [.naive, .basic, .trimmed, .optimized]
 }
 
 /// Everything that defines a calibration plan besides the prompts: written to

@@ -12,12 +12,17 @@ public struct CalibrationStudy: Sendable {
     public var calibrationP: [Double]
     public var testPHat: [Double]
     public var testP: [Double]
+    /// Predictions on held-out prompts (the training prompts), on which the i.i.d.
+    /// variant of `optimized` fits its allocation.
+    public var heldOutPHat: [Double]
 
-    public init(calibrationPHat: [Double], calibrationP: [Double], testPHat: [Double], testP: [Double]) {
+    public init(calibrationPHat: [Double], calibrationP: [Double], testPHat: [Double], testP: [Double],
+                heldOutPHat: [Double] = []) {
         self.calibrationPHat = calibrationPHat
         self.calibrationP = calibrationP
         self.testPHat = testPHat
         self.testP = testP
+        self.heldOutPHat = heldOutPHat
     }
 
     public struct Settings: Sendable {
@@ -29,8 +34,13 @@ public struct CalibrationStudy: Sendable {
         public var maxWeight: Double
         public var tauGrid: TauGrid
         public var seed: UInt64
+        /// Settings of the two-stage `adaptive` strategy.
+        public var twoStage = TwoStage.Settings()
+        /// Under a PAC guarantee, `optimized` uses its i.i.d. variant (fitted on `heldOutPHat`),
+        /// since the PAC bounds assume i.i.d. terms.
+        public var pointwiseOptimizedForPAC = true
 
-        public init(strategies: [AllocationStrategy] = AllocationStrategy.allCases,
+        public init(strategies: [AllocationStrategy] = AllocationStrategy.paper,
                     budgets: [Double] = CalibrationStudy.paperBudgets, repetitions: Int = 20, alpha: Double = 0.1,
                     guarantee: Guarantee = .marginal, maxWeight: Double = 100, tauGrid: TauGrid = .default, seed: UInt64 = 1) {
             self.strategies = strategies
@@ -62,6 +72,8 @@ public struct CalibrationStudy: Sendable {
         public var meanCap: Double
         public var tauHat: Double?
         public var tauIndex: Int
+        /// W used (chosen by the pilot for `adaptive`).
+        public var maxWeight: Double
     }
 
     /// The uncalibrated predictor's bound `Q(α; p̂)` on the test prompts.
@@ -98,11 +110,16 @@ public struct CalibrationStudy: Sendable {
     /// One calibration: seeds depend only on (seed, budget index, rep), not on the strategy.
     public func runOne(strategy: AllocationStrategy, budget: Double, budgetIndex: Int, rep: Int, settings s: Settings) throws -> Row {
         let repSeed = SeededRNG(seed: s.seed).derived(UInt64(budgetIndex) << 32 | UInt64(rep))
+        if strategy == .adaptive { return try runTwoStage(budget: budget, rep: rep, repSeed: repSeed, settings: s) }
         let planSettings = PlanSettings(strategy: strategy, budget: budget, maxWeight: s.maxWeight,
                                         tauGrid: s.tauGrid, seed: StableHash.combine(repSeed.seed, 1))
-        let plan = try Allocation.plan(pHat: calibrationPHat, settings: planSettings)
-        var timeRNG = repSeed.derived(2)
-        let (observed, event) = SimulatedSampling.observe(p: calibrationP, cap: plan.cap, rng: &timeRNG)
+        let pointwise = strategy == .optimized && s.pointwiseOptimizedForPAC && s.guarantee != .marginal && !heldOutPHat.isEmpty
+        let plan = pointwise
+            ? try Allocation.pointwisePlan(pHat: calibrationPHat, heldOutPHat: heldOutPHat, settings: planSettings)
+            : try Allocation.plan(pHat: calibrationPHat, settings: planSettings)
+        // The latent first-unsafe times of repetition r are shared by every strategy.
+        let times = latentTimes(repSeed: repSeed)
+        let (observed, event) = SimulatedSampling.censor(times: times, cap: plan.cap)
         let sample = CalibrationSample(strategy: strategy, budget: budget, pHat: calibrationPHat, pi: plan.pi,
                                        cap: plan.cap, observed: observed, event: event)
         let bounds = CandidateBounds(grid: s.tauGrid, cap: planSettings.boundCap)
@@ -115,7 +132,50 @@ public struct CalibrationStudy: Sendable {
                    meanLPB: Evaluation.mean(l), medianLPB: Evaluation.median(l),
                    meanGenerations: sample.meanGenerations,
                    meanCap: Double(plan.plannedGenerations) / Double(plan.count),
-                   tauHat: result.tauHat, tauIndex: result.tauIndex)
+                   tauHat: result.tauHat, tauIndex: result.tauIndex, maxWeight: s.maxWeight)
     }
 }
 
+
+extension CalibrationStudy {
+    /// `T_i ~ Geometric(p_i)` for every calibration prompt of a repetition: shared by every
+    /// strategy (common random numbers).
+    func latentTimes(repSeed: SeededRNG) -> [Int] {
+        var rng = repSeed.derived(2)
+        return calibrationP.map { rng.geometric($0) }
+    }
+
+    /// The `adaptive` strategy: pilot, choice, final stage (see `TwoStage`).
+    func runTwoStage(budget: Double, rep: Int, repSeed: SeededRNG, settings s: Settings) throws -> Row {
+        let times = latentTimes(repSeed: repSeed)
+        let n = calibrationPHat.count
+        let pilotRows = TwoStage.pilotRows(count: n, fraction: s.twoStage.pilotFraction, seed: StableHash.combine(repSeed.seed, 4))
+        var inPilot = [Bool](repeating: false, count: n)
+        for i in pilotRows { inPilot[i] = true }
+        let finalRows = (0..<n).filter { !inPilot[$0] }
+        let pilotPHat = pilotRows.map { calibrationPHat[$0] }
+        let pilotPlan = try TwoStage.pilotPlan(pHat: pilotPHat, budget: budget, grid: s.tauGrid, settings: s.twoStage,
+                                               seed: StableHash.combine(repSeed.seed, 5))
+        let pilotObs = SimulatedSampling.censor(times: pilotRows.map { times[$0] }, cap: pilotPlan.cap)
+        let pilot = CalibrationSample(strategy: .adaptive, budget: budget, pHat: pilotPHat, pi: pilotPlan.pi,
+                                      cap: pilotPlan.cap, observed: pilotObs.observed, event: pilotObs.event)
+        let finalPHat = finalRows.map { calibrationPHat[$0] }
+        let choice = try TwoStage.choose(pilot: pilot, pilotGrid: s.tauGrid, budget: budget, totalPrompts: n, alpha: s.alpha,
+                                         referencePHat: finalPHat, settings: s.twoStage)
+        let plan = try TwoStage.finalPlan(pHat: finalPHat, budget: budget, choice: choice, seed: StableHash.combine(repSeed.seed, 1))
+        let obs = SimulatedSampling.censor(times: finalRows.map { times[$0] }, cap: plan.cap)
+        let sample = CalibrationSample(strategy: .adaptive, budget: budget, pHat: finalPHat, pi: plan.pi,
+                                       cap: plan.cap, observed: obs.observed, event: obs.event)
+        let bounds = CandidateBounds(grid: choice.grid, cap: plan.settings.boundCap)
+        let result = try Calibrator.calibrate(sample, bounds: bounds, alpha: s.alpha, guarantee: s.guarantee,
+                                              seed: StableHash.combine(repSeed.seed, 3))
+        let l = LowerBound(tauHat: result.tauHat, maxLPB: plan.settings.maxLPB).bounds(testPHat)
+        let drawn = pilot.observed.reduce(0, +) + obs.observed.reduce(0, +)
+        let planned = pilotPlan.plannedGenerations + plan.plannedGenerations
+        return Row(strategy: .adaptive, budget: budget, rep: rep,
+                   coverage: Evaluation.exactCoverage(bounds: l, p: testP),
+                   meanLPB: Evaluation.mean(l), medianLPB: Evaluation.median(l),
+                   meanGenerations: Double(drawn) / Double(n), meanCap: Double(planned) / Double(n),
+                   tauHat: result.tauHat, tauIndex: result.tauIndex, maxWeight: choice.maxWeight)
+    }
+}

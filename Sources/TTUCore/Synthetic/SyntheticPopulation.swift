@@ -70,6 +70,16 @@ public struct SyntheticPopulation: Sendable {
 /// Sampling the calibration prompts against known p: the simulated stand-in for
 /// `ttu collect` (every number it produces is simulated).
 public enum SimulatedSampling {
+    /// Censors latent first-unsafe times at the caps: `t̃ = min(T, cap)`, `event = T ≤ cap`.
+    public static func censor(times: [Int], cap: [Int]) -> (observed: [Int], event: [Bool]) {
+        var observed = [Int](repeating: 0, count: times.count)
+        var event = [Bool](repeating: false, count: times.count)
+        for i in times.indices where cap[i] > 0 {
+            if times[i] <= cap[i] { observed[i] = times[i]; event[i] = true } else { observed[i] = cap[i] }
+        }
+        return (observed, event)
+    }
+
     /// For each prompt i: `t̃ = min(T, cap)`, `T ~ Geometric(p_i)`; `event = T ≤ cap`.
     public static func observe(p: [Double], cap: [Int], rng: inout SeededRNG) -> (observed: [Int], event: [Bool]) {
         var observed = [Int](repeating: 0, count: p.count)

@@ -67,7 +67,6 @@ public struct RunReport {
         chart.showPoints = false
         chart.width = 560
         chart.yRange = 0...1
-        chart.legendBottom = true
         let kMax = max(10, (prompts.map { $0.lpb }.filter(\.isFinite).max() ?? 10) * 30)
         let ks = (0...80).map { pow(10, log10(kMax) * Double($0) / 80) }
         for (i, p) in prompts.enumerated() {

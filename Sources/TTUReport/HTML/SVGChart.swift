@@ -35,11 +35,9 @@ public struct SVGChart {
     public var references: [ReferenceLine] = []
     /// Vertical lines at x = `y` of each entry (the field is named y for reuse; read it as x).
     public var verticals: [ReferenceLine] = []
-    /// Legend in the lower left corner instead of the upper left (for curves that start high).
-    public var legendBottom = false
     /// Dots on every data point (off for dense curves).
     public var showPoints = true
-    public var width = 460.0
+    public var width = 440.0
     public var height = 320.0
     /// Fixed y-range (otherwise fitted to the data).
     public var yRange: ClosedRange<Double>?
@@ -52,7 +50,13 @@ public struct SVGChart {
     public static let palette = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
 
     public func render() -> String {
-        let left = 64.0, right = 12.0, top = 30.0, bottom = 44.0
+        // The legend sits under the plot, in rows, so it never hides data.
+        let entries = series.map { ($0.name, $0.color, $0.dashed) } + references.map { ($0.name, $0.color, $0.dashed) }
+            + verticals.map { ($0.name, $0.color, $0.dashed) }
+        let perRow = max(1, Int((width - 70) / 140))
+        let legendRows = (entries.count + perRow - 1) / perRow
+        let totalHeight = height + Double(legendRows) * 15
+        let left = 64.0, right = 22.0, top = 30.0, bottom = 44.0
         let pw = width - left - right, ph = height - top - bottom
         func tx(_ v: Double) -> Double { logX ? log10(max(v, 1e-300)) : v }
         func ty(_ v: Double) -> Double { logY ? log10(max(v, 1e-300)) : v }
@@ -78,7 +82,7 @@ public struct SVGChart {
         func py(_ v: Double) -> Double { top + (1 - (min(max(ty(v), y0), y1) - y0) / (y1 - y0)) * ph }
         func f(_ v: Double) -> String { String(format: "%.1f", v) }
 
-        var o = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" viewBox=\"0 0 \(Int(width)) \(Int(height))\" font-family=\"sans-serif\" font-size=\"11\">"
+        var o = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(totalHeight))\" viewBox=\"0 0 \(Int(width)) \(Int(totalHeight))\" font-family=\"sans-serif\" font-size=\"11\">"
         o += "<title>\(escapeHTML(title))</title>"
         o += "<rect x=\"\(f(left))\" y=\"\(f(top))\" width=\"\(f(pw))\" height=\"\(f(ph))\" fill=\"#fff\" stroke=\"#999\"/>"
         o += "<text x=\"\(f(width / 2))\" y=\"16\" text-anchor=\"middle\" font-size=\"13\" font-weight=\"bold\">\(escapeHTML(title))</text>"
@@ -118,14 +122,13 @@ public struct SVGChart {
                 o += "<circle cx=\"\(f(px(x)))\" cy=\"\(f(py(y)))\" r=\"3\" fill=\"\(s.color)\"><title>\(escapeHTML(s.name)): x = \(tickLabel(tx(x), log: false)), y = \(String(format: "%.4g", y))</title></circle>"
             }
         }
-        // Legend.
-        let entries = series.map { ($0.name, $0.color, $0.dashed) } + references.map { ($0.name, $0.color, $0.dashed) }
-            + verticals.map { ($0.name, $0.color, $0.dashed) }
-        var ly = legendBottom ? top + ph - 8 - 14 * Double(entries.count - 1) : top + 8
-        for (name, color, dashed) in entries {
-            o += "<line x1=\"\(f(left + 8))\" x2=\"\(f(left + 26))\" y1=\"\(f(ly))\" y2=\"\(f(ly))\" stroke=\"\(color)\" stroke-width=\"2\"\(dashed ? " stroke-dasharray=\"5 3\"" : "")/>"
-            o += "<text x=\"\(f(left + 30))\" y=\"\(f(ly + 4))\">\(escapeHTML(name))</text>"
-            ly += 14
+        // Legend, under the x-axis label.
+        for (k, e) in entries.enumerated() {
+            let (name, color, dashed) = e
+            let lx = left + Double(k % perRow) * 140
+            let ly = height + 4 + Double(k / perRow) * 15
+            o += "<line x1=\"\(f(lx))\" x2=\"\(f(lx + 18))\" y1=\"\(f(ly))\" y2=\"\(f(ly))\" stroke=\"\(color)\" stroke-width=\"2\"\(dashed ? " stroke-dasharray=\"5 3\"" : "")/>"
+            o += "<text x=\"\(f(lx + 22))\" y=\"\(f(ly + 4))\">\(escapeHTML(name))</text>"
         }
         o += "</svg>"
         return o
@@ -143,9 +146,12 @@ public struct SVGChart {
     }
 
     private func tickLabel(_ t: Double, log: Bool) -> String {
-        if log { return t == t.rounded() ? "1e\(Int(t))" : String(format: "%.3g", pow(10, t)) }
-        if abs(t) < 1e-12 { return "0" }
-        if abs(t) >= 1e4 || (abs(t) < 1e-3 && t != 0) { return String(format: "%.3g", t) }
+        if log {
+            guard t == t.rounded() else { return String(format: "%.3g", pow(10, t)) }
+            return t >= 0 && t <= 5 ? String(format: "%.0f", pow(10, t)) : "1e\(Int(t))"
+        }
+        if t == 0 { return "0" }  // never "-0"
+        if abs(t) >= 1e6 || abs(t) < 1e-3 { return String(format: "%.3g", t) }
         return String(format: "%g", (t * 1e6).rounded() / 1e6)
     }
 }
