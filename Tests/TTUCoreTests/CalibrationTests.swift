@@ -41,7 +41,7 @@ final class CalibrationTests: XCTestCase {
 
     func testFastCurveEqualsDenseCurve() throws {
         let pop = TestPopulation(n: 400, seed: 1)
-        for strategy in AllocationStrategy.allCases {
+        for strategy in AllocationStrategy.paper {
             for (k, B) in [20.0, 300.0].enumerated() {
                 let (s, bounds) = try sample(strategy, budget: B, pop: pop, seed: UInt64(10 + k), grid: TauGrid(minLog10: -3, maxLog10: -0.75, count: 60))
                 let fast = try MiscoverageCurve(sample: s, bounds: bounds).estimate
@@ -67,7 +67,7 @@ final class CalibrationTests: XCTestCase {
         pop.p = pop.p.map { _ in pow(10, -2 + prng.uniformOpen()) }
         pop.pHat = pop.p.map { min(0.9, $0 * exp(0.5 * prng.normal())) }
         let grid = TauGrid(minLog10: -2, maxLog10: -0.75, count: 4)
-        for strategy in AllocationStrategy.allCases {
+        for strategy in AllocationStrategy.paper {
             let settings = PlanSettings(strategy: strategy, budget: 8, maxWeight: 20, tauGrid: grid)
             let bounds = CandidateBounds(grid: grid, cap: settings.boundCap)
             let truth = (0..<grid.count).map { j in
@@ -91,7 +91,7 @@ final class CalibrationTests: XCTestCase {
     /// Marginal selection against a direct reading of METHOD §4.
     func testMarginalSelectionMatchesDefinition() throws {
         let pop = TestPopulation(n: 600, seed: 4)
-        for strategy in AllocationStrategy.allCases {
+        for strategy in AllocationStrategy.paper {
             for seed in 0..<6 {
                 let (s, bounds) = try sample(strategy, budget: 50, pop: pop, seed: UInt64(seed))
                 for alpha in [0.02, 0.1, 0.3] {
