@@ -65,26 +65,11 @@ public struct HashedNGramFeaturizer: Equatable, Sendable {
         try validate()
     }
 
-    /// Lower-cased runs of letters, digits and apostrophes.
-    static func words(_ text: String) -> [String] {
-        var out: [String] = []
-        var cur = String.UnicodeScalarView()
-        for u in text.lowercased().unicodeScalars {
-            if CharacterSet.alphanumerics.contains(u) || u == "'" {
-                cur.append(u)
-            } else if !cur.isEmpty {
-                out.append(String(cur)); cur = String.UnicodeScalarView()
-            }
-        }
-        if !cur.isEmpty { out.append(String(cur)) }
-        return out
-    }
-
     /// The grams of one text with their block (0 = word, 1 = char), e.g. `w:the cat`, `c:cat`.
     func grams(_ text: String) -> [(block: Int, gram: String)] {
         var out: [(Int, String)] = []
         if wordMax > 0 {
-            let ws = Self.words(text)
+            let ws = WordTokens.split(text)
             for n in max(wordMin, 1)...wordMax where ws.count >= n {
                 for s in 0...(ws.count - n) { out.append((0, "w:" + ws[s..<(s + n)].joined(separator: " "))) }
             }

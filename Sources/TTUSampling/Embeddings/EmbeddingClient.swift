@@ -18,20 +18,11 @@ public final class EmbeddingCache: @unchecked Sendable {
 
     public init(path: String) throws {
         self.path = path
-        var config = Configuration()
-        config.busyMode = .timeout(10)
-        do {
-            pool = try DatabasePool(path: path, configuration: config)
-            try pool.write { db in
-                try db.execute(sql: """
-                    CREATE TABLE IF NOT EXISTS embeddings (
-                        model TEXT NOT NULL, text_hash TEXT NOT NULL, dimension INTEGER NOT NULL,
-                        vector BLOB NOT NULL, PRIMARY KEY (model, text_hash))
-                    """)
-            }
-        } catch {
-            throw FatalSamplingError("\(path): cannot open the embedding cache: \(error)")
-        }
+        pool = try SampleLog.openPool(path: path, what: "the embedding cache", schema: """
+            CREATE TABLE IF NOT EXISTS embeddings (
+                model TEXT NOT NULL, text_hash TEXT NOT NULL, dimension INTEGER NOT NULL,
+                vector BLOB NOT NULL, PRIMARY KEY (model, text_hash))
+            """)
     }
 
     public static func textHash(_ text: String) -> String {

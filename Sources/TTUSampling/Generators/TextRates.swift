@@ -1,4 +1,5 @@
 import Foundation
+import TTUCore
 
 /// Known unsafe probabilities as a deterministic function of the prompt text, for the
 /// simulated generator of `ttu demo` (and `generator.simulated_rate_function: demo`).
@@ -29,7 +30,7 @@ public enum TextRates {
     public static func demo(_ text: String) -> Double {
         var p = base
         var seen = Set<String>()
-        for w in LexiconRater.tokens(text) where seen.insert(w).inserted {
+        for w in WordTokens.split(text) where seen.insert(w).inserted {
             if let m = multipliers[w] { p *= m }
         }
         return min(max(p, floor), ceiling)

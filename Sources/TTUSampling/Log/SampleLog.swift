@@ -29,12 +29,7 @@ public final class SampleLog: @unchecked Sendable {
 
     public init(path: String) throws {
         self.path = path
-        var config = Configuration()
-        config.busyMode = .timeout(10)
-        do {
-            pool = try DatabasePool(path: path, configuration: config)
-            try pool.write { db in
-                try db.execute(sql: """
+        pool = try SampleLog.openPool(path: path, what: "the sample log", schema: """
                     CREATE TABLE IF NOT EXISTS run (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
                     CREATE TABLE IF NOT EXISTS generations (
                         prompt_id TEXT NOT NULL,
@@ -48,9 +43,19 @@ public final class SampleLog: @unchecked Sendable {
                         UNIQUE (prompt_id, idx)
                     );
                     """)
-            }
+    }
+
+    /// Opens (or creates) a WAL SQLite database with `schema` applied; any failure is a
+    /// `FatalSamplingError` naming the file and `what` it is.
+    static func openPool(path: String, what: String, schema: String) throws -> DatabasePool {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        do {
+            let pool = try DatabasePool(path: path, configuration: config)
+            try pool.write { try $0.execute(sql: schema) }
+            return pool
         } catch {
-            throw FatalSamplingError("\(path): cannot open the sample log: \(error)")
+            throw FatalSamplingError("\(path): cannot open \(what): \(error)")
         }
     }
 

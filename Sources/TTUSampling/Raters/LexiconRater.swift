@@ -1,4 +1,5 @@
 import Foundation
+import TTUCore
 import TTUReport
 
 /// The offline default rater: score 1 when the text contains a word (or phrase) of the
@@ -35,19 +36,7 @@ public struct LexiconRater: Rater {
     }
 
     /// Lower-cased runs of letters, digits and apostrophes.
-    static func tokens(_ s: String) -> [String] {
-        var out: [String] = []
-        var cur = String.UnicodeScalarView()
-        for u in s.lowercased().unicodeScalars {
-            if CharacterSet.alphanumerics.contains(u) || u == "'" {
-                cur.append(u)
-            } else if !cur.isEmpty {
-                out.append(String(cur)); cur = String.UnicodeScalarView()
-            }
-        }
-        if !cur.isEmpty { out.append(String(cur)) }
-        return out
-    }
+    static func tokens(_ s: String) -> [String] { WordTokens.split(s) }
 
     public func matches(_ text: String) -> Bool {
         let toks = LexiconRater.tokens(text)
