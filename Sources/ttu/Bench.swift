@@ -2,22 +2,28 @@ import ArgumentParser
 import Foundation
 import TTUCore
 import TTUReport
+import TTUSampling
 
-struct Bench: ParsableCommand {
+struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks: print wall times and ratios (no pass/fail).",
         discussion: """
         1. The miscoverage curve and selection for n prompts × m grid points (default 10⁶ × 1000),
            for optimized (O(n log m + m)) and naive, against a dense n×m reference on a subset.
         2. The default `ttu simulate` (all calibrations and the MLP training), unless --skip-simulate.
+        3. `ttu collect`'s request rate against a loopback stub that answers instantly, next to a
+           plain concurrent HTTP load at the same concurrency, and its memory for many
+           generations (simulated generator, SQLite log), unless --skip-collect.
         """)
 
     @Option(help: "Prompts for the curve benchmark.") var n: Int = 1_000_000
     @Option(help: "Grid points for the curve benchmark.") var m: Int = 1000
     @Flag(help: "Skip timing the default simulate.") var skipSimulate = false
+    @Flag(help: "Skip the collect benchmarks.") var skipCollect = false
+    @Option(help: "Generations for the collect memory benchmark.") var collectGenerations: Int = 1_000_000
     @Option(help: "Seed.") var seed: UInt64 = 1
 
-    func run() throws {
+    func run() async throws {
         var rng = SeededRNG(seed: seed)
         let pHat = (0..<n).map { _ in pow(10, -5 + 3 * rng.uniformOpen()) }
         let p = pHat.map { min(1, $0 * exp(0.5 * rng.normal())) }
@@ -63,6 +69,16 @@ struct Bench: ParsableCommand {
             print("  population \(Num.fixed(setup.seconds.population, 2)) s, MLP training \(Num.fixed(setup.seconds.training, 2)) s, "
                 + "\(rows.count) calibrations \(Num.fixed(t2, 2)) s (\(ms(t2 / Double(rows.count))) each); total \(Num.fixed(t1 + t2, 2)) s")
         }
+        if !skipCollect { try await benchCollect() }
+    }
+
+    private func benchCollect() async throws {
+        print("collect against a loopback stub that answers instantly (concurrency 32):")
+        let r = try await CollectBenchmark.run(concurrency: 32, requests: 20_000, cap: 100)
+        print("  plain HTTP \(Num.fixed(r.rawPerSecond, 0)) req/s, ttu collect \(Num.fixed(r.collectPerSecond, 0)) generations/s "
+            + "(ratio \(Num.fixed(r.ratio, 3))), peak RSS \(Num.fixed(r.peakRSSMB, 0)) MB")
+        let m = try await CollectBenchmark.memory(generations: collectGenerations)
+        print("  \(collectGenerations) simulated generations with the SQLite log: \(Num.fixed(m.perSecond, 0)) generations/s, peak RSS \(Num.fixed(m.peakRSSMB, 0)) MB")
     }
 
     private func ms(_ s: Double) -> String { s < 1 ? "\(Num.fixed(s * 1000, 1)) ms" : "\(Num.fixed(s, 2)) s" }

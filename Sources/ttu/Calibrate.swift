@@ -22,7 +22,7 @@ struct Calibrate: ParsableCommand {
     @Option(help: "α: allowed miscoverage, in (0, 1).") var alpha: Double
     @Option(help: "marginal or pac.") var guarantee: GuaranteeKind = .marginal
     @Option(help: "δ for pac: the guarantee holds with probability ≥ 1 − δ over the calibration data.") var delta: Double = 0.05
-    @Option(help: "Concentration bound for pac: hoeffding, bernstein or betting.") var bound: ConcentrationBound = .betting
+    @Option(help: "Concentration bound for pac: hoeffding, bernstein or betting.") var bound: ConcentrationBound = .bernstein
     @Option(help: "What a sampled prompt without an observation means: error, or miscovered (counted as miscovered at every level: conservative).")
     var missing: MissingPolicy = .error
     @Option(help: "Seed of the betting test's random order (default: the plan's seed).") var seed: UInt64?
@@ -43,7 +43,14 @@ struct Calibrate: ParsableCommand {
             let sample = try CalibrationInput.join(plan: planFile, planPath: plan, observations: obs,
                                                    observationsPath: observations, missingIsMiscovered: missing == .miscovered)
             let settings = planFile.plan.settings
+            if settings.stage == "pilot" {
+                throw InputError(file: PlanFile.settingsPath(for: plan), field: "stage",
+                                 "this is an adaptive pilot plan: make the final plan with `ttu plan --strategy adaptive --pilot … --pilot-observations …` and calibrate on that")
+            }
             let g: Guarantee = guarantee == .marginal ? .marginal : .pac(delta: delta, bound: bound)
+            if guarantee == .pac, settings.strategy == .optimized, settings.stage != "pointwise" {
+                log("warning: this optimized plan fits its allocation on the calibration prompts themselves, which couples them; the PAC bounds assume i.i.d. terms — plan with --fit-on HELDOUT.csv for a PAC guarantee that holds exactly")
+            }
             let bounds = CandidateBounds(grid: settings.tauGrid, cap: settings.boundCap)
             let result = try Calibrator.calibrate(sample, bounds: bounds, alpha: alpha, guarantee: g,
                                                   seed: seed ?? settings.seed)
@@ -54,6 +61,9 @@ struct Calibrate: ParsableCommand {
                     + (result.miscoverageUpperBound.map { ", upper bound \(Num.fixed($0, 4))" } ?? ""))
             } else {
                 print("no candidate is admissible: every bound is the trivial L = 1 (more budget, a larger α or a better predictor would help)")
+            }
+            if result.tauIndex == bounds.count - 1 {
+                print("note: the largest candidate level was admissible, so the bound may be larger than this grid allows (widen --tau-grid when planning)")
             }
             print(file.statement)
             print("wrote \(out)")

@@ -25,7 +25,7 @@ struct Simulate: ParsableCommand {
     @Option(help: "α: allowed miscoverage.") var alpha: Double = 0.1
     @Option(help: "marginal or pac.") var guarantee: Calibrate.GuaranteeKind = .marginal
     @Option(help: "δ for pac.") var delta: Double = 0.05
-    @Option(help: "Concentration bound for pac: hoeffding, bernstein or betting.") var bound: ConcentrationBound = .betting
+    @Option(help: "Concentration bound for pac: hoeffding, bernstein or betting.") var bound: ConcentrationBound = .bernstein
     @Option(name: .customLong("max-weight"), help: "W: largest inverse-probability weight.") var maxWeight: Double = 100
     @Option(help: "Training epochs of the MLP (the paper: 10).") var epochs: Int = 10
     @Flag(help: "Compare strategies on the same data, seeds and budgets: each strategy's mean LPB divided by optimized's, coverage mean and sd, generations drawn, under the marginal and the PAC guarantee (--bound, --delta). Default strategies: optimized, trimmed, adaptive. Writes DIR/compare.csv.")

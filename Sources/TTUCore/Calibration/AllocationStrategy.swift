@@ -33,6 +33,13 @@ public struct PlanSettings: Codable, Equatable, Sendable {
     public var maxLPB: Double?
     public var tauGrid: TauGrid
     public var seed: UInt64
+    /// `adaptive` only: "pilot" or "final".
+    public var stage: String?
+    /// `adaptive` only: the number of calibration prompts (pilot + final).
+    public var totalPrompts: Int?
+    /// `adaptive` only: the two-stage settings (pilot) and what the pilot chose (final).
+    public var twoStage: TwoStage.Settings?
+    public var choice: TwoStage.Choice?
 
     public init(strategy: AllocationStrategy, budget: Double, maxWeight: Double = 100,
                 tauGrid: TauGrid = .default, seed: UInt64 = 1) {
@@ -65,6 +72,7 @@ public struct PlanSettings: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case strategy, budget, maxWeight = "max_weight", maxLPB = "max_lpb", tauGrid = "tau_grid", seed
+        case stage, totalPrompts = "total_prompts", twoStage = "two_stage", choice
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -75,5 +83,9 @@ public struct PlanSettings: Codable, Equatable, Sendable {
         try c.encode(maxLPB, forKey: .maxLPB)  // explicit null when uncapped
         try c.encode(tauGrid, forKey: .tauGrid)
         try c.encode(seed, forKey: .seed)
+        try c.encodeIfPresent(stage, forKey: .stage)
+        try c.encodeIfPresent(totalPrompts, forKey: .totalPrompts)
+        try c.encodeIfPresent(twoStage, forKey: .twoStage)
+        try c.encodeIfPresent(choice, forKey: .choice)
     }
 }
