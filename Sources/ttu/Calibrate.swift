@@ -57,8 +57,8 @@ struct Calibrate: ParsableCommand {
             let file = CalibrationFile(result: result, settings: settings, sample: sample)
             try writeAtomically(try encodeJSON(file), to: out)
             if let tau = result.tauHat {
-                print("τ̂ = \(Num.fixed(tau, 6)) (index \(result.tauIndex) of \(bounds.count)), estimated miscoverage \(Num.fixed(result.miscoverageEstimate!, 4))"
-                    + (result.miscoverageUpperBound.map { ", upper bound \(Num.fixed($0, 4))" } ?? ""))
+                print("τ̂ = \(Num.fixed(tau, 6)) (index \(result.tauIndex) of \(bounds.count)), estimated miscoverage \(Num.sig(result.miscoverageEstimate!))"
+                    + (result.miscoverageUpperBound.map { ", upper bound \(Num.sig($0))" } ?? ""))
             } else {
                 print("no candidate is admissible: every bound is the trivial L = 1 (more budget, a larger α or a better predictor would help)")
             }

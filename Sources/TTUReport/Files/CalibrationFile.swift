@@ -61,7 +61,7 @@ public struct CalibrationFile: Codable, Sendable {
         let lvl = "Q(\(Num.fixed(tau, 5)); p̂)"
         switch result.guarantee {
         case .marginal:
-            return "Marginal guarantee: for a new prompt from the calibration population, at least L = \(lvl) generations are needed before the first unsafe one with probability ≥ \(conf) (on average over calibration draws; estimated miscoverage \(Num.fixed(result.miscoverageEstimate ?? 0, 4)) from \(result.n) calibration prompts)."
+            return "Marginal guarantee: for a new prompt from the calibration population, at least L = \(lvl) generations are needed before the first unsafe one with probability ≥ \(conf) (on average over calibration draws; estimated miscoverage \(Num.sig(result.miscoverageEstimate ?? 0)) from \(result.n) calibration prompts)."
         case .pac(let delta, let bound):
             return "PAC guarantee (\(bound.rawValue)): with probability ≥ \(Num.fixed(1 - delta, 2)) over the calibration data, the miscoverage of L = \(lvl) is ≤ \(result.alpha), i.e. at least L generations are needed with probability ≥ \(conf) (\(result.n) calibration prompts)."
         }

@@ -91,7 +91,7 @@ public struct RunReport {
             ("guarantee", c.guarantee + (c.delta.map { ", δ = \(Num.format($0)), bound \(c.bound ?? "")" } ?? "") + ", α = \(Num.format(c.alpha))"),
             ("allocation", "\(c.strategy), B = \(Num.format(c.budgetPerPrompt)) generations per calibration prompt"
                 + (c.maxLPB.map { ", bounds capped at \(Num.format($0))" } ?? "")),
-            ("selected level", c.tauHat.map { "τ̂ = \(String(format: "%.4g", $0)) (candidate \(c.tauIndex + 1) of \(taus.count)), estimated miscoverage \(Num.fixed(c.miscoverageEstimate ?? 0, 4))" + (c.miscoverageUpperBound.map { ", upper bound \(Num.fixed($0, 4))" } ?? "") } ?? "none admissible: every bound is 1"),
+            ("selected level", c.tauHat.map { "τ̂ = \(String(format: "%.4g", $0)) (candidate \(c.tauIndex + 1) of \(taus.count)), estimated miscoverage \(Num.sig(c.miscoverageEstimate ?? 0))" + (c.miscoverageUpperBound.map { ", upper bound \(Num.sig($0))" } ?? "") } ?? "none admissible: every bound is 1"),
         ]
         if let t = s.training {
             var v = "\(t.model) on \(t.features) features, trained on \(t.form) data"

@@ -42,6 +42,13 @@ public enum Num {
         return "\(x)"
     }
     public static func format(_ x: Double?) -> String { x.map { format($0) } ?? "" }
+    /// Significant digits for people, never rounding a value up onto a round threshold
+    /// (0.09998 prints as 0.09998, not 0.1000).
+    public static func sig(_ x: Double, _ digits: Int = 4) -> String {
+        if x.isInfinite { return x > 0 ? "inf" : "-inf" }
+        if x.isNaN { return "nan" }
+        return String(format: "%.\(digits)g", x)
+    }
     /// Fixed decimals for tables meant for people.
     public static func fixed(_ x: Double, _ digits: Int) -> String {
         if x.isInfinite { return x > 0 ? "inf" : "-inf" }
