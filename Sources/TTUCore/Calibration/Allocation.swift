@@ -35,18 +35,17 @@ public enum Allocation {
         }
         let bounds = CandidateBounds(grid: settings.tauGrid, cap: settings.boundCap)
         let w = pHat.map { bounds.priorQuantile(pHat: $0) }
-        var rng = SeededRNG(seed: settings.seed)
         let B = settings.budget
         switch settings.strategy {
         case .naive:
+            var rng = SeededRNG(seed: settings.seed)
             let caps = pHat.map { _ in rng.geometric(1 / B) }
             return CalibrationPlan(settings: settings, pHat: pHat, priorQuantile: w, pi: nil, cap: caps)
         case .adaptive:
             throw TTUError.invalidArgument("the adaptive strategy plans in two stages: use TwoStage.pilotPlan, then TwoStage.finalPlan")
         case .basic, .trimmed, .optimized:
             let pi = probabilities(priorQuantile: w, settings: settings)
-            var caps = [Int](repeating: 0, count: w.count)
-            for i in w.indices where rng.bernoulli(pi[i]) { caps[i] = Int(w[i]) }
+            let caps = drawCaps(pi: pi, priorQuantile: w, seed: settings.seed)
             return CalibrationPlan(settings: settings, pHat: pHat, priorQuantile: w, pi: pi, cap: caps)
         }
     }
@@ -117,9 +116,16 @@ public enum Allocation {
         let s = optimizedScale(weights: heldOut, totalBudget: settings.budget * Double(heldOut.count))
         let w = pHat.map { bounds.priorQuantile(pHat: $0) }
         let pi = w.map { min(1, s / $0.squareRoot()) }
-        var rng = SeededRNG(seed: settings.seed)
+        return CalibrationPlan(settings: settings, pHat: pHat, priorQuantile: w, pi: pi,
+                               cap: drawCaps(pi: pi, priorQuantile: w, seed: settings.seed))
+    }
+
+    /// The sampling draw: `ξ_i ~ Bernoulli(π_i)` in row order from `seed`; a sampled
+    /// prompt's cap is its prior quantile `w_i`, an unsampled one's 0.
+    public static func drawCaps(pi: [Double], priorQuantile w: [Double], seed: UInt64) -> [Int] {
+        var rng = SeededRNG(seed: seed)
         var caps = [Int](repeating: 0, count: w.count)
         for i in w.indices where rng.bernoulli(pi[i]) { caps[i] = Int(w[i]) }
-        return CalibrationPlan(settings: settings, pHat: pHat, priorQuantile: w, pi: pi, cap: caps)
+        return caps
     }
 }

@@ -79,9 +79,7 @@ public enum TwoStage {
         let w = pHat.map { bounds.priorQuantile(pHat: $0) }
         let cost = zip(pHat, w).map { expectedCost(pHat: $0, cap: $1) }
         let (pi, _) = Allocation.optimizedProbabilities(weights: cost, totalBudget: budget * Double(pHat.count))
-        var rng = SeededRNG(seed: seed)
-        var caps = [Int](repeating: 0, count: w.count)
-        for i in w.indices where rng.bernoulli(pi[i]) { caps[i] = Int(w[i]) }
+        let caps = Allocation.drawCaps(pi: pi, priorQuantile: w, seed: seed)
         plan.maxLPB = plan.boundCap
         return CalibrationPlan(settings: plan, pHat: pHat, priorQuantile: w, pi: pi, cap: caps)
     }
@@ -225,10 +223,8 @@ public enum TwoStage {
         let bounds = CandidateBounds(grid: choice.grid, cap: settings.boundCap)
         let w = pHat.map { bounds.priorQuantile(pHat: $0) }
         let pi = zip(pHat, w).map { choice.costModel.probability(expectedCost: choice.costModel.byExpectedCost ? expectedCost(pHat: $0, cap: $1) : $1) }
-        var rng = SeededRNG(seed: seed)
-        var caps = [Int](repeating: 0, count: w.count)
-        for i in w.indices where rng.bernoulli(pi[i]) { caps[i] = Int(w[i]) }
-        return CalibrationPlan(settings: settings, pHat: pHat, priorQuantile: w, pi: pi, cap: caps)
+        return CalibrationPlan(settings: settings, pHat: pHat, priorQuantile: w, pi: pi,
+                               cap: Allocation.drawCaps(pi: pi, priorQuantile: w, seed: seed))
     }
 }
 
