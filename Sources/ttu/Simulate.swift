@@ -28,6 +28,8 @@ struct Simulate: ParsableCommand {
     @Option(help: "Concentration bound for pac: hoeffding, bernstein or betting.") var bound: ConcentrationBound = .bernstein
     @Option(name: .customLong("max-weight"), help: "W: largest inverse-probability weight.") var maxWeight: Double = 100
     @Option(help: "Training epochs of the MLP (the paper: 10).") var epochs: Int = 10
+    @Flag(name: .customLong("save-predictions"), help: "Also write the predictor's p_hat and the true p of the calibration and test prompts (DIR/predictions_{calibration,test}.csv, DIR/true_rates_{calibration,test}.csv), to run plan/calibrate/bound on them by hand. Simulated.")
+    var savePredictions = false
     @Flag(help: "Compare strategies on the same data, seeds and budgets: each strategy's mean LPB divided by optimized's, coverage mean and sd, generations drawn, under the marginal and the PAC guarantee (--bound, --delta). Default strategies: optimized, trimmed, adaptive. Writes DIR/compare.csv.")
     var compare = false
     @Flag(name: .customLong("adaptive-worst-case"), help: "adaptive: allocate the final stage by worst-case cost (the cap) instead of expected cost.")
@@ -96,6 +98,17 @@ struct Simulate: ParsableCommand {
                                 "candidate grid: 300 levels log-spaced on [1e-3, 10^-0.75]"],
                 cells: cells, alpha: alpha, uncalibratedCoverage: unc.coverage, uncalibratedLPB: unc.meanLPB)
             try csv.write(to: out + "/simulate.csv")
+            if savePredictions {
+                let st = setup.study
+                for (name, rows, pHat, p) in [("calibration", setup.split.calibration, st.calibrationPHat, st.calibrationP),
+                                              ("test", setup.split.test, st.testPHat, st.testP)] {
+                    let ids = rows.map { "s\($0)" }
+                    try Predictions(ids: ids, pHat: pHat).write(to: out + "/predictions_\(name).csv")
+                    var w = CSVWriter(columns: ["id", "p"])
+                    for k in ids.indices { w.row([ids[k], Num.format(p[k])]) }
+                    try w.write(to: out + "/true_rates_\(name).csv")
+                }
+            }
             try writeAtomically(report.html(), to: out + "/simulate.html")
 
             print("ttu simulate — SIMULATED data (METHOD §6), α = \(alpha), \(gText), \(reps) reps")
