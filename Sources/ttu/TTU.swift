@@ -8,10 +8,9 @@ struct TTU: AsyncParsableCommand {
         commandName: "ttu",
         abstract: "Calibrated lower bounds on time-to-unsafe-sampling of a language model.",
         discussion: """
-        For each prompt, ttu gives a lower predictive bound L: with probability at least
-        1 − α, at least L generations are needed before the first unsafe one.
-        Stages: plan → collect → calibrate → bound (see README.md). `ttu simulate` reproduces
-        the paper's synthetic experiment.
+        For each prompt, ttu gives a lower predictive bound L: with probability at least 1 − α, at least L generations are needed before the first unsafe one.
+
+        Start with `ttu demo` (the whole pipeline on built-in prompts, simulated generator) or `ttu simulate` (the paper's synthetic experiment). `ttu run --config ttu.yaml` chains the stages for your own model; each stage also runs alone: train → predict → plan → collect → calibrate → bound → evaluate → report. See README.md.
         """,
         version: "0.1.0",
         subcommands: TTU.allSubcommands
