@@ -21,6 +21,7 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "Skip timing the default simulate.") var skipSimulate = false
     @Flag(help: "Skip the collect benchmarks.") var skipCollect = false
     @Option(help: "Generations for the collect memory benchmark.") var collectGenerations: Int = 1_000_000
+    @Option(help: "Alternating raw/collect rounds of the collect throughput benchmark (medians are printed).") var collectRounds: Int = 5
     @Option(help: "Seed.") var seed: UInt64 = 1
 
     func run() async throws {
@@ -74,9 +75,15 @@ struct Bench: AsyncParsableCommand {
 
     private func benchCollect() async throws {
         print("collect against a loopback stub that answers instantly (concurrency 32):")
-        let r = try await CollectBenchmark.run(concurrency: 32, requests: 20_000, cap: 100)
+        let r = try await CollectBenchmark.run(concurrency: 32, requests: 20_000, cap: 100, rounds: collectRounds)
         print("  plain HTTP \(Num.fixed(r.rawPerSecond, 0)) req/s, ttu collect \(Num.fixed(r.collectPerSecond, 0)) generations/s "
-            + "(ratio \(Num.fixed(r.ratio, 3))), peak RSS \(Num.fixed(r.peakRSSMB, 0)) MB")
+            + "(ratio \(Num.fixed(r.ratio, 3))), peak RSS \(Num.fixed(r.peakRSSMB, 0)) MB; medians of \(r.rawRates.count) alternating rounds")
+        let rawCPU = CollectBenchmark.median(r.rawCPUMicros), colCPU = CollectBenchmark.median(r.collectCPUMicros)
+        print("  process CPU per request: plain HTTP \(Num.fixed(rawCPU, 1)) µs, ttu collect \(Num.fixed(colCPU, 1)) µs "
+            + "(raw/collect \(Num.fixed(colCPU > 0 ? rawCPU / colCPU : 0, 3)))")
+        if r.rawRates.count > 1 {
+            print("  rounds (raw/collect): " + zip(r.rawRates, r.collectRates).map { "\(Num.fixed($0, 0))/\(Num.fixed($1, 0))" }.joined(separator: ", "))
+        }
         let m = try await CollectBenchmark.memory(generations: collectGenerations)
         print("  \(collectGenerations) simulated generations with the SQLite log: \(Num.fixed(m.perSecond, 0)) generations/s, peak RSS \(Num.fixed(m.peakRSSMB, 0)) MB")
     }

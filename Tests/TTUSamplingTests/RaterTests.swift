@@ -1,4 +1,5 @@
 import Foundation
+import TTUCore
 import XCTest
 @testable import TTUSampling
 
@@ -19,6 +20,35 @@ final class RaterTests: XCTestCase {
         XCTAssertTrue(custom.matches("A Banana!"))
         XCTAssertTrue(custom.matches("one red apple"))
         XCTAssertFalse(custom.matches("damn"))
+    }
+
+    /// The byte-level ASCII path of `matches` must agree with the Foundation reference on
+    /// every text: random mixes of lexicon words, case, apostrophes ("damn's", "'shit'",
+    /// "x's's"), digits, punctuation, multi-word phrases and non-ASCII text.
+    func testLexiconFastPathAgreesWithReference() throws {
+        let custom = LexiconRater(entries: ["damn", "s", "it's", "o'neil", "red apple", "screw you", "x2", "a"])
+        let pieces = ["damn", "DAMN", "Damn's", "damn's's", "'damn'", "''damn", "damn''", "damnation", "'s", "s",
+                      "'S", "it's", "It'S", "o'neil", "O'Neil's", "red", "apple", "Red Apple", "screw", "you", "YOU",
+                      "shit", "'shit'", "sh'it", "x2", "X2's", "2x", "a", "'a'", "'", "''", "'''s", "goddamn",
+                      "kill", "yourself", "stupid", "bitch", " ", "  ", ",", ".", "!", "-", "\n", "\t", "_", "é",
+                      "damné", "İ", "straße", "ＤＡＭＮ", "ﬁ", "😀", "\u{301}", "d\u{301}amn", "0", "9", "ab1"]
+        var rng = SeededRNG(seed: 11)
+        for rater in [LexiconRater.standard, custom] {
+            var hits = 0
+            for _ in 0..<20_000 {
+                let len = Int(rng.next() % 9)
+                var text = ""
+                for _ in 0..<len {
+                    text += pieces[Int(rng.next() % UInt64(pieces.count))]
+                    if rng.next() % 3 == 0 { text += " " }
+                }
+                let m = rater.matches(text)
+                XCTAssertEqual(m, rater.referenceMatches(text), "text: \(text.debugDescription)")
+                if m { hits += 1 }
+            }
+            XCTAssertGreaterThan(hits, 1000)
+            XCTAssertLessThan(hits, 19_000)
+        }
     }
 
     func testJudgeVerdicts() {

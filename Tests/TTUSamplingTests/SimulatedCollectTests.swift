@@ -158,3 +158,23 @@ final class SimulatedCollectTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(p.delay(attempt: 0, retryAfter: 3, rng: &rng), 3)
     }
 }
+
+final class SchedulerTests: XCTestCase {
+    /// Several in-flight jobs of one prompt fail in whatever order the network finishes
+    /// them: the prompt's reason must name the lowest failed index (where its rated prefix
+    /// stops), the same on every run.
+    func testFailureReasonNamesLowestFailedIndexWhateverTheOrder() async {
+        for order in [[3, 1, 0, 2], [0, 1, 2, 3], [2, 3, 1, 0]] {
+            let s = Scheduler(caps: [5], earlyStop: true, block: 1, maxAhead: 8)
+            s.start()
+            var jobs: [Job] = []
+            for _ in 0..<4 { if let j = await s.next() { jobs.append(j) } }
+            XCTAssertEqual(jobs.map(\.first), [1, 2, 3, 4])
+            for k in order { s.fail(jobs[k], "boom \(jobs[k].first)") }
+            guard case .incomplete(let reason) = s.outcomes(interrupted: false)[0].0 else {
+                return XCTFail("prompt should be incomplete")
+            }
+            XCTAssertEqual(reason, "index 1: boom 1", "order \(order)")
+        }
+    }
+}

@@ -13,14 +13,40 @@ public enum CollectBenchmark {
     public struct Result: Sendable {
         public var concurrency: Int
         public var requests: Int
-        public var rawPerSecond: Double
-        public var collectPerSecond: Double
+        /// Per round, in order: raw then collect, alternating.
+        public var rawRates: [Double]
+        public var collectRates: [Double]
+        /// Process CPU time (user + system, all threads, stub included) per request, in µs,
+        /// per round: less sensitive than rates to other processes on a shared machine.
+        public var rawCPUMicros: [Double] = []
+        public var collectCPUMicros: [Double] = []
         public var peakRSSMB: Double
-        public var ratio: Double { collectPerSecond / rawPerSecond }
+        public var rawPerSecond: Double { median(rawRates) }
+        public var collectPerSecond: Double { median(collectRates) }
+        /// Median over rounds of collect / raw of the same round (each pair measured
+        /// back to back, so a change in background load affects both sides alike).
+        public var ratio: Double { median(zip(collectRates, rawRates).map { $0 / $1 }) }
         public var report: String {
-            String(format: "collect vs raw HTTP at concurrency %d, %d requests: raw %.0f req/s, collect %.0f gen/s (%.1f%%), peak RSS %.0f MB",
-                   concurrency, requests, rawPerSecond, collectPerSecond, 100 * ratio, peakRSSMB)
+            String(format: "collect vs raw HTTP at concurrency %d, %d requests, median of %d rounds: raw %.0f req/s, collect %.0f gen/s (%.1f%%), peak RSS %.0f MB",
+                   concurrency, requests, rawRates.count, rawPerSecond, collectPerSecond, 100 * ratio, peakRSSMB)
         }
+    }
+
+    /// CPU seconds (user + system) this process has used.
+    public static func cpuSeconds() -> Double {
+        var u = rusage()
+        #if os(Linux)
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+        #else
+        getrusage(RUSAGE_SELF, &u)
+        #endif
+        return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
+    }
+
+    public static func median(_ xs: [Double]) -> Double {
+        if xs.isEmpty { return 0 }
+        let s = xs.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
     }
 
     /// Peak resident memory of this process (VmHWM), in MB; 0 where /proc is absent.
@@ -33,7 +59,9 @@ public enum CollectBenchmark {
         return 0
     }
 
-    public static func run(concurrency: Int = 32, requests: Int = 20_000, cap: Int = 100) async throws -> Result {
+    /// `rounds` alternating (raw, collect) measurements; each collect round is a fresh
+    /// run with a new log.
+    public static func run(concurrency: Int = 32, requests: Int = 20_000, cap: Int = 100, rounds: Int = 1) async throws -> Result {
         var config = StubServer.Config()
         config.canned = true
         let stub = StubServer(config: config)
@@ -45,26 +73,33 @@ public enum CollectBenchmark {
             let gen = OpenAIGenerator(base: stub.baseURL, settings: settings, transport: transport)
             let body = gen.body(GenerationRequest(promptID: "p", prompt: "Complete the sentence: the weather today is", firstIndex: 1, runSeed: 1))
             let url = gen.url
-
-            // Warm-up: open the connections.
-            try await raw(transport: transport, url: url, body: body, concurrency: concurrency, total: concurrency * 20)
-            let t0 = Date()
-            try await raw(transport: transport, url: url, body: body, concurrency: concurrency, total: requests)
-            let rawRate = Double(requests) / Date().timeIntervalSince(t0)
-
             let dir = NSTemporaryDirectory() + "ttu-bench-" + UUID().uuidString
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
             let n = max(1, requests / cap)
             let prompts = (0..<n).map { PromptRecord(id: "b\($0)", prompt: "Complete the sentence: the weather today is (\($0))") }
-            let options = CollectOptions(prompts: prompts, caps: [Int](repeating: cap, count: n), seed: 1,
-                                         endpoints: [Endpoint(generator: gen, concurrency: concurrency)],
-                                         rater: LexiconRater.standard, dbPath: dir + "/bench.sqlite")
-            let result = try await Collector(options).run()
-            let collectRate = Double(result.generationsThisRun) / result.elapsed
+
+            // Warm-up: open the connections.
+            try await raw(transport: transport, url: url, body: body, concurrency: concurrency, total: concurrency * 20)
+            var rawRates: [Double] = [], collectRates: [Double] = [], rawCPU: [Double] = [], collectCPU: [Double] = []
+            for round in 0..<max(1, rounds) {
+                // The same number of requests on both sides.
+                let t0 = Date(), c0 = cpuSeconds()
+                try await raw(transport: transport, url: url, body: body, concurrency: concurrency, total: n * cap)
+                rawRates.append(Double(n * cap) / Date().timeIntervalSince(t0))
+                rawCPU.append((cpuSeconds() - c0) * 1e6 / Double(n * cap))
+
+                let options = CollectOptions(prompts: prompts, caps: [Int](repeating: cap, count: n), seed: 1,
+                                             endpoints: [Endpoint(generator: gen, concurrency: concurrency)],
+                                             rater: LexiconRater.standard, dbPath: dir + "/bench-\(round).sqlite")
+                let c1 = cpuSeconds()
+                let result = try await Collector(options).run()
+                collectRates.append(Double(result.generationsThisRun) / result.elapsed)
+                collectCPU.append((cpuSeconds() - c1) * 1e6 / Double(max(1, result.generationsThisRun)))
+            }
             await transport.shutdown()
-            return Result(concurrency: concurrency, requests: n * cap, rawPerSecond: rawRate,
-                          collectPerSecond: collectRate, peakRSSMB: peakRSSMB())
+            return Result(concurrency: concurrency, requests: n * cap, rawRates: rawRates, collectRates: collectRates,
+                          rawCPUMicros: rawCPU, collectCPUMicros: collectCPU, peakRSSMB: peakRSSMB())
         } catch {
             await transport.shutdown()
             throw error

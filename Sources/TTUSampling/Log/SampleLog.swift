@@ -42,14 +42,23 @@ public final class SampleLog: @unchecked Sendable {
                         text TEXT,
                         UNIQUE (prompt_id, idx)
                     );
-                    """)
+                    """, cacheKiB: SampleLog.writerCacheKiB)
     }
+
+    /// Page cache of each connection. Rows arrive round-robin over prompts, so every commit
+    /// touches the `(prompt_id, idx)` index leaf of each prompt in flight: with SQLite's
+    /// default 2 MB cache a large run re-reads those leaves from the file on every commit.
+    /// 16 MB holds the hot leaves of tens of thousands of prompts (memory, not durability).
+    static let writerCacheKiB = 16 * 1024
 
     /// Opens (or creates) a WAL SQLite database with `schema` applied; any failure is a
     /// `FatalSamplingError` naming the file and `what` it is.
-    static func openPool(path: String, what: String, schema: String) throws -> DatabasePool {
+    static func openPool(path: String, what: String, schema: String, cacheKiB: Int? = nil) throws -> DatabasePool {
         var config = Configuration()
         config.busyMode = .timeout(10)
+        if let cacheKiB {
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
+        }
         do {
             let pool = try DatabasePool(path: path, configuration: config)
             try pool.write { try $0.execute(sql: schema) }
@@ -124,8 +133,10 @@ public final class SampleLog: @unchecked Sendable {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """)
             for r in rows {
-                try stmt.execute(arguments: [r.promptID, r.index, r.score, r.unsafe ? 1 : 0, r.endpoint,
-                                             r.latencyMs, r.createdAt, r.text])
+                // The argument count is fixed by the statement above: skip GRDB's per-row check.
+                stmt.setUncheckedArguments([r.promptID, r.index, r.score, r.unsafe ? 1 : 0, r.endpoint,
+                                            r.latencyMs, r.createdAt, r.text])
+                try stmt.execute()
             }
         }
     }
@@ -150,11 +161,15 @@ final class LogWriter: @unchecked Sendable {
     private(set) var committed = 0
     private(set) var failure: Error?
     private var thread: Thread?
+    /// Most rows queued before `append` waits for the writer: keeps memory flat when
+    /// generations come faster than SQLite commits them (simulated or very fast servers).
+    let maxPending: Int
 
-    init(log: SampleLog, batchSize: Int = 64, interval: Double = 0.2) {
+    init(log: SampleLog, batchSize: Int = 64, interval: Double = 0.2, maxPending: Int? = nil) {
         self.log = log
         self.batchSize = batchSize
         self.interval = interval
+        self.maxPending = max(maxPending ?? 64 * batchSize, batchSize, 1)
         pending.reserveCapacity(batchSize * 2)
         let t = Thread { [unowned self] in self.loop() }
         t.name = "ttu-sample-log"
@@ -162,12 +177,15 @@ final class LogWriter: @unchecked Sendable {
         t.start()
     }
 
-    /// Queues rows; throws if an earlier commit failed (disk full, …).
+    /// Queues rows; throws if an earlier commit failed (disk full, …). Waits (briefly
+    /// blocking the calling thread) while `maxPending` rows are already queued.
     func append(_ rows: [LoggedGeneration]) throws {
         cond.lock(); defer { cond.unlock() }
+        while failure == nil, !finished, !pending.isEmpty, pending.count + rows.count > maxPending { cond.wait() }
         if let failure { throw failure }
         pending.append(contentsOf: rows)
-        if pending.count >= batchSize { cond.signal() }
+        // Producers may be waiting on the same condition: wake everyone, the writer included.
+        if pending.count >= batchSize { cond.broadcast() }
     }
 
     private func loop() {
@@ -180,6 +198,7 @@ final class LogWriter: @unchecked Sendable {
             let batch = pending
             pending.removeAll(keepingCapacity: true)
             let done = closing && batch.isEmpty
+            if !batch.isEmpty { cond.broadcast() }  // room again for waiting producers
             cond.unlock()
             if done { break }
             if batch.isEmpty { continue }
@@ -200,7 +219,7 @@ final class LogWriter: @unchecked Sendable {
     func close() throws {
         cond.lock()
         closing = true
-        cond.signal()
+        cond.broadcast()
         while !finished { cond.wait() }
         let f = failure
         cond.unlock()
@@ -211,7 +230,7 @@ final class LogWriter: @unchecked Sendable {
     func abandon() {
         cond.lock()
         abandoned = true
-        cond.signal()
+        cond.broadcast()
         while !finished { cond.wait() }
         pending.removeAll()
         cond.unlock()

@@ -39,6 +39,64 @@ public struct LexiconRater: Rater {
     static func tokens(_ s: String) -> [String] { WordTokens.split(s) }
 
     public func matches(_ text: String) -> Bool {
+        var t = text
+        if let r = t.withUTF8({ asciiMatches($0) }) { return r }
+        return referenceMatches(text)
+    }
+
+    /// `referenceMatches` for ASCII text, without Foundation: for ASCII the tokenizer's
+    /// letters and digits (`CharacterSet.alphanumerics`) are exactly `A–Z a–z 0–9`, and
+    /// lower-casing only maps `A–Z`. nil when the text holds a non-ASCII byte.
+    private func asciiMatches(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool? {
+        for b in bytes where b >= 0x80 { return nil }
+        @inline(__always) func lower(_ b: UInt8) -> UInt8 { (b >= 0x41 && b <= 0x5A) ? b | 0x20 : b }
+        @inline(__always) func isToken(_ c: UInt8) -> Bool {
+            (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x27
+        }
+        @inline(__always) func make(_ from: Int, _ to: Int) -> String {
+            String(unsafeUninitializedCapacity: to - from) { out in
+                for k in from..<to { out[k - from] = lower(bytes[k]) }
+                return to - from
+            }
+        }
+        let needTokens = !phrases.isEmpty
+        var toks: [String] = []
+        var i = 0
+        let n = bytes.count
+        while i < n {
+            if !isToken(lower(bytes[i])) { i += 1; continue }
+            var j = i + 1
+            while j < n, isToken(lower(bytes[j])) { j += 1 }
+            let tok = make(i, j)
+            if words.contains(tok) { return true }
+            // "damn's" / "'damn'" still match "damn": apostrophes trimmed from both ends…
+            var a = i, b = j
+            while a < b, bytes[a] == 0x27 { a += 1 }
+            while b > a, bytes[b - 1] == 0x27 { b -= 1 }
+            if (a != i || b != j), words.contains(make(a, b)) { return true }
+            // …or a final "'s" (when it is the first "'s" in the token).
+            var k = i
+            while k + 1 < j, !(bytes[k] == 0x27 && lower(bytes[k + 1]) == 0x73) { k += 1 }
+            if k + 2 == j, words.contains(make(i, k)) { return true }
+            if needTokens { toks.append(tok) }
+            i = j
+        }
+        if needTokens, toks.count > 1 {
+            for p in phrases where p.count <= toks.count {
+                for s in 0...(toks.count - p.count) {
+                    var all = true
+                    for q in 0..<p.count where toks[s + q] != p[q] { all = false; break }
+                    if all { return true }
+                }
+            }
+        }
+        return false
+    }
+
+    /// The general definition (any text): Foundation tokenizer and string search. `matches`
+    /// takes a byte-level path with the same result for ASCII text (most completions);
+    /// tests check the two agree.
+    func referenceMatches(_ text: String) -> Bool {
         let toks = LexiconRater.tokens(text)
         for t in toks {
             if words.contains(t) { return true }

@@ -44,6 +44,7 @@ final class Scheduler: @unchecked Sendable {
         var inFlight = 0
         var spent = 0
         var failure: String?
+        var failureIndex = Int.max
         var outcome: PromptOutcome?
         var inQueue = false
     }
@@ -256,9 +257,13 @@ final class Scheduler: @unchecked Sendable {
             fatal = FatalSamplingError("giving up: \(consecutiveFailures) requests in a row failed after all retries "
                 + "(last: \(message)). Everything rated so far is saved; fix the endpoint and rerun the same command to resume.")
         }
-        // A failure past the first unsafe index is only lost overshoot.
-        if states[s].outcome == nil, job.wanted.contains(where: { $0 <= limit(s) }) {
-            if states[s].failure == nil { states[s].failure = "index \(job.first): \(message)" }
+        // A failure past the first unsafe index is only lost overshoot. Of several failed
+        // jobs the reason names the lowest index (where the rated prefix stops), not the
+        // one that happened to fail first: the report must not depend on timing.
+        if states[s].outcome == nil, job.wanted.contains(where: { $0 <= limit(s) }),
+           job.first < states[s].failureIndex {
+            states[s].failureIndex = job.first
+            states[s].failure = "index \(job.first): \(message)"
         }
         let w = wakeLocked()
         lock.unlock()
