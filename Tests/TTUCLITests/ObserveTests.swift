@@ -93,4 +93,15 @@ final class ObserveTests: XCTestCase {
             XCTAssertFalse(t.exists("log.sqlite"))
         }
     }
+
+    func testPlanNotesWhenTheGridLimitsTheBounds() throws {
+        try t.write("pred.csv", "id,p_hat\na,0.02\nb,0.015\nc,0.03\n")
+        var r = try t.run(["plan", "--predictions", "pred.csv", "--budget", "30", "--strategy", "optimized", "--max-weight", "2", "--out", "plan.csv"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("the grid, not the budget, limits their bounds"), r.out)
+        r = try t.run(["plan", "--predictions", "pred.csv", "--budget", "30", "--strategy", "optimized", "--max-weight", "2",
+                       "--tau-grid=-3,-0.05,300", "--out", "plan.csv"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertFalse(r.out.contains("not the budget"), r.out)
+    }
 }
