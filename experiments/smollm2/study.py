@@ -32,11 +32,14 @@ def write_csv(p, header, rows):
             w.writerow([r[h] for h in header])
 
 def split_train(a):
+    """The prompt file is already a seeded shuffle: the first n_train prompts train the
+    predictor, the next n_pool are calibration/test (re-split per repetition)."""
     rows = read_jsonl(a.prompts)
-    if a.n_train >= len(rows):
-        sys.exit(f"split-train: {len(rows)} prompts, cannot keep {a.n_train} for training")
+    n_pool = a.n_pool if a.n_pool > 0 else len(rows) - a.n_train
+    if a.n_train + n_pool > len(rows) or n_pool < 2:
+        sys.exit(f"split-train: {len(rows)} prompts, cannot take {a.n_train} for training and {n_pool} for the pool")
     write_jsonl(a.train, rows[: a.n_train])
-    write_jsonl(a.pool, rows[a.n_train :])
+    write_jsonl(a.pool, rows[a.n_train : a.n_train + n_pool])
 
 def split_pool(a):
     """One repetition: a seeded split of the deep-sampled pool into calibration and test."""
@@ -233,6 +236,7 @@ def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("split-train"); s.add_argument("--prompts", required=True); s.add_argument("--n-train", type=int, required=True)
+    s.add_argument("--n-pool", type=int, default=0)
     s.add_argument("--train", required=True); s.add_argument("--pool", required=True)
     s = sub.add_parser("split-pool")
     for k in ["--pool", "--predictions", "--deep", "--dir"]: s.add_argument(k, required=True)
