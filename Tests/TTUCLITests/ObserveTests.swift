@@ -104,4 +104,13 @@ final class ObserveTests: XCTestCase {
         XCTAssertEqual(r.code, 0, r.err)
         XCTAssertFalse(r.out.contains("not the budget"), r.out)
     }
+
+    func testNaiveRefusesBudgetOne() throws {
+        try t.write("pred.csv", "id,p_hat\na,0.02\nb,0.015\n")
+        let r = try t.run(["plan", "--predictions", "pred.csv", "--budget", "1", "--strategy", "naive", "--out", "plan.csv"])
+        XCTAssertNotEqual(r.code, 0)
+        XCTAssertTrue(r.err.contains("budget above 1"), r.err)
+        XCTAssertFalse(t.exists("plan.csv"))
+        XCTAssertEqual(try t.run(["plan", "--predictions", "pred.csv", "--budget", "1.5", "--strategy", "naive", "--out", "plan.csv"]).code, 0)
+    }
 }

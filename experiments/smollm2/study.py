@@ -218,7 +218,9 @@ def svg(a, res):
         return o
     cov_mid = lambda r: (r["coverage_lower_mean"] + r["coverage_upper_mean"]) / 2
     band = lambda r: (r["coverage_lower_mean"] - r["coverage_lower_sd"], r["coverage_upper_mean"] + r["coverage_upper_sd"])
-    out += panel(0, "test coverage (band: lower − sd … upper + sd)", 0.5, 1.0, "coverage", cov_mid, band=band, hline=0.9)
+    lows = [band(r)[0] for rows in series.values() for r in rows] + [r["coverage_lower_mean"] for r in unc]
+    ylo = max(0.0, min(0.8, math.floor(min(lows + [0.8]) * 10) / 10))
+    out += panel(0, "test coverage (band: lower − sd … upper + sd)", ylo, 1.0, "coverage", cov_mid, band=band, hline=0.9)
     lpbs = [r["mean_lpb_mean"] for r in res if not math.isnan(r["mean_lpb_mean"])]
     out += panel(W, "mean LPB on test prompts", 1, 10 ** math.ceil(math.log10(max(lpbs + [10]))), "mean LPB (log scale)",
                  lambda r: r["mean_lpb_mean"], logy=True)
