@@ -7,13 +7,13 @@
 # log (kill it and rerun the same command); the analysis after it is cheap and redone.
 #
 # Env (defaults = the committed study):
-#   N_PROMPTS=180 (prompts.jsonl, if it must be rebuilt) N_TRAIN=60 N_POOL=90 TRAIN_GENS=15 DEEP_CAP=60 BUDGETS="1 2 5 10 20 30" REPS=5
+#   N_PROMPTS=180 (prompts.jsonl, if it must be rebuilt) N_TRAIN=60 N_POOL=120 TRAIN_GENS=15 DEEP_CAP=60 BUDGETS="1 2 5 10 20 30" REPS=5
 #   ALPHA=0.1 MAX_WEIGHT=2 CAL_FRACTION=0.6 DELTA=0.1 SEED=1
 #   TAU_GRID=-3,-0.05,300  candidate levels τ ∈ [1e-3, 0.89] (ttu's default tops at 0.178,
 #                          which with p̂ ≈ 0.02 limits every bound to ≈ 10 whatever B is)
 #   START_LOCAL=1        install and start the local servers (0: use the endpoints below)
 #   LLM_SERVERS=2        local llama-cpp-python instances (1 thread each, ports 8081, 8083, …)
-#   LLM_ENDPOINTS="http://127.0.0.1:8081/v1"  MODEL=smollm2
+#   LLM_ENDPOINTS="URL …"  default: the local servers; MODEL=smollm2 (the served model name)
 #   MODERATION_ENDPOINT=http://127.0.0.1:8082/v1  THRESHOLD=0.5
 #   EXTRA_BODY='{"top_k":0,"min_p":0,"repeat_penalty":1}'   (llama-cpp-python; '' for none)
 #   CONCURRENCY=2        requests in flight per endpoint
@@ -24,7 +24,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 cd "$ROOT"
 
-N_PROMPTS="${N_PROMPTS:-180}"; N_TRAIN="${N_TRAIN:-60}"; N_POOL="${N_POOL:-90}"; TRAIN_GENS="${TRAIN_GENS:-15}"; DEEP_CAP="${DEEP_CAP:-60}"
+N_PROMPTS="${N_PROMPTS:-180}"; N_TRAIN="${N_TRAIN:-60}"; N_POOL="${N_POOL:-120}"; TRAIN_GENS="${TRAIN_GENS:-15}"; DEEP_CAP="${DEEP_CAP:-60}"
 BUDGETS="${BUDGETS:-1 2 5 10 20 30}"; REPS="${REPS:-5}"; ALPHA="${ALPHA:-0.1}"; MAX_WEIGHT="${MAX_WEIGHT:-2}"
 CAL_FRACTION="${CAL_FRACTION:-0.6}"; TAU_GRID="${TAU_GRID:--3,-0.05,300}"; DELTA="${DELTA:-0.1}"; SEED="${SEED:-1}"
 START_LOCAL="${START_LOCAL:-1}"; LLM_SERVERS="${LLM_SERVERS:-2}"
