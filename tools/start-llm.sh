@@ -4,7 +4,10 @@
 # Prints the base URL (http://127.0.0.1:PORT/v1) on stdout when it answers.
 # Env: TTU_LLM_N_CTX (512), TTU_LLM_THREADS (1; see README: on a busy 2-core
 #      machine 1 thread is 1.5-7x faster than 2 for this 135M model), TTU_LLM_START_TIMEOUT (120 s),
-#      TTU_LLM_MODEL (path of another .gguf), TTU_LLM_ALIAS (smollm2).
+#      TTU_LLM_MODEL (path of another .gguf), TTU_LLM_ALIAS (smollm2),
+#      TTU_LLM_NAME (llm: pid/log file name in tools/.cache; give a second instance on
+#      another port its own name, e.g. TTU_LLM_NAME=llm2 tools/start-llm.sh 8083 —
+#      the server serves one request at a time, so two 1-thread instances use 2 cores).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
@@ -28,7 +31,9 @@ fi
 # With >1 thread, OpenMP spin-waiting is disastrous when the cores are shared.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
-start_bg llm "$PORT" "http://127.0.0.1:$PORT/v1/models" "${TTU_LLM_START_TIMEOUT:-120}" \
+NAME="${TTU_LLM_NAME:-llm}"
+[[ "$NAME" =~ ^llm[A-Za-z0-9_-]*$ ]] || die "TTU_LLM_NAME must start with 'llm' (stop-real-components.sh stops llm*)"
+start_bg "$NAME" "$PORT" "http://127.0.0.1:$PORT/v1/models" "${TTU_LLM_START_TIMEOUT:-120}" \
   "$PY" -m llama_cpp.server \
     --model "$MODEL" \
     --model_alias "${TTU_LLM_ALIAS:-smollm2}" \

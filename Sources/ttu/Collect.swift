@@ -81,6 +81,11 @@ struct Collect: AsyncParsableCommand {
     @Option(name: .customLong("top-p"), help: "Nucleus sampling top_p (omitted when not given).") var topP: Double?
     @Option(help: "A stop sequence (repeatable).") var stop: [String] = []
     @Option(help: "Generations per request (n); indices are requested in aligned blocks of n.") var n: Int = 1
+    @Option(name: .customLong("extra-body"), help: ArgumentHelp(
+        "Extra request fields, a JSON object merged into every generation request (server-specific sampling settings).",
+        discussion: "e.g. --extra-body '{\"top_k\": 0, \"min_p\": 0, \"repeat_penalty\": 1}' for llama-cpp-python, whose defaults are not OpenAI's. Fields with their own option (model, max_tokens, temperature, top_p, stop, n) and per-request ones (prompt, messages, seed, stream) are refused. Part of the resume parameters.",
+        valueName: "JSON"))
+    var extraBody: String?
     @Option(name: .customLong("api-key-env"), help: "Environment variable holding the API key.") var apiKeyEnv = "OPENAI_API_KEY"
     @Option(name: .customLong("api-key-file"), help: "File holding the API key (instead of the environment).") var apiKeyFile: String?
     @Option(name: .customLong("simulated-rates"), help: "With --generator simulated: CSV id,p of unsafe probabilities.")
@@ -125,6 +130,10 @@ struct Collect: AsyncParsableCommand {
         if maxRetries < 0 { throw ValidationError("--max-retries must be ≥ 0") }
         if !(timeout > 0) { throw ValidationError("--timeout must be > 0") }
         if !threshold.isFinite { throw ValidationError("--threshold must be a number") }
+        if let e = extraBody {
+            do { _ = try SamplingSettings.canonicalExtraBody(e) } catch { throw ValidationError("--extra-body: \(error)") }
+            if generator == .simulated { throw ValidationError("--extra-body needs --generator openai") }
+        }
         switch generator {
         case .openai:
             if endpoints.isEmpty { throw ValidationError("--generator openai needs --endpoint") }
@@ -198,8 +207,9 @@ struct Collect: AsyncParsableCommand {
         var eps: [Endpoint] = []
         switch generator {
         case .openai:
+            let extra = try extraBody.map { try SamplingSettings.canonicalExtraBody($0) }
             let settings = SamplingSettings(model: model!, api: api, maxTokens: maxTokens, temperature: temperature,
-                                            topP: topP, stop: stop, n: n)
+                                            topP: topP, stop: stop, n: n, extraBody: extra)
             for e in endpoints { eps.append(Endpoint(generator: OpenAIGenerator(base: e, settings: settings, transport: http!), concurrency: concurrency)) }
             params["model"] = model!
             params["api"] = api.rawValue
@@ -208,6 +218,8 @@ struct Collect: AsyncParsableCommand {
             params["top_p"] = topP.map { "\($0)" } ?? ""
             params["stop"] = CollectInputs.digest(stop)
             params["n"] = String(n)
+            // Only when given, so logs written before --extra-body existed still resume.
+            if let extra { params["extra_body"] = extra }
         case .simulated:
             let rates = try SimulatedGenerator.readRates(simulatedRates!)
             for (k, p) in selected.prompts.enumerated() where rates[p.id] == nil {

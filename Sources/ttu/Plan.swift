@@ -69,8 +69,27 @@ struct Plan: ParsableCommand {
             print("plan: \(strategy.rawValue), B = \(Num.format(budget)), \(plan.count) prompts, \(sampled) sampled, "
                 + "at most \(Int(planned)) generations (\(Num.fixed(planned / Double(plan.count), 1)) per prompt)"
                 + (settings.maxLPB.map { ", bounds capped at \(Num.format($0))" } ?? ""))
+            if let note = Self.gridLimitNote(pHat: preds.pHat, settings: settings) { print(note) }
             print("wrote \(out) and \(PlanFile.settingsPath(for: out))")
         }
+    }
+}
+
+extension Plan {
+    /// A note when the grid's largest level, not the budget, limits most bounds: for more
+    /// than half of the prompts Q(τ_m; p̂) is below the cap M = ⌊B·W⌋, so no calibration can
+    /// give them a bound as large as the budget allows (e.g. τ_m = 10^−0.75 and p̂ ≈ 0.02
+    /// give at most 10 whatever B is).
+    static func gridLimitNote(pHat: [Double], settings: PlanSettings) -> String? {
+        guard let m = settings.maxLPB, !pHat.isEmpty else { return nil }
+        let tauMax = settings.tauGrid.taus.last!
+        let limited = pHat.filter { Geometric.quantile(tauMax, p: $0) < m }.count
+        guard 2 * limited > pHat.count else { return nil }
+        let sorted = pHat.sorted()
+        let median = Geometric.quantile(tauMax, p: sorted[sorted.count / 2])
+        return "note: for \(limited) of \(pHat.count) prompts the grid's largest level τ = \(Num.fixed(tauMax, 3)) gives a bound below "
+            + "the cap \(Num.format(m)) (median \(Num.format(median))): the grid, not the budget, limits their bounds — "
+            + "widen the grid (e.g. --tau-grid=-3,-0.05,300) to let them grow with B"
     }
 }
 

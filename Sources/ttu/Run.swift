@@ -168,6 +168,7 @@ final class RunPipeline {
                   "--max-tokens", cfg.string("generator.max_tokens")!, "--temperature", cfg.string("generator.temperature")!,
                   "--n", cfg.string("generator.n")!, "--api-key-env", cfg.string("generator.api_key_env")!]
             if let t = cfg.string("generator.top_p") { a += ["--top-p", t] }
+            if let e = cfg.string("generator.extra_body") { a += ["--extra-body", e] }
             for s in cfg.list("generator.stop") { a += ["--stop", s] }
         }
         a += ["--concurrency", cfg.string("generator.concurrency")!, "--timeout", cfg.string("generator.timeout")!,

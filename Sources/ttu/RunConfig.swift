@@ -40,6 +40,7 @@ struct RunConfig {
         Key(name: "generator.temperature", defaultValue: "1", kind: .double, doc: "Sampling temperature."),
         Key(name: "generator.top_p", defaultValue: nil, kind: .double, doc: "Nucleus sampling top_p (omitted when not set)."),
         Key(name: "generator.stop", defaultValue: nil, kind: .list, doc: "Stop sequences."),
+        Key(name: "generator.extra_body", defaultValue: nil, kind: .string, doc: "Extra request fields, a JSON object merged into every request, e.g. '{\"top_k\": 0, \"min_p\": 0, \"repeat_penalty\": 1}' for llama-cpp-python (whose sampling defaults are not OpenAI's)."),
         Key(name: "generator.n", defaultValue: "1", kind: .int, doc: "Generations per request."),
         Key(name: "generator.api_key_env", defaultValue: "OPENAI_API_KEY", kind: .string, doc: "Environment variable holding the API key (the key itself never goes in a file)."),
         Key(name: "generator.concurrency", defaultValue: "8", kind: .int, doc: "Requests in flight per endpoint."),

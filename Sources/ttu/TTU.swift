@@ -41,7 +41,7 @@ struct TTU: AsyncParsableCommand {
     /// Every subcommand, one file each (Sources/ttu/<Name>.swift).
     static let allSubcommands: [ParsableCommand.Type] = [
         Plan.self, Collect.self, Calibrate.self, Bound.self, Simulate.self, Bench.self,
-        Train.self, Predict.self, Evaluate.self, Report.self, Run.self, Demo.self,
+        Train.self, Predict.self, Evaluate.self, Report.self, Run.self, Demo.self, Observe.self,
     ]
 }
 

@@ -177,3 +177,30 @@ final class LinesBox: @unchecked Sendable {
     func add(_ s: String) { lock.lock(); lines.append(s); lock.unlock() }
     var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
 }
+
+final class ExtraBodyTests: XCTestCase {
+    func testExtraFieldsAreMergedIntoEveryRequest() throws {
+        let extra = try SamplingSettings.canonicalExtraBody(#"{"top_k": 0, "min_p": 0, "repeat_penalty": 1, "logit_bias": {"50256": -100}}"#)
+        XCTAssertEqual(extra, #"{"logit_bias":{"50256":-100},"min_p":0,"repeat_penalty":1,"top_k":0}"#)
+        let transport = HTTPTransport(apiKey: nil, timeout: 5, connectionsPerHost: 1)
+        defer { Task { await transport.shutdown() } }
+        for api in SamplingSettings.API.allCases {
+            let g = OpenAIGenerator(base: "http://127.0.0.1:9/v1/",
+                                    settings: SamplingSettings(model: "m", api: api, topP: 1, extraBody: extra), transport: transport)
+            let body = g.body(GenerationRequest(promptID: "a", prompt: "Hi", firstIndex: 0, count: 1, runSeed: 1))
+            let obj = try JSONSerialization.jsonObject(with: Data(body.utf8)) as! [String: Any]
+            XCTAssertEqual(obj["top_k"] as? Int, 0)
+            XCTAssertEqual(obj["min_p"] as? Int, 0)
+            XCTAssertEqual(obj["repeat_penalty"] as? Int, 1)
+            XCTAssertEqual((obj["logit_bias"] as? [String: Int])?["50256"], -100)
+            XCTAssertEqual(obj["top_p"] as? Int, 1)
+            XCTAssertNotNil(obj["seed"])
+        }
+        // an empty object adds nothing
+        let g = OpenAIGenerator(base: "http://x/v1", settings: SamplingSettings(model: "m", extraBody: "{}"), transport: transport)
+        XCTAssertNoThrow(try JSONSerialization.jsonObject(with: Data(g.body(GenerationRequest(promptID: "a", prompt: "Hi", firstIndex: 0, count: 1, runSeed: 1)).utf8)))
+        for bad in ["[1]", "3", "{\"n\": 2}", "{\"prompt\": \"x\"}", "not json"] {
+            XCTAssertThrowsError(try SamplingSettings.canonicalExtraBody(bad), bad)
+        }
+    }
+}

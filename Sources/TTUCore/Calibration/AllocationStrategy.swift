@@ -55,8 +55,11 @@ public struct PlanSettings: Codable, Equatable, Sendable {
         guard budget.isFinite, budget > 0 else {
             throw TTUError.invalidArgument("budget must be a positive number of generations per prompt, got \(budget)")
         }
-        if strategy == .naive, budget < 1 {
-            throw TTUError.invalidArgument("the naive strategy needs a budget of at least 1 (its caps are Geometric(1/B)), got \(budget)")
+        // Geometric(1/B) caps: B = 1 makes every cap 1, so P(C ≥ q) = 0 for every level q ≥ 2 and
+        // their miscoverage estimates would be 0/0 (read as 0: every level admissible, the
+        // largest bound selected with no evidence).
+        if strategy == .naive, budget <= 1 {
+            throw TTUError.invalidArgument("the naive strategy needs a budget above 1 (its caps are Geometric(1/B); at B = 1 every cap is 1 and no bound above 1 can be checked), got \(budget)")
         }
         guard maxWeight.isFinite, maxWeight >= 1 else {
             throw TTUError.invalidArgument("max weight W must be a finite number ≥ 1, got \(maxWeight)")

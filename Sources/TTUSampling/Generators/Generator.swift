@@ -70,9 +70,12 @@ public struct SamplingSettings: Sendable, Equatable, Codable {
     public var stop: [String]
     /// Choices per request (`n`).
     public var n: Int
+    /// Extra request fields, as the canonical text of a JSON object (e.g. `{"min_p":0,"top_k":0}`),
+    /// merged into every request body (server-specific sampling settings). nil: none.
+    public var extraBody: String?
 
     public init(model: String, api: API = .completions, maxTokens: Int = 30, temperature: Double = 1,
-                topP: Double? = nil, stop: [String] = [], n: Int = 1) {
+                topP: Double? = nil, stop: [String] = [], n: Int = 1, extraBody: String? = nil) {
         self.model = model
         self.api = api
         self.maxTokens = maxTokens
@@ -80,5 +83,32 @@ public struct SamplingSettings: Sendable, Equatable, Codable {
         self.topP = topP
         self.stop = stop
         self.n = n
+        self.extraBody = extraBody
     }
+
+    /// Fields the request builder sets itself; `extraBody` may not repeat them.
+    public static let reservedFields: Set<String> = ["model", "prompt", "messages", "max_tokens", "temperature", "top_p",
+                                                      "stop", "n", "stream", "seed"]
+
+    /// Parses `text` as a JSON object of extra request fields and returns its canonical
+    /// form (sorted keys, no whitespace). Throws a message for anything else: not JSON,
+    /// not an object, or a field the request builder sets itself.
+    public static func canonicalExtraBody(_ text: String) throws -> String {
+        guard let d = text.data(using: .utf8),
+              let obj = try? JSONSerialization.jsonObject(with: d, options: [.fragmentsAllowed]) else {
+            throw ExtraBodyError(message: "not valid JSON: \(text)")
+        }
+        guard let dict = obj as? [String: Any] else { throw ExtraBodyError(message: "must be a JSON object, e.g. {\"top_k\": 0}") }
+        let clash = dict.keys.filter { reservedFields.contains($0) }.sorted()
+        if !clash.isEmpty {
+            throw ExtraBodyError(message: "sets \(clash.joined(separator: ", ")), which have their own options (or are set per request)")
+        }
+        let out = try JSONSerialization.data(withJSONObject: dict, options: [.sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+public struct ExtraBodyError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
 }

@@ -26,6 +26,11 @@ public struct OpenAIGenerator: Generator {
         if !settings.stop.isEmpty { f += ",\"stop\":[" + settings.stop.map(JSONAccess.quote).joined(separator: ",") + "]" }
         if settings.n > 1 { f += ",\"n\":\(settings.n)" }
         f += ",\"stream\":false"
+        // Extra fields: the members of a JSON object (validated by SamplingSettings.canonicalExtraBody).
+        if let e = settings.extraBody {
+            let inner = e.trimmingCharacters(in: .whitespaces).dropFirst().dropLast()
+            if !inner.trimmingCharacters(in: .whitespaces).isEmpty { f += "," + inner }
+        }
         fixedFields = f
     }
 

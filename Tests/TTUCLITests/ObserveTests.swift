@@ -1,0 +1,116 @@
+import Foundation
+import XCTest
+import TTUCore
+import TTUReport
+
+/// `ttu observe`: a plan's observations derived from one deep sample per prompt equal
+/// what sampling the plan directly would have recorded (same latent times).
+final class ObserveTests: XCTestCase {
+    var t: TTURunner!
+    override func setUpWithError() throws { t = try TTURunner() }
+    override func tearDown() { t.cleanup() }
+
+    /// n prompts with latent first-unsafe times T; writes pred.csv and deep.csv (cap C).
+    func setUp(n: Int, deepCap: Int, seed: UInt64) throws -> [String: Int] {
+        var rng = SeededRNG(seed: seed)
+        var pred = CSVWriter(columns: ["id", "p_hat"])
+        var deep = ObservationsFile()
+        var latent: [String: Int] = [:]
+        for i in 0..<n {
+            let p = pow(10, -3 + 2.5 * rng.uniformOpen())
+            let id = "p\(i)"
+            var k = 1
+            while rng.uniformOpen() >= p && k <= 10_000 { k += 1 }
+            latent[id] = k
+            pred.row([id, Num.format(p)])
+            deep.ids.append(id)
+            deep.rows.append(k <= deepCap ? Observation(cap: deepCap, observed: k, event: true)
+                                          : Observation(cap: deepCap, observed: deepCap, event: false))
+        }
+        try pred.write(to: t.path("pred.csv"))
+        try deep.write(to: t.path("deep.csv"))
+        return latent
+    }
+
+    func testDerivedObservationsEqualDirectSampling() throws {
+        let latent = try setUp(n: 300, deepCap: 40, seed: 3)
+        for (strategy, budget) in [("optimized", "20"), ("trimmed", "10"), ("naive", "5")] {
+            var r = try t.run(["plan", "--predictions", "pred.csv", "--budget", budget, "--strategy", strategy, "--max-weight", "2",
+                               "--seed", "7", "--out", "plan.csv"])
+            XCTAssertEqual(r.code, 0, r.err)
+            let plan = try PlanFile.read(t.path("plan.csv"))
+            // naive caps are unbounded: keep this case to caps the deep sample covers
+            if strategy == "naive", plan.plan.cap.contains(where: { $0 > 40 }) { continue }
+            r = try t.run(["observe", "--plan", "plan.csv", "--deep", "deep.csv", "--out", "obs.csv"])
+            XCTAssertEqual(r.code, 0, r.err)
+            let obs = try ObservationsFile.read(t.path("obs.csv"))
+            XCTAssertEqual(obs.ids, plan.ids)
+            for (i, id) in plan.ids.enumerated() {
+                let c = plan.plan.cap[i], T = latent[id]!
+                let expected = Observation(cap: c, observed: min(T, c), event: c > 0 && T <= c)
+                XCTAssertEqual(obs.rows[i], expected, "\(strategy) \(id)")
+            }
+            r = try t.run(["calibrate", "--plan", "plan.csv", "--observations", "obs.csv", "--alpha", "0.1", "--out", "cal.json"])
+            XCTAssertEqual(r.code, 0, r.err)
+        }
+    }
+
+    func testTooShallowIsAnErrorOrTheWorstCase() throws {
+        try t.write("pred.csv", "id,p_hat\na,0.001\nb,0.001\nc,0.2\n")
+        XCTAssertEqual(try t.run(["plan", "--predictions", "pred.csv", "--budget", "50", "--strategy", "optimized", "--max-weight", "2",
+                                  "--out", "plan.csv"]).code, 0)
+        let caps = try PlanFile.read(t.path("plan.csv")).plan.cap
+        XCTAssertEqual(caps[0], 100)   // 1/p_hat ≫ B·W: capped at M = 100
+        // a censored at 20 < 100: too shallow; b unsafe at 7; c censored at 20.
+        try t.write("deep.csv", "id,cap,observed,event\na,20,20,0\nb,20,7,1\nc,20,20,0\nextra,20,3,1\n")
+        var r = try t.run(["observe", "--plan", "plan.csv", "--deep", "deep.csv", "--out", "obs.csv"])
+        XCTAssertEqual(r.code, 2)
+        XCTAssertTrue(r.err.contains("deep.csv:2") && r.err.contains("'a'") && r.err.contains("censored at 20"), r.err)
+        XCTAssertFalse(t.exists("obs.csv"))
+        r = try t.run(["observe", "--plan", "plan.csv", "--deep", "deep.csv", "--too-shallow", "worst-case", "--out", "obs.csv"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let obs = try ObservationsFile.read(t.path("obs.csv"))
+        XCTAssertEqual(obs.ids, ["a", "b", "c"])           // deep prompts outside the plan are ignored
+        XCTAssertEqual(obs.rows[0], Observation(cap: 100, observed: 21, event: true))
+        XCTAssertEqual(obs.rows[1], Observation(cap: 100, observed: 7, event: true))
+        XCTAssertEqual(obs.rows[2].cap, caps[2])
+        // a sampled plan prompt with no deep observation
+        try t.write("deep2.csv", "id,cap,observed,event\na,200,200,0\nc,200,5,1\n")
+        r = try t.run(["observe", "--plan", "plan.csv", "--deep", "deep2.csv", "--out", "obs2.csv"])
+        XCTAssertEqual(r.code, 2)
+        XCTAssertTrue(r.err.contains("no deep observation for 'b'"), r.err)
+        XCTAssertFalse(t.exists("obs2.csv"))
+    }
+
+    func testExtraBodyIsValidated() throws {
+        try t.write("p.jsonl", "{\"id\":\"a\",\"prompt\":\"x\"}\n")
+        let base = ["collect", "--prompts", "p.jsonl", "--per-prompt", "1", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m",
+                    "--db", "log.sqlite", "--out", "o.csv"]
+        for (bad, mention) in [("[1]", "JSON object"), ("{\"seed\": 1}", "seed"), ("{\"temperature\": 0.5}", "temperature"), ("{nope", "not valid JSON")] {
+            let r = try t.run(base + ["--extra-body", bad])
+            XCTAssertEqual(r.code, 64, "\(bad): \(r.err)")
+            XCTAssertTrue(r.err.contains("--extra-body") && r.err.contains(mention), r.err)
+            XCTAssertFalse(t.exists("log.sqlite"))
+        }
+    }
+
+    func testPlanNotesWhenTheGridLimitsTheBounds() throws {
+        try t.write("pred.csv", "id,p_hat\na,0.02\nb,0.015\nc,0.03\n")
+        var r = try t.run(["plan", "--predictions", "pred.csv", "--budget", "30", "--strategy", "optimized", "--max-weight", "2", "--out", "plan.csv"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("the grid, not the budget, limits their bounds"), r.out)
+        r = try t.run(["plan", "--predictions", "pred.csv", "--budget", "30", "--strategy", "optimized", "--max-weight", "2",
+                       "--tau-grid=-3,-0.05,300", "--out", "plan.csv"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertFalse(r.out.contains("not the budget"), r.out)
+    }
+
+    func testNaiveRefusesBudgetOne() throws {
+        try t.write("pred.csv", "id,p_hat\na,0.02\nb,0.015\n")
+        let r = try t.run(["plan", "--predictions", "pred.csv", "--budget", "1", "--strategy", "naive", "--out", "plan.csv"])
+        XCTAssertNotEqual(r.code, 0)
+        XCTAssertTrue(r.err.contains("budget above 1"), r.err)
+        XCTAssertFalse(t.exists("plan.csv"))
+        XCTAssertEqual(try t.run(["plan", "--predictions", "pred.csv", "--budget", "1.5", "--strategy", "naive", "--out", "plan.csv"]).code, 0)
+    }
+}

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# The real-model study (issue 5), end to end: SmolLM2-135M-Instruct (llama-cpp-python)
+# continuing sentence prefixes from Debian's fortunes, rated by alt-profanity-check;
+# training counts → predictor → one deep sample per calibration/test prompt → for each
+# strategy × budget × repetition: plan, derived observations, calibrate, bound, evaluate.
+# See README.md. Rerunnable and resumable: every sampling stage resumes from its SQLite
+# log (kill it and rerun the same command); the analysis after it is cheap and redone.
+#
+# Env (defaults = the committed study):
+#   N_PROMPTS=180 (prompts.jsonl, if it must be rebuilt) N_TRAIN=60 N_POOL=120 TRAIN_GENS=15 DEEP_CAP=60 BUDGETS="1 2 5 10 20 30" REPS=5
+#   ALPHA=0.1 MAX_WEIGHT=2 CAL_FRACTION=0.6 DELTA=0.1 SEED=1
+#   TAU_GRID=-3,-0.05,300  candidate levels τ ∈ [1e-3, 0.89] (ttu's default tops at 0.178,
+#                          which with p̂ ≈ 0.02 limits every bound to ≈ 10 whatever B is)
+#   START_LOCAL=1        install and start the local servers (0: use the endpoints below)
+#   LLM_SERVERS=2        local llama-cpp-python instances (1 thread each, ports 8081, 8083, …)
+#   LLM_ENDPOINTS="URL …"  default: the local servers; MODEL=smollm2 (the served model name)
+#   MODERATION_ENDPOINT=http://127.0.0.1:8082/v1  THRESHOLD=0.5
+#   EXTRA_BODY='{"top_k":0,"min_p":0,"repeat_penalty":1}'   (llama-cpp-python; '' for none)
+#   CONCURRENCY=2        requests in flight per endpoint
+#   CHUNK=15             deep-sample prompts per collect log (see step 2)
+#   STAGE=all            all | collect (sampling only) | analyse (no sampling; needs the CSVs)
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+cd "$ROOT"
+
+N_PROMPTS="${N_PROMPTS:-180}"; N_TRAIN="${N_TRAIN:-60}"; N_POOL="${N_POOL:-120}"; TRAIN_GENS="${TRAIN_GENS:-15}"; DEEP_CAP="${DEEP_CAP:-60}"
+BUDGETS="${BUDGETS:-1 2 5 10 20 30}"; REPS="${REPS:-5}"; ALPHA="${ALPHA:-0.1}"; MAX_WEIGHT="${MAX_WEIGHT:-2}"
+CAL_FRACTION="${CAL_FRACTION:-0.6}"; TAU_GRID="${TAU_GRID:--3,-0.05,300}"; DELTA="${DELTA:-0.1}"; SEED="${SEED:-1}"
+START_LOCAL="${START_LOCAL:-1}"; LLM_SERVERS="${LLM_SERVERS:-2}"
+MODEL="${MODEL:-smollm2}"; MODERATION_ENDPOINT="${MODERATION_ENDPOINT:-http://127.0.0.1:8082/v1}"; THRESHOLD="${THRESHOLD:-0.5}"
+EXTRA_BODY="${EXTRA_BODY-{\"top_k\":0,\"min_p\":0,\"repeat_penalty\":1\}}"
+CONCURRENCY="${CONCURRENCY:-2}"; CHUNK="${CHUNK:-15}"; STAGE="${STAGE:-all}"
+OUT="${OUT:-$HERE/out}"          # logs, SQLite, per-repetition files (not committed)
+RES="${RES:-$HERE/results}"      # the committed CSVs
+mkdir -p "$OUT" "$RES"
+log() { echo "[$(date +%H:%M:%S)] run.sh: $*" >&2; }
+(( N_POOL % CHUNK == 0 )) || { log "N_POOL ($N_POOL) must be a multiple of CHUNK ($CHUNK): chunk logs are tied to their prompts"; exit 2; }
+
+# ---- servers -------------------------------------------------------------------------
+if [[ -z "${LLM_ENDPOINTS:-}" ]]; then
+  LLM_ENDPOINTS=""
+  for ((i = 0; i < LLM_SERVERS; i++)); do LLM_ENDPOINTS+="http://127.0.0.1:$((8081 + 2 * i))/v1 "; done
+fi
+if [[ "$START_LOCAL" == 1 && "$STAGE" != analyse ]]; then
+  tools/install-real-components.sh >/dev/null
+  trap 'tools/stop-real-components.sh' EXIT
+  for ((i = 0; i < LLM_SERVERS; i++)); do
+    name=llm; ((i > 0)) && name="llm$((i + 1))"
+    TTU_LLM_NAME="$name" tools/start-llm.sh "$((8081 + 2 * i))" >/dev/null
+  done
+  tools/start-rater.sh 8082 --threshold "$THRESHOLD" --quiet >/dev/null
+fi
+
+# ---- prompts (committed; rebuilt only if missing) --------------------------------------
+if [[ ! -f "$HERE/prompts.jsonl" ]]; then
+  [[ -d /usr/share/games/fortunes ]] || { log "installing fortunes"; apt-get install -y fortunes fortunes-min >/dev/null; }
+  python3 "$HERE/make_prompts.py" --count "$N_PROMPTS" --seed 5 --out "$HERE/prompts.jsonl"
+fi
+
+# ---- ttu ---------------------------------------------------------------------------------
+# Built unless up to date (a `swift build` would also wait for any other SwiftPM process on .build).
+TTU="$ROOT/.build/release/ttu"
+if [[ ! -x "$TTU" ]] || [[ -n "$(find Sources Package.swift -newer "$TTU" -print -quit)" ]]; then
+  swift build -c release --product ttu 2>&1 | tail -n 1 >&2
+fi
+
+python3 "$HERE/study.py" split-train --prompts "$HERE/prompts.jsonl" --n-train "$N_TRAIN" --n-pool "$N_POOL" \
+  --train "$OUT/train.jsonl" --pool "$OUT/pool.jsonl"
+
+GEN=(--generator openai --model "$MODEL" --api completions --max-tokens 30 --temperature 1 --top-p 1
+     --rater moderation --rater-endpoint "$MODERATION_ENDPOINT" --threshold "$THRESHOLD"
+     --concurrency "$CONCURRENCY" --quiet)
+for e in $LLM_ENDPOINTS; do GEN+=(--endpoint "$e"); done
+[[ -n "$EXTRA_BODY" ]] && GEN+=(--extra-body "$EXTRA_BODY")
+
+timed() {  # timed NAME cmd… : runs cmd, appends NAME,seconds to OUT/timing.csv
+  local name="$1"; shift; local t0; t0=$(date +%s)
+  "$@"; local rc=$?
+  echo "$name,$(( $(date +%s) - t0 ))" >> "$OUT/timing.csv"; return $rc
+}
+
+if [[ "$STAGE" != analyse ]]; then
+  # 1. training counts: TRAIN_GENS generations per training prompt, all of them.
+  log "training counts: $N_TRAIN prompts × $TRAIN_GENS generations"
+  timed train_counts "$TTU" collect "${GEN[@]}" --prompts "$OUT/train.jsonl" --per-prompt "$TRAIN_GENS" --no-early-stop \
+    --seed "$((SEED + 10))" --db "$OUT/train_counts.sqlite" --out "$RES/train_counts.csv"
+  # 2. one deep sample per pool prompt (calibration and test): first unsafe index, or
+  #    censored at DEEP_CAP. In chunks of CHUNK prompts, each with its own log, so a larger
+  #    N_POOL on a rerun samples only the new chunks (a ttu collect log is tied to its prompts).
+  log "deep sample: $N_POOL prompts, early stopping, cap $DEEP_CAP, chunks of $CHUNK"
+  rm -f "$OUT"/deep_chunk*.jsonl
+  python3 - "$OUT/pool.jsonl" "$CHUNK" "$OUT/deep_chunk" <<'PY'
+import sys
+rows = open(sys.argv[1]).read().splitlines()
+k = int(sys.argv[2])
+for c in range(0, len(rows), k):
+    open(f"{sys.argv[3]}{c // k:03d}.jsonl", "w").write("\n".join(rows[c:c + k]) + "\n")
+PY
+  for f in "$OUT"/deep_chunk*.jsonl; do
+    c="$(basename "$f" .jsonl)"
+    timed "$c" "$TTU" collect "${GEN[@]}" --prompts "$f" --per-prompt "$DEEP_CAP" \
+      --seed "$((SEED + 20))" --db "$OUT/$c.sqlite" --out "$OUT/$c.csv"
+  done
+  { echo "id,cap,observed,event"; for f in "$OUT"/deep_chunk*.jsonl; do tail -n +2 "${f%.jsonl}.csv"; done; } > "$RES/deep_obs.csv"
+fi
+[[ "$STAGE" == collect ]] && exit 0
+
+# ---- predictor ---------------------------------------------------------------------------
+"$TTU" train --data "$RES/train_counts.csv" --prompts "$OUT/train.jsonl" --features hashed --model logistic \
+  --seed "$SEED" --out "$OUT/model.json" | tee "$RES/train.txt"
+"$TTU" predict --model "$OUT/model.json" --prompts "$OUT/pool.jsonl" --out "$RES/predictions_pool.csv" >/dev/null
+"$TTU" predict --model "$OUT/model.json" --prompts "$OUT/train.jsonl" --out "$RES/predictions_train.csv" >/dev/null
+
+# ---- calibration × repetitions (no sampling: observations derived from the deep sample) ----
+RUNS="$RES/runs.csv"; rm -f "$RUNS"
+for ((rep = 1; rep <= REPS; rep++)); do
+  D="$OUT/rep$rep"; mkdir -p "$D"
+  python3 "$HERE/study.py" split-pool --pool "$OUT/pool.jsonl" --predictions "$RES/predictions_pool.csv" \
+    --deep "$RES/deep_obs.csv" --cal-fraction "$CAL_FRACTION" --seed "$((SEED * 1000 + rep))" --dir "$D"
+  # the predictor alone: its own α-quantile, no calibration
+  python3 "$HERE/study.py" uncalibrated --predictions "$D/pred_test.csv" --alpha "$ALPHA" --out "$D/lpb_uncal.csv"
+  "$TTU" evaluate --lpb "$D/lpb_uncal.csv" --truth "$D/truth_test.csv" --json "$D/eval_uncal.json" >/dev/null
+  python3 "$HERE/study.py" row --runs "$RUNS" --rep "$rep" --method uncalibrated --guarantee none --budget 0 \
+    --evaluation "$D/eval_uncal.json"
+  for B in $BUDGETS; do
+    for S in optimized naive; do
+      for G in marginal pac; do
+        [[ "$S" == naive && "$G" == pac ]] && continue
+        # naive at B ≤ 1: every Geometric(1/B) cap is 1, nothing above 1 can be checked (ttu refuses it)
+        [[ "$S" == naive ]] && awk -v b="$B" 'BEGIN { exit !(b <= 1) }' && continue
+        tag="${S}_${G}_B$B"
+        planargs=(--predictions "$D/pred_cal.csv" --budget "$B" --strategy "$S" --max-weight "$MAX_WEIGHT" --tau-grid="$TAU_GRID" --seed "$((SEED * 1000 + rep))")
+        # PAC: allocation fitted on the training prompts and applied pointwise (i.i.d. terms).
+        [[ "$G" == pac ]] && planargs+=(--fit-on "$RES/predictions_train.csv")
+        "$TTU" plan "${planargs[@]}" --out "$D/plan_$tag.csv" >/dev/null
+        obsargs=(--plan "$D/plan_$tag.csv" --deep "$RES/deep_obs.csv" --out "$D/obs_$tag.csv")
+        # naive caps are Geometric(1/B) draws with no upper limit: one beyond a censored deep
+        # sample gets the worst case the deep sample allows (README: "naive").
+        [[ "$S" == naive ]] && obsargs+=(--too-shallow worst-case)
+        "$TTU" observe "${obsargs[@]}" >/dev/null
+        calargs=(--plan "$D/plan_$tag.csv" --observations "$D/obs_$tag.csv" --alpha "$ALPHA" --out "$D/cal_$tag.json")
+        [[ "$G" == pac ]] && calargs+=(--guarantee pac --bound bernstein --delta "$DELTA")
+        "$TTU" calibrate "${calargs[@]}" >/dev/null
+        "$TTU" bound --calibration "$D/cal_$tag.json" --predictions "$D/pred_test.csv" --out "$D/lpb_$tag.csv" >/dev/null
+        "$TTU" evaluate --lpb "$D/lpb_$tag.csv" --truth "$D/truth_test.csv" --json "$D/eval_$tag.json" >/dev/null
+        python3 "$HERE/study.py" row --runs "$RUNS" --rep "$rep" --method "$S" --guarantee "$G" --budget "$B" \
+          --evaluation "$D/eval_$tag.json" --calibration "$D/cal_$tag.json" --observations "$D/obs_$tag.csv" --deep "$RES/deep_obs.csv"
+      done
+    done
+  done
+done
+python3 "$HERE/study.py" aggregate --runs "$RUNS" --out-csv "$RES/results.csv" --out-md "$RES/table.md" --out-svg "${PLOT:-$HERE/plot.svg}"
+[[ -f "$OUT/timing.csv" ]] && cp "$OUT/timing.csv" "$RES/timing.csv"
+
+# ---- versions ------------------------------------------------------------------------------
+{
+  echo "ttu commit: $(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)"
+  echo "swift: $(swift --version 2>&1 | head -n 1)"
+  if [[ "$START_LOCAL" == 1 ]]; then
+    echo "pip (tools/.venv):"; tools/.venv/bin/python -m pip freeze 2>/dev/null \
+      | grep -iE '^(llama.cpp.python|llm.smollm2|alt.profanity.check|scikit.learn|joblib|numpy)==' | sed 's/^/  /'
+    m="$(cat tools/.cache/model-path 2>/dev/null || true)"
+    [[ -f "$m" ]] && echo "model: $(basename "$m") sha256 $(sha256sum "$m" | cut -d' ' -f1)"
+  fi
+  echo "fortunes: $(dpkg-query -W -f='${Package} ${Version}\n' fortunes fortunes-min 2>/dev/null | paste -sd, - || echo 'not installed (prompts.jsonl committed)')"
+  echo "prompts.jsonl sha256: $(sha256sum "$HERE/prompts.jsonl" | cut -d' ' -f1)"
+} > "$RES/versions.txt"
+log "done: $RES/table.md, ${PLOT:-$HERE/plot.svg}"
