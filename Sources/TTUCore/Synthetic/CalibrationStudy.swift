@@ -83,7 +83,8 @@ public struct CalibrationStudy: Sendable {
     }
 
     public func run(_ s: Settings) throws -> [Row] {
-        for b in s.budgets { try PlanSettings(strategy: .naive, budget: max(b, 1), maxWeight: s.maxWeight, tauGrid: s.tauGrid).validate() }
+        // Refuse bad settings before any work, with the rules of the strategies actually run.
+        for st in s.strategies { for b in s.budgets { try PlanSettings(strategy: st, budget: b, maxWeight: s.maxWeight, tauGrid: s.tauGrid).validate() } }
         struct Task { var strategy: AllocationStrategy; var budgetIndex: Int; var rep: Int }
         var tasks: [Task] = []
         for st in s.strategies { for b in s.budgets.indices { for r in 0..<s.repetitions { tasks.append(Task(strategy: st, budgetIndex: b, rep: r)) } } }
