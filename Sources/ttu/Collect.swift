@@ -39,10 +39,15 @@ struct Collect: AsyncParsableCommand {
                budget but do not change the observation.
 
         RESUME Rerun the same command: what the log holds is reused and only missing
-               indices are drawn, after a crash, kill -9 or Ctrl-C alike. A resume
-               with different parameters (seed, model, sampling settings, mode/caps,
-               prompts, rater, threshold) is refused; endpoints and concurrency may
-               change. The API key is never stored or printed.
+               indices are drawn, after a crash, kill -9 or Ctrl-C alike. The log is
+               a cache of rated generations keyed by (prompt, index), so it also
+               serves a different command on the same model: more prompts, deeper
+               caps, counts instead of early stopping, or another --threshold (scores
+               are stored; with a continuous score, e.g. --category, a stricter
+               threshold draws past the old stopping point). A log made with another
+               seed, model, sampling settings or rater is refused, and so is a prompt
+               id whose text changed; endpoints and concurrency may change. The API
+               key is never stored or printed.
 
         FAULTS Timeouts, connection errors, HTTP 408/409/429/5xx and malformed
                responses are retried (--max-retries, exponential backoff with full
@@ -179,15 +184,11 @@ struct Collect: AsyncParsableCommand {
             let pf = try PlanFile.read(plan)
             selected = try CollectInputs.fromPlan(prompts: all, promptsPath: prompts, planIDs: pf.ids, caps: pf.plan.cap,
                                                   planPath: plan, subset: subset)
-            params["mode"] = "plan"
         } else {
             selected = CollectInputs.perPrompt(prompts: all, n: perPrompt!)
-            params["mode"] = noEarlyStop ? "per-prompt-no-early-stop" : "per-prompt"
         }
-        params["prompts_and_caps"] = CollectInputs.digest(prompts: selected.prompts, caps: selected.caps)
         params["seed"] = String(seed)
         params["generator"] = generator.rawValue
-        params["threshold"] = "\(threshold)"
         params["rater"] = rater.rawValue
 
         let needsHTTP = generator == .openai || rater == .moderation || rater == .judge
@@ -202,8 +203,12 @@ struct Collect: AsyncParsableCommand {
         await http?.shutdown()
     }
 
+    /// How the caps were given, for the summary (not part of the log's identity).
+    var runMode: String { plan != nil ? "plan" : noEarlyStop ? "per-prompt-no-early-stop" : "per-prompt" }
+
     func collect(selected: (prompts: [PromptRecord], caps: [Int]), params: [String: String], http: HTTPTransport?) async throws {
         var params = params
+        var promptExtras: [String]?
         var eps: [Endpoint] = []
         switch generator {
         case .openai:
@@ -226,7 +231,7 @@ struct Collect: AsyncParsableCommand {
                 throw InputError(file: simulatedRates!, field: "id", "no rate for prompt id '\(p.id)' (prompt \(k + 1) of the run)")
             }
             eps.append(Endpoint(generator: SimulatedGenerator(rates: rates, latency: simulatedLatency), concurrency: concurrency))
-            params["simulated_rates"] = CollectInputs.digest(selected.prompts.map { "\($0.id)=\(rates[$0.id]!)" })
+            promptExtras = selected.prompts.map { "simulated rate \(rates[$0.id]!)" }
         }
         let raterBase = raterEndpoint ?? endpoints.first ?? ""
         let r: any Rater
@@ -270,7 +275,7 @@ struct Collect: AsyncParsableCommand {
             prompts: selected.prompts, caps: selected.caps, earlyStop: !noEarlyStop, seed: seed, endpoints: eps,
             rater: r, threshold: threshold, dbPath: db, storeText: storeText,
             retry: RetryPolicy(maxRetries: maxRetries), lookahead: lookahead, parameters: params,
-            progress: quiet ? nil : report)
+            progress: quiet ? nil : report, promptExtras: promptExtras)
 
         let simulatedNote = generator == .simulated ? " [SIMULATED generator: not a real model]" : ""
         if !quiet {
@@ -308,7 +313,7 @@ struct Collect: AsyncParsableCommand {
         }
         let summary = CollectSummary(result: result, generator: generator.rawValue, model: generator == .openai ? model : nil,
                                      endpoints: generator == .openai ? endpoints : ["simulated"], rater: r.name,
-                                     threshold: threshold, seed: seed, mode: params["mode"]!, db: db)
+                                     threshold: threshold, seed: seed, mode: runMode, db: db)
         try result.write(to: out, summary: summary)
         let inc = result.incomplete
         var msg = "collect: \(result.completeCount)/\(result.ids.count) prompts complete, \(result.generationsThisRun) generations this run "

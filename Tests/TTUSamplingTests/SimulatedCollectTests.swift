@@ -91,6 +91,41 @@ final class SimulatedCollectTests: XCTestCase {
         XCTAssertEqual(again.generationsThisRun, 0)
     }
 
+    /// The log is a cache of rated generations keyed by (prompt, index): a later run with
+    /// more prompts, deeper caps, counts instead of early stopping, or another threshold
+    /// reuses it and gets exactly the observations of a run on an empty log.
+    func testLogIsReusedAcrossPromptSetsCapsModesAndThresholds() async throws {
+        let prompts = (0..<40).map { PromptRecord(id: "q\($0)", prompt: "prompt \($0)") }
+        func options(_ db: String, n: Int, cap: Int, threshold: Double, earlyStop: Bool = true) -> CollectOptions {
+            let gen = SimulatedGenerator(rates: Dictionary(uniqueKeysWithValues: prompts.map { ($0.id, 0.0) }))
+            return CollectOptions(prompts: Array(prompts.prefix(n)), caps: [Int](repeating: cap, count: n), earlyStop: earlyStop,
+                                  seed: 3, endpoints: [Endpoint(generator: gen, concurrency: 6)], rater: UniformScoreRater(),
+                                  threshold: threshold, dbPath: db, retry: fastRetry(), parameters: ["seed": "3", "rater": "uniform"])
+        }
+        let shared = TempDir()
+        var drawn: [Int] = []
+        for (n, cap, threshold, earlyStop) in [(20, 30, 0.9, true), (40, 50, 0.95, true), (20, 30, 0.8, true), (30, 12, 0.9, false)] {
+            let scratch = TempDir()
+            let fresh = try await Collector(options(scratch.file("fresh.sqlite"), n: n, cap: cap, threshold: threshold, earlyStop: earlyStop)).run()
+            let reused = try await Collector(options(shared.file("log.sqlite"), n: n, cap: cap, threshold: threshold, earlyStop: earlyStop)).run()
+            XCTAssertEqual(reused.outcomes, fresh.outcomes, "n \(n) cap \(cap) threshold \(threshold)")
+            XCTAssertLessThanOrEqual(reused.generationsThisRun, fresh.generationsThisRun)
+            drawn.append(reused.generationsThisRun)
+        }
+        XCTAssertGreaterThan(drawn[1], 0, "new prompts and a stricter threshold need new generations")
+        XCTAssertEqual(drawn[2], 0, "a laxer threshold at the old caps needs none: every index up to the new first unsafe is logged")
+
+        // The same id with another text is refused: its generations belong to the old text.
+        var changed = options(shared.file("log.sqlite"), n: 20, cap: 30, threshold: 0.9)
+        changed.prompts[4].prompt = "another text"
+        do {
+            _ = try await Collector(changed).run()
+            XCTFail("a changed prompt text must be refused")
+        } catch let e as FatalSamplingError {
+            XCTAssertTrue(e.message.contains("'q4'") && e.message.contains("another text"), e.message)
+        }
+    }
+
     /// Simulated kills (uncommitted rows dropped) at random moments, then resume:
     /// identical observations, no duplicate or missing indices.
     func testKillAndResumeGivesIdenticalObservations() async throws {
@@ -176,5 +211,14 @@ final class SchedulerTests: XCTestCase {
             }
             XCTAssertEqual(reason, "index 1: boom 1", "order \(order)")
         }
+    }
+}
+
+/// A rater whose score is uniform in [0, 1), a fixed function of prompt and completion:
+/// continuous scores, so that the threshold matters.
+struct UniformScoreRater: Rater {
+    var name: String { "uniform" }
+    func score(_ items: [RatingItem]) async throws -> [Double] {
+        items.map { Double(StableHash.string($0.prompt + "\u{1}" + $0.completion) >> 11) / Double(1 << 53) }
     }
 }

@@ -13,16 +13,21 @@ public struct LoggedGeneration: Sendable {
     public var text: String?
 }
 
-/// The SQLite sample log (WAL mode): one row per rated generation, plus the run's
-/// parameters.
+/// The SQLite sample log (WAL mode): a cache of rated generations keyed by (prompt,
+/// index), plus what makes a generation at that key reproducible.
 ///
-///     run(key TEXT PRIMARY KEY, value TEXT)
+///     run(key TEXT PRIMARY KEY, value TEXT)      param.* = generation/rater identity
+///     prompts(prompt_id PRIMARY KEY, digest)       each prompt's text (+ simulated rate)
 ///     generations(prompt_id, idx, score, unsafe, endpoint, latency_ms, created_at, text,
 ///                 UNIQUE(prompt_id, idx))
 ///
-/// A row exists only for a generation that was both generated and rated. Rows are
-/// committed in batches by a single writer thread (every 64 rows or 200 ms); a kill
-/// loses at most the uncommitted batch, which a rerun draws again with the same seeds.
+/// A row exists only for a generation that was both generated and rated. Generation
+/// `idx` of a prompt is drawn with a seed derived from (run seed, prompt id, idx), so
+/// the log is valid for any run with the same identity: another prompt set, deeper caps,
+/// counts instead of early stopping, or another threshold (`unsafe` is recomputed from
+/// `score`; the stored column is the flag at the threshold of the run that drew it).
+/// Rows are committed in batches by a single writer thread (every 64 rows or 200 ms); a
+/// kill loses at most the uncommitted batch, which a rerun draws again with the same seeds.
 public final class SampleLog: @unchecked Sendable {
     public let path: String
     let pool: DatabasePool
@@ -31,6 +36,7 @@ public final class SampleLog: @unchecked Sendable {
         self.path = path
         pool = try SampleLog.openPool(path: path, what: "the sample log", schema: """
                     CREATE TABLE IF NOT EXISTS run (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+                    CREATE TABLE IF NOT EXISTS prompts (prompt_id TEXT PRIMARY KEY NOT NULL, digest TEXT NOT NULL);
                     CREATE TABLE IF NOT EXISTS generations (
                         prompt_id TEXT NOT NULL,
                         idx INTEGER NOT NULL CHECK (idx >= 1),
@@ -68,20 +74,25 @@ public final class SampleLog: @unchecked Sendable {
         }
     }
 
-    /// Parameters a resume must repeat exactly. On a fresh log they are stored; on an
-    /// existing one any difference is refused with the differing keys listed.
+    /// Run-shape keys that logs written before the log became a cache pinned; ignored now.
+    static let legacyRunShapeKeys: Set<String> = ["mode", "prompts_and_caps", "threshold"]
+
+    /// The identity of the generations (model, sampling settings, seed, rater…): a run
+    /// must repeat it exactly. On a fresh log it is stored; on an existing one any
+    /// difference is refused with the differing keys listed.
     public func checkParameters(_ params: [String: String]) throws {
         try pool.write { db in
             let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM run WHERE key LIKE 'param.%'")
             var stored: [String: String] = [:]
             for r in rows { stored[String((r["key"] as String).dropFirst(6))] = r["value"] }
+            for k in SampleLog.legacyRunShapeKeys { stored[k] = nil }
             if stored.isEmpty {
                 let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM generations") ?? 0
-                if count > 0 {
+                if count > 0, rows.isEmpty {
                     throw FatalSamplingError("\(path): has \(count) generations but no run parameters: not a ttu sample log, use a new --db")
                 }
                 for (k, v) in params {
-                    try db.execute(sql: "INSERT INTO run (key, value) VALUES (?, ?)", arguments: ["param." + k, v])
+                    try db.execute(sql: "INSERT OR REPLACE INTO run (key, value) VALUES (?, ?)", arguments: ["param." + k, v])
                 }
                 try db.execute(sql: "INSERT OR REPLACE INTO run (key, value) VALUES ('created_at', ?)",
                                arguments: [ISO8601DateFormatter().string(from: Date())])
@@ -92,9 +103,34 @@ public final class SampleLog: @unchecked Sendable {
                 diffs.append("\(k): \(stored[k] ?? "(none)") in the log, \(params[k] ?? "(none)") now")
             }
             if !diffs.isEmpty {
-                throw FatalSamplingError("\(path) was started with different parameters, so resuming would mix two runs. "
+                throw FatalSamplingError("\(path) holds generations made with different parameters, so reusing it would mix two kinds of sample. "
                     + "Differences: " + diffs.joined(separator: "; ")
                     + ". Rerun with the original parameters, or use a new --db.")
+            }
+        }
+    }
+
+    /// Checks each prompt against the digest stored when the log first saw its id (the
+    /// same id with another text would silently reuse the other text's generations) and
+    /// records the new ones. `digests` is parallel to `ids`.
+    public func checkPrompts(ids: [String], digests: [String]) throws {
+        precondition(ids.count == digests.count)
+        try pool.write { db in
+            var known: [String: String] = [:]
+            let cursor = try Row.fetchCursor(db, sql: "SELECT prompt_id, digest FROM prompts")
+            while let r = try cursor.next() { known[r[0]] = r[1] }
+            let insert = try db.cachedStatement(sql: "INSERT INTO prompts (prompt_id, digest) VALUES (?, ?)")
+            for (id, d) in zip(ids, digests) {
+                if let old = known[id] {
+                    if old != d {
+                        throw FatalSamplingError("\(path): prompt id '\(id)' was sampled with another text (or simulated rate) than it has now; "
+                            + "its logged generations belong to that text. Give the prompt a new id, or use a new --db.")
+                    }
+                    continue
+                }
+                insert.setUncheckedArguments([id, d])
+                try insert.execute()
+                known[id] = d
             }
         }
     }
@@ -110,10 +146,10 @@ public final class SampleLog: @unchecked Sendable {
         }
     }
 
-    /// Streams every logged (prompt id, index, unsafe) without loading them all at once.
-    public func forEachRated(_ body: (String, Int, Bool) throws -> Void) throws {
+    /// Streams every logged (prompt id, index, score) without loading them all at once.
+    public func forEachRated(_ body: (String, Int, Double) throws -> Void) throws {
         try pool.read { db in
-            let cursor = try Row.fetchCursor(db, sql: "SELECT prompt_id, idx, unsafe FROM generations")
+            let cursor = try Row.fetchCursor(db, sql: "SELECT prompt_id, idx, score FROM generations")
             while let row = try cursor.next() {
                 try body(row[0], row[1], row[2])
             }

@@ -67,8 +67,14 @@ public struct CollectOptions: Sendable {
     public var retry: RetryPolicy
     /// Most indices in flight past a prompt's rated prefix (default: the total concurrency).
     public var lookahead: Int?
-    /// Parameters a resume must repeat (stored in the log's `run` table). Never the API key.
+    /// The identity of the generations (model, sampling settings, seed, rater…), stored
+    /// in the log's `run` table: a run reusing the log must repeat it. Not the prompts,
+    /// caps, mode or threshold, which may change. Never the API key.
     public var parameters: [String: String]
+    /// Per prompt (parallel to `prompts`), what else fixes its generations besides the
+    /// text, e.g. a simulated rate; checked against the log so an id is never reused for
+    /// another prompt.
+    public var promptExtras: [String]?
     public var progressInterval: Double
     public var progress: (@Sendable (CollectProgress) -> Void)?
     /// Rows per commit of the sample log.
@@ -81,7 +87,8 @@ public struct CollectOptions: Sendable {
                 storeText: Bool = false, retry: RetryPolicy = RetryPolicy(), lookahead: Int? = nil,
                 parameters: [String: String] = [:], progressInterval: Double = 1,
                 progress: (@Sendable (CollectProgress) -> Void)? = nil, commitBatch: Int = 64,
-                simulateKillOnCancel: Bool = false) {
+                simulateKillOnCancel: Bool = false, promptExtras: [String]? = nil) {
+        self.promptExtras = promptExtras
         self.prompts = prompts
         self.caps = caps
         self.earlyStop = earlyStop
@@ -187,6 +194,9 @@ public final class Collector: @unchecked Sendable {
         let o = options
         let log = try SampleLog(path: o.dbPath)
         try log.checkParameters(o.parameters)
+        try log.checkPrompts(ids: o.prompts.map(\.id), digests: o.prompts.indices.map { k in
+            CollectInputs.digest([o.prompts[k].prompt, o.promptExtras?[k] ?? ""])
+        })
 
         let totalConcurrency = o.endpoints.reduce(0) { $0 + max(1, $1.concurrency) }
         let block = o.endpoints[0].generator.batchSize
@@ -196,8 +206,9 @@ public final class Collector: @unchecked Sendable {
         var slotOf: [String: Int] = [:]
         slotOf.reserveCapacity(o.prompts.count)
         for (k, p) in o.prompts.enumerated() { slotOf[p.id] = k }
-        try log.forEachRated { id, idx, unsafe in
-            if let s = slotOf[id] { sched.preload(slot: s, index: idx, unsafe: unsafe) }
+        // Unsafe at this run's threshold: the log may have been drawn at another one.
+        try log.forEachRated { id, idx, score in
+            if let s = slotOf[id] { sched.preload(slot: s, index: idx, unsafe: score >= o.threshold) }
         }
         slotOf = [:]
         sched.start()
