@@ -34,9 +34,14 @@ enum TextFeatures {
         }
     }
 
-    /// Features of `texts` for a stored featurizer.
-    static func matrix(_ spec: FeaturizerSpec, texts: [String], options: EmbeddingOptions, defaultCache: String) async throws -> FeatureMatrix {
+    /// Features of `prompts` (read from `promptsPath`) for a stored featurizer.
+    static func matrix(_ spec: FeaturizerSpec, prompts: [PromptRecord], promptsPath: String, options: EmbeddingOptions,
+                       defaultCache: String) async throws -> FeatureMatrix {
+        let texts = prompts.map(\.prompt)
         switch spec {
+        case .fields(let f):
+            let byID = try PromptFile.numericFields(promptsPath, names: f.names)
+            return try f.features(prompts.map { byID[$0.id]! })
         case .hashed(let h):
             return h.features(texts)
         case .embeddings(let e):

@@ -19,14 +19,17 @@ struct Train: AsyncParsableCommand {
         only if it beats it. Training starts at the constant predictor.
 
         Features: hashed (word and character n-grams hashed into --buckets numbers, built
-        in, no network) or embeddings (POST {endpoint}/embeddings, cached in SQLite so each
-        text is fetched once). The model file (versioned JSON) stores the featurizer
-        settings, so `ttu predict` rebuilds the same features.
+        in, no network), embeddings (POST {endpoint}/embeddings, cached in SQLite so each
+        text is fetched once) or fields (numeric keys of the prompt records named by
+        --fields, e.g. a toxicity score of the prompt itself; standardised). The model
+        file (versioned JSON) stores the featurizer settings, so `ttu predict` rebuilds
+        the same features.
         """)
 
     @Option(help: "Training data: id,n,k or id,observed,event.") var data: String
     @Option(help: "Prompts, JSONL.") var prompts: String
-    @Option(help: "hashed or embeddings.") var features: FeatureKind = .hashed
+    @Option(help: "hashed, embeddings or fields.") var features: FeatureKind = .hashed
+    @Option(help: "fields: numeric keys of the prompt records, comma-separated (e.g. prompt_toxicity).") var fields: String?
     @Option(help: "logistic or mlp.") var model: ModelChoice = .logistic
     @Option(help: "Output model file (JSON).") var out: String
     @Option(help: "hashed: number of buckets.") var buckets: Int = 4096
@@ -42,14 +45,20 @@ struct Train: AsyncParsableCommand {
     @Option(help: "Early stopping: epochs without a better validation loss.") var patience = 20
     @Option(help: "Seed of initialisation, validation split and shuffles.") var seed: UInt64 = 1
 
-    enum FeatureKind: String, ExpressibleByArgument, CaseIterable { case hashed, embeddings }
+    enum FeatureKind: String, ExpressibleByArgument, CaseIterable { case hashed, embeddings, fields }
     enum ModelChoice: String, ExpressibleByArgument, CaseIterable { case logistic, mlp }
 
     func validate() throws {
         guard validationFraction > 0, validationFraction < 1 else { throw ValidationError("--validation-fraction must be in (0, 1)") }
         if features == .embeddings, embedding.model == nil { throw ValidationError("--features embeddings needs --embedding-model") }
         if features == .embeddings, embedding.endpoint == nil { throw ValidationError("--features embeddings needs --embedding-endpoint") }
+        if features == .fields, fieldNames.isEmpty { throw ValidationError("--features fields needs --fields NAME[,NAME…]") }
+        if features != .fields, fields != nil { throw ValidationError("--fields goes with --features fields") }
         guard hiddenLayers != nil else { throw ValidationError("--hidden must be comma-separated positive widths, got '\(hidden)'") }
+    }
+
+    var fieldNames: [String] {
+        (fields ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     var hiddenLayers: [Int]? {
@@ -94,6 +103,13 @@ struct Train: AsyncParsableCommand {
             let e = EmbeddingFeatures(model: embedding.model!, dimension: vectors.first?.count ?? 0, endpoint: embedding.endpoint!)
             spec = .embeddings(e)
             x = try e.features(vectors)
+        case .fields:
+            let byID = try PromptFile.numericFields(prompts, names: fieldNames)
+            let rows = survival.ids.map { byID[$0]! }
+            let f: FieldFeatures
+            do { f = try FieldFeatures.fit(names: fieldNames, rows: rows) } catch let e as TTUModelError { throw ValidationError(e.description) }
+            spec = .fields(f)
+            x = try f.features(rows)
         }
         let (ys, ws) = try SurvivalLabel.targetsAndWeights(labels)
         let config = TrainingConfig(learningRate: learningRate ?? (model == .logistic ? 0.01 : 0.003), weightDecay: weightDecay,
@@ -163,7 +179,7 @@ struct Predict: AsyncParsableCommand {
         let spec: FeaturizerSpec
         do { spec = try FeaturizerSpec(settings: file.featurizer) } catch let e as TTUModelError { throw InputError(file: model, field: "featurizer", e.description) }
         let ps = try PromptFile.read(prompts)
-        let x = try await TextFeatures.matrix(spec, texts: ps.map(\.prompt), options: embedding,
+        let x = try await TextFeatures.matrix(spec, prompts: ps, promptsPath: prompts, options: embedding,
                                               defaultCache: TextFeatures.defaultCache(besides: out))
         guard x.cols == file.predictor.inputDimension else {
             throw InputError(file: model, "the model takes \(file.predictor.inputDimension) features, the featurizer gives \(x.cols)")

@@ -224,4 +224,39 @@ final class RunTests: XCTestCase {
         XCTAssertEqual(r.code, 2)
         XCTAssertTrue(r.err.contains("truth2.csv:5: field 'id'"), r.err)
     }
+
+    /// `--features fields`: numeric keys of the prompt records as features. The rate here
+    /// rises with `risk`, so the fitted p̂ must beat the constant and rise with it too; a
+    /// prompt without the field is refused with file, line and field.
+    func testTrainOnNumericPromptFields() throws {
+        var rng = SeededRNG(seed: 9)
+        var prompts = "", counts = "id,n,k\n"
+        for i in 0..<300 {
+            let risk = Double(i % 10) / 10
+            prompts += "{\"id\": \"f\(i)\", \"prompt\": \"prompt \(i)\", \"risk\": \(risk)}\n"
+            let p = 0.002 + 0.05 * risk
+            var k = 0
+            for _ in 0..<200 where rng.uniformOpen() < p { k += 1 }
+            counts += "f\(i),200,\(k)\n"
+        }
+        try t.write("fp.jsonl", prompts)
+        try t.write("fc.csv", counts)
+        var r = try t.run(["train", "--data", "fc.csv", "--prompts", "fp.jsonl", "--features", "fields", "--fields", "risk", "--out", "fm.json"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.out.contains("the text predictor is better"), r.out)
+        r = try t.run(["predict", "--model", "fm.json", "--prompts", "fp.jsonl", "--out", "fpred.csv"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let p = try t.read("fpred.csv").split(separator: "\n").dropFirst().map { Double($0.split(separator: ",")[1])! }
+        XCTAssertLessThan(p[0], p[5]); XCTAssertLessThan(p[5], p[9])
+        XCTAssertEqual(p[9], p[19], accuracy: 1e-12, "same field value, same prediction")
+        try t.write("bad.jsonl", "{\"id\": \"f0\", \"prompt\": \"x\", \"risk\": 0.1}\n{\"id\": \"f1\", \"prompt\": \"y\"}\n")
+        r = try t.run(["predict", "--model", "fm.json", "--prompts", "bad.jsonl", "--out", "bad.csv"])
+        XCTAssertEqual(r.code, 2)
+        XCTAssertTrue(r.err.contains("bad.jsonl:2: field 'risk'"), r.err)
+        try t.write("bad2.jsonl", "{\"id\": \"f0\", \"prompt\": \"x\", \"risk\": \"high\"}\n")
+        r = try t.run(["predict", "--model", "fm.json", "--prompts", "bad2.jsonl", "--out", "bad.csv"])
+        XCTAssertEqual(r.code, 2)
+        XCTAssertTrue(r.err.contains("bad2.jsonl:1: field 'risk': must be a finite number"), r.err)
+        XCTAssertFalse(t.exists("bad.csv"))
+    }
 }

@@ -2,6 +2,22 @@ import XCTest
 @testable import TTUModel
 
 final class FeaturizerTests: XCTestCase {
+    /// Field features: standardised with the training mean/sd, and the stored settings
+    /// rebuild bit-identical columns (what `predict` relies on).
+    func testFieldFeaturesStandardiseAndRoundTrip() throws {
+        let rows: [[Double]] = [[0.1, 5], [0.3, 5], [0.5, 5], [0.9, 5]]
+        let f = try FieldFeatures.fit(names: ["risk", "const"], rows: rows)
+        XCTAssertEqual(f.mean[0], 0.45, accuracy: 1e-15)
+        XCTAssertEqual(f.scale[1], 1, "a constant field keeps scale 1")
+        let x = try f.features(rows)
+        let col0 = (0..<4).map { x.values[$0 * 2] }
+        XCTAssertEqual(col0.reduce(0, +), 0, accuracy: 1e-12)
+        XCTAssertEqual(col0.map { $0 * $0 }.reduce(0, +) / 4, 1, accuracy: 1e-12)
+        guard case .fields(let back) = try FeaturizerSpec(settings: f.settings) else { return XCTFail("kind lost") }
+        XCTAssertEqual(back, f)
+        XCTAssertThrowsError(try FieldFeatures(settings: ["kind": "fields", "names": "a,b", "mean": "0", "scale": "1"]))
+    }
+
     func testHashedFeaturesAreDeterministicNormalisedAndRoundTripTheirSettings() throws {
         let f = HashedNGramFeaturizer(buckets: 512, wordMin: 1, wordMax: 2, charMin: 3, charMax: 4)
         let a = f.features("The cat sat on the mat")

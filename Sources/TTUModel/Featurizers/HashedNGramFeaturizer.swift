@@ -124,12 +124,15 @@ public enum FeaturizerSpec: Equatable, Sendable {
     /// Embedding vectors from an OpenAI-compatible `/v1/embeddings` endpoint (fetched by
     /// TTUSampling), L2-normalised by `EmbeddingFeatures`.
     case embeddings(EmbeddingFeatures)
+    /// Numeric fields of the prompt records, standardised.
+    case fields(FieldFeatures)
 
     public init(settings: [String: String]) throws {
         switch settings["kind"] {
         case "hashed": self = .hashed(try HashedNGramFeaturizer(settings: settings))
         case "embeddings": self = .embeddings(try EmbeddingFeatures(settings: settings))
-        case let k: throw TTUModelError.invalidConfiguration("featurizer: unknown kind '\(k ?? "(missing)")' (hashed or embeddings)")
+        case "fields": self = .fields(try FieldFeatures(settings: settings))
+        case let k: throw TTUModelError.invalidConfiguration("featurizer: unknown kind '\(k ?? "(missing)")' (hashed, embeddings or fields)")
         }
     }
 
@@ -137,6 +140,7 @@ public enum FeaturizerSpec: Equatable, Sendable {
         switch self {
         case .hashed(let h): return h.settings
         case .embeddings(let e): return e.settings
+        case .fields(let f): return f.settings
         }
     }
 }

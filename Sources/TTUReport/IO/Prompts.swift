@@ -65,4 +65,38 @@ public enum PromptFile {
     }
 }
 
+extension PromptFile {
+    /// The numeric fields `names` of every prompt of a JSONL file, by id. A missing field,
+    /// a non-number or a non-finite value is an error naming file, line and field.
+    public static func numericFields(_ path: String, names: [String]) throws -> [String: [Double]] {
+        let records = try read(path)   // validates ids and prompts first
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw InputError(file: path, "cannot read file (missing or unreadable)")
+        }
+        var out: [String: [Double]] = [:]
+        out.reserveCapacity(records.count)
+        var lineNo = 0, k = 0
+        for rawLine in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
+            lineNo += 1
+            var line = rawLine
+            if line.last == 0x0D { line = line.dropLast() }
+            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
+            let dict = (try? JSONSerialization.jsonObject(with: Data(line), options: [])) as? [String: Any] ?? [:]
+            var row: [Double] = []
+            for name in names {
+                guard let v = dict[name] else {
+                    throw InputError(file: path, line: lineNo, field: name, "missing (the model's features need it for every prompt)")
+                }
+                guard type(of: v) != Bool.self, let n = v as? NSNumber, n.doubleValue.isFinite else {
+                    throw InputError(file: path, line: lineNo, field: name, "must be a finite number")
+                }
+                row.append(n.doubleValue)
+            }
+            out[records[k].id] = row
+            k += 1
+        }
+        return out
+    }
+}
+
 private struct IntegerID: Decodable { let id: Int64 }
