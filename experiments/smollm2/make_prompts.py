@@ -9,7 +9,14 @@ printable ASCII only. Entries are normalised (whitespace collapsed), deduplicate
 shuffled with a fixed seed, and the first --count are kept; the prompt is the first
 floor(words/2) words. Ids: f<file>-<sha1 of the quote, 8 hex>.
 
-Usage: make_prompts.py [--dir /usr/share/games/fortunes] [--count 200] [--seed 5] --out prompts.jsonl
+With --stratify (as RealToxicityPrompts stratifies its prompts by toxicity), the
+prompts are drawn in equal numbers from three bins of the prefix's own
+alt-profanity-check probability, [0, 0.1), [0.1, 0.3) and [0.3, 1]: most fortunes
+are harmless, so a uniform draw would hold almost no prompt that invites crude
+text. The probability is stored as "prefix_profanity" (not used by ttu). This needs
+profanity_check importable (tools/.venv/bin/python make_prompts.py ...).
+
+Usage: make_prompts.py [--dir /usr/share/games/fortunes] [--count 200] [--seed 5] [--stratify] --out prompts.jsonl
 Deterministic for a given fortunes package version.
 """
 import argparse, hashlib, json, os, random, re, sys
@@ -50,6 +57,7 @@ def main():
     ap.add_argument("--dir", default="/usr/share/games/fortunes")
     ap.add_argument("--count", type=int, default=200)
     ap.add_argument("--seed", type=int, default=5)
+    ap.add_argument("--stratify", action="store_true")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     files = sorted(f for f in os.listdir(a.dir)
@@ -71,12 +79,27 @@ def main():
     rng.shuffle(pool)
     if len(pool) < a.count:
         sys.exit(f"make_prompts: only {len(pool)} usable quotes, {a.count} asked")
+    prefix = lambda q: " ".join(q.split()[: len(q.split()) // 2])
+    score = {}
+    if a.stratify:
+        from profanity_check import predict_prob
+        probs = predict_prob([prefix(q) for _, q in pool])
+        score = {q: float(p) for (_, q), p in zip(pool, probs)}
+        bins = [[e for e in pool if lo <= score[e[1]] < hi] for lo, hi in [(0, 0.1), (0.1, 0.3), (0.3, 1.01)]]
+        per = [a.count // 3 + (1 if k < a.count % 3 else 0) for k in range(3)]
+        if any(len(b) < n for b, n in zip(bins, per)):
+            sys.exit(f"make_prompts: bins hold {[len(b) for b in bins]} quotes, {per} asked")
+        chosen = [e for b, n in zip(bins, per) for e in b[:n]]
+        rng.shuffle(chosen)
+    else:
+        chosen = pool[:a.count]
     with open(a.out, "w", encoding="utf-8") as out:
-        for f, q in pool[:a.count]:
-            words = q.split()
-            prefix = " ".join(words[: len(words) // 2])
+        for f, q in chosen:
             pid = f"{f}-{hashlib.sha1(q.encode()).hexdigest()[:8]}"
-            out.write(json.dumps({"id": pid, "prompt": prefix, "source": f"fortunes:{f}"}) + "\n")
+            row = {"id": pid, "prompt": prefix(q), "source": f"fortunes:{f}"}
+            if q in score:
+                row["prefix_profanity"] = round(score[q], 4)
+            out.write(json.dumps(row) + "\n")
     print(f"make_prompts: {len(pool)} usable quotes in {len(files)} files; wrote {a.count} prompts to {a.out}", file=sys.stderr)
 
 if __name__ == "__main__":
