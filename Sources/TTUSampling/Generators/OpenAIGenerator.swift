@@ -52,27 +52,23 @@ public struct OpenAIGenerator: Generator {
 
     /// The texts of `choices` ordered by their `index` field (or array order without one).
     static func parseChoices(_ bytes: ByteBuffer, chat: Bool, expected: Int, url: String) throws -> [String] {
-        let obj = try JSONAccess.object(bytes, what: url)
-        guard let choices = obj["choices"] as? [[String: Any]] else {
-            throw TransientError("malformed response from \(url): no 'choices' array")
+        let choices: [CompletionJSON.Choice]
+        switch CompletionJSON.parse(bytes, chat: chat) {
+        case .notAnObject: throw TransientError("malformed \(url) response: not a JSON object")
+        case .noChoices: throw TransientError("malformed response from \(url): no 'choices' array")
+        case .choices(let c): choices = c
         }
         guard choices.count >= expected else {
             throw TransientError("malformed response from \(url): \(choices.count) choices, expected \(expected)")
         }
         var texts = [String?](repeating: nil, count: expected)
         for (pos, c) in choices.enumerated() {
-            let k = (c["index"] as? Int) ?? pos
+            let k = c.index ?? pos
             guard k >= 0, k < choices.count else {
                 throw TransientError("malformed response from \(url): choice index \(k) out of range")
             }
             if k >= expected { continue }
-            let text: String?
-            if chat {
-                text = (c["message"] as? [String: Any])?["content"] as? String
-            } else {
-                text = c["text"] as? String
-            }
-            guard let t = text else {
+            guard let t = c.text else {
                 throw TransientError("malformed response from \(url): choice \(k) has no \(chat ? "message.content" : "text")")
             }
             texts[k] = t
