@@ -146,4 +146,22 @@ final class CompletionJSONTests: XCTestCase {
             XCTAssertThrowsError(try choices(s, expected: expected), s) { XCTAssertTrue($0 is TransientError, s) }
         }
     }
+
+    /// Request bodies carry any prompt text exactly (quotes, backslashes, control
+    /// characters, non-ASCII), for both APIs.
+    func testRequestBodyCarriesThePromptExactly() throws {
+        let transport = HTTPTransport(apiKey: nil, timeout: 1, connectionsPerHost: 1)
+        defer { try? transport.client.syncShutdown() }
+        for api in SamplingSettings.API.allCases {
+            let g = OpenAIGenerator(base: "http://127.0.0.1:1/v1", settings: SamplingSettings(model: "m", api: api), transport: transport)
+            for prompt in ["plain words", "say \"hi\"", "back\\slash", "line\nbreak\ttab\u{1}\u{1F}", "héllo 😀 中文", ""] {
+                let r = GenerationRequest(promptID: "p", prompt: prompt, firstIndex: 3, runSeed: 9)
+                let obj = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(g.body(r).utf8)) as? [String: Any])
+                let sent = api == .chat ? ((obj["messages"] as? [[String: Any]])?.first?["content"] as? String) : obj["prompt"] as? String
+                XCTAssertEqual(sent, prompt)
+                XCTAssertEqual(obj["seed"] as? Int, r.wireSeed)
+                XCTAssertEqual(JSONAccess.quote(prompt), String(buffer: { var b = ByteBuffer(); JSONAccess.writeQuoted(prompt, into: &b); return b }()))
+            }
+        }
+    }
 }

@@ -100,8 +100,25 @@ enum JSONAccess {
         return dict
     }
 
+    /// Whether `s` holds a character a JSON string literal must escape.
+    static func needsEscaping(_ s: String) -> Bool {
+        s.utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+    }
+
+    /// Writes the JSON string literal for `s` (with quotes) into `buffer`.
+    static func writeQuoted(_ s: String, into buffer: inout ByteBuffer) {
+        if needsEscaping(s) {
+            buffer.writeString(quote(s))
+        } else {
+            buffer.writeStaticString("\"")
+            buffer.writeString(s)
+            buffer.writeStaticString("\"")
+        }
+    }
+
     /// JSON string literal for `s` (with quotes), escaping per RFC 8259.
     static func quote(_ s: String) -> String {
+        if !needsEscaping(s) { return "\"" + s + "\"" }
         var out = "\""
         out.reserveCapacity(s.utf8.count + 2)
         for u in s.unicodeScalars {

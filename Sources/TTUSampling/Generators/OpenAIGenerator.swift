@@ -37,16 +37,25 @@ public struct OpenAIGenerator: Generator {
     public var name: String { base }
     public var batchSize: Int { settings.n }
 
-    func body(_ r: GenerationRequest) -> String {
-        let content = JSONAccess.quote(r.prompt)
-        let head = settings.api == .chat
-            ? "{\"messages\":[{\"role\":\"user\",\"content\":" + content + "}],"
-            : "{\"prompt\":" + content + ","
-        return head + fixedFields + ",\"seed\":\(r.wireSeed)}"
+    /// The request body as text (tests, the benchmark's plain load).
+    func body(_ r: GenerationRequest) -> String { String(buffer: bodyBuffer(r)) }
+
+    /// The request body, written straight into the buffer that is sent.
+    func bodyBuffer(_ r: GenerationRequest) -> ByteBuffer {
+        var b = ByteBuffer()
+        b.reserveCapacity(r.prompt.utf8.count + fixedFields.utf8.count + 80)
+        b.writeStaticString(settings.api == .chat ? "{\"messages\":[{\"role\":\"user\",\"content\":" : "{\"prompt\":")
+        JSONAccess.writeQuoted(r.prompt, into: &b)
+        b.writeStaticString(settings.api == .chat ? "}]," : ",")
+        b.writeString(fixedFields)
+        b.writeStaticString(",\"seed\":")
+        b.writeString(String(r.wireSeed))
+        b.writeStaticString("}")
+        return b
     }
 
     public func generate(_ r: GenerationRequest) async throws -> [String] {
-        let bytes = try await transport.postJSON(url, body: ByteBuffer(string: body(r)))
+        let bytes = try await transport.postJSON(url, body: bodyBuffer(r))
         return try Self.parseChoices(bytes, chat: settings.api == .chat, expected: r.count, url: url)
     }
 
