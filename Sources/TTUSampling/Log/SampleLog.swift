@@ -21,7 +21,7 @@ public struct LoggedGeneration: Sendable {
 ///                 UNIQUE(prompt_id, idx))
 ///
 /// A row exists only for a generation that was both generated and rated. Rows are
-/// committed in batches by a single writer thread (every 64 rows or 200 ms); a kill
+/// committed in batches by a single writer thread (every 512 rows or 200 ms); a kill
 /// loses at most the uncommitted batch, which a rerun draws again with the same seeds.
 public final class SampleLog: @unchecked Sendable {
     public let path: String
@@ -165,11 +165,15 @@ final class LogWriter: @unchecked Sendable {
     /// generations come faster than SQLite commits them (simulated or very fast servers).
     let maxPending: Int
 
-    init(log: SampleLog, batchSize: Int = 64, interval: Double = 0.2, maxPending: Int? = nil) {
+    /// - Parameter batchSize: rows per commit under load. A commit rewrites every page it
+    ///   dirtied (into the WAL), and rows arrive round-robin over prompts, so each commit
+    ///   touches many index pages: 512 rows per commit cost about 40% less CPU per row
+    ///   than 64 against a fast server. At ordinary rates the 200 ms `interval` commits first.
+    init(log: SampleLog, batchSize: Int = 512, interval: Double = 0.2, maxPending: Int? = nil) {
         self.log = log
         self.batchSize = batchSize
         self.interval = interval
-        self.maxPending = max(maxPending ?? 64 * batchSize, batchSize, 1)
+        self.maxPending = max(maxPending ?? 4096, 2 * batchSize, 1)
         pending.reserveCapacity(batchSize * 2)
         let t = Thread { [unowned self] in self.loop() }
         t.name = "ttu-sample-log"
@@ -213,6 +217,11 @@ final class LogWriter: @unchecked Sendable {
             }
         }
         cond.lock(); finished = true; cond.broadcast(); cond.unlock()
+        if ProcessInfo.processInfo.environment["TTU_WRITER_CPU"] != nil {
+            var ts = timespec(); clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+            let us = Double(ts.tv_sec) * 1e6 + Double(ts.tv_nsec) / 1e3
+            FileHandle.standardError.write("writer: \(committed) rows, \(String(format: "%.2f", us / Double(max(1, committed)))) µs/row\n".data(using: .utf8)!)
+        }
     }
 
     /// Commits everything queued and stops the writer thread.
