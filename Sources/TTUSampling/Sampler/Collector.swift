@@ -80,7 +80,7 @@ public struct CollectOptions: Sendable {
                 endpoints: [Endpoint], rater: any Rater, threshold: Double = 0.5, dbPath: String,
                 storeText: Bool = false, retry: RetryPolicy = RetryPolicy(), lookahead: Int? = nil,
                 parameters: [String: String] = [:], progressInterval: Double = 1,
-                progress: (@Sendable (CollectProgress) -> Void)? = nil, commitBatch: Int = 512,
+                progress: (@Sendable (CollectProgress) -> Void)? = nil, commitBatch: Int = 2048,
                 simulateKillOnCancel: Bool = false) {
         self.prompts = prompts
         self.caps = caps
