@@ -288,6 +288,11 @@ struct JSONScanner {
             guard isDigit(i) else { throw Invalid() }
             while isDigit(i) { i += 1 }
         }
+        if plain, i - start <= 18 {  // at most 18 digits: fits Int without overflow checks
+            var v = 0
+            for k in start..<i where base[k] != UInt8(ascii: "-") { v = v * 10 + Int(base[k] - 0x30) }
+            return base[start] == UInt8(ascii: "-") ? -v : v
+        }
         let text = String(decoding: UnsafeBufferPointer(start: base + start, count: i - start), as: UTF8.self)
         if plain, let v = Int(text) { return v }
         guard let d = Double(text), d.isFinite else { throw Invalid() }

@@ -102,7 +102,8 @@ enum JSONAccess {
 
     /// Whether `s` holds a character a JSON string literal must escape.
     static func needsEscaping(_ s: String) -> Bool {
-        s.utf8.contains { $0 < 0x20 || $0 == 0x22 || $0 == 0x5C }
+        @inline(__always) func special(_ b: UInt8) -> Bool { b < 0x20 || b == 0x22 || b == 0x5C }
+        return s.utf8.withContiguousStorageIfAvailable { $0.contains(where: special) } ?? s.utf8.contains(where: special)
     }
 
     /// Writes the JSON string literal for `s` (with quotes) into `buffer`.

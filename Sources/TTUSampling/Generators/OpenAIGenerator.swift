@@ -70,6 +70,10 @@ public struct OpenAIGenerator: Generator {
         guard choices.count >= expected else {
             throw TransientError("malformed response from \(url): \(choices.count) choices, expected \(expected)")
         }
+        // The usual answer: exactly the choices asked for, in order, each with its text.
+        if choices.count == expected, choices.indices.allSatisfy({ (choices[$0].index ?? $0) == $0 && choices[$0].text != nil }) {
+            return choices.map { $0.text! }
+        }
         var texts = [String?](repeating: nil, count: expected)
         for (pos, c) in choices.enumerated() {
             let k = c.index ?? pos
