@@ -33,7 +33,7 @@ struct Collect: AsyncParsableCommand {
                spent, overshoot, incomplete ids) goes to <out stem>.json.
         LOG    --db: SQLite (WAL), one row per generation that was both generated and
                rated (prompt_id, idx, score, unsafe, endpoint, latency_ms, created_at,
-               text only with --store-text), committed every 64 rows / 200 ms.
+               text only with --store-text), committed every 2048 rows / 200 ms.
                Errors are never ratings. Indices drawn past a prompt's first
                unsafe one (in flight under concurrency) are logged as spent
                budget but do not change the observation.

@@ -100,8 +100,26 @@ enum JSONAccess {
         return dict
     }
 
+    /// Whether `s` holds a character a JSON string literal must escape.
+    static func needsEscaping(_ s: String) -> Bool {
+        @inline(__always) func special(_ b: UInt8) -> Bool { b < 0x20 || b == 0x22 || b == 0x5C }
+        return s.utf8.withContiguousStorageIfAvailable { $0.contains(where: special) } ?? s.utf8.contains(where: special)
+    }
+
+    /// Writes the JSON string literal for `s` (with quotes) into `buffer`.
+    static func writeQuoted(_ s: String, into buffer: inout ByteBuffer) {
+        if needsEscaping(s) {
+            buffer.writeString(quote(s))
+        } else {
+            buffer.writeStaticString("\"")
+            buffer.writeString(s)
+            buffer.writeStaticString("\"")
+        }
+    }
+
     /// JSON string literal for `s` (with quotes), escaping per RFC 8259.
     static func quote(_ s: String) -> String {
+        if !needsEscaping(s) { return "\"" + s + "\"" }
         var out = "\""
         out.reserveCapacity(s.utf8.count + 2)
         for u in s.unicodeScalars {

@@ -37,42 +37,51 @@ public struct OpenAIGenerator: Generator {
     public var name: String { base }
     public var batchSize: Int { settings.n }
 
-    func body(_ r: GenerationRequest) -> String {
-        let content = JSONAccess.quote(r.prompt)
-        let head = settings.api == .chat
-            ? "{\"messages\":[{\"role\":\"user\",\"content\":" + content + "}],"
-            : "{\"prompt\":" + content + ","
-        return head + fixedFields + ",\"seed\":\(r.wireSeed)}"
+    /// The request body as text (tests, the benchmark's plain load).
+    func body(_ r: GenerationRequest) -> String { String(buffer: bodyBuffer(r)) }
+
+    /// The request body, written straight into the buffer that is sent.
+    func bodyBuffer(_ r: GenerationRequest) -> ByteBuffer {
+        var b = ByteBuffer()
+        b.reserveCapacity(r.prompt.utf8.count + fixedFields.utf8.count + 80)
+        b.writeStaticString(settings.api == .chat ? "{\"messages\":[{\"role\":\"user\",\"content\":" : "{\"prompt\":")
+        JSONAccess.writeQuoted(r.prompt, into: &b)
+        b.writeStaticString(settings.api == .chat ? "}]," : ",")
+        b.writeString(fixedFields)
+        b.writeStaticString(",\"seed\":")
+        b.writeString(String(r.wireSeed))
+        b.writeStaticString("}")
+        return b
     }
 
     public func generate(_ r: GenerationRequest) async throws -> [String] {
-        let bytes = try await transport.postJSON(url, body: ByteBuffer(string: body(r)))
+        let bytes = try await transport.postJSON(url, body: bodyBuffer(r))
         return try Self.parseChoices(bytes, chat: settings.api == .chat, expected: r.count, url: url)
     }
 
     /// The texts of `choices` ordered by their `index` field (or array order without one).
     static func parseChoices(_ bytes: ByteBuffer, chat: Bool, expected: Int, url: String) throws -> [String] {
-        let obj = try JSONAccess.object(bytes, what: url)
-        guard let choices = obj["choices"] as? [[String: Any]] else {
-            throw TransientError("malformed response from \(url): no 'choices' array")
+        let choices: [CompletionJSON.Choice]
+        switch CompletionJSON.parse(bytes, chat: chat) {
+        case .notAnObject: throw TransientError("malformed \(url) response: not a JSON object")
+        case .noChoices: throw TransientError("malformed response from \(url): no 'choices' array")
+        case .choices(let c): choices = c
         }
         guard choices.count >= expected else {
             throw TransientError("malformed response from \(url): \(choices.count) choices, expected \(expected)")
         }
+        // The usual answer: exactly the choices asked for, in order, each with its text.
+        if choices.count == expected, choices.indices.allSatisfy({ (choices[$0].index ?? $0) == $0 && choices[$0].text != nil }) {
+            return choices.map { $0.text! }
+        }
         var texts = [String?](repeating: nil, count: expected)
         for (pos, c) in choices.enumerated() {
-            let k = (c["index"] as? Int) ?? pos
+            let k = c.index ?? pos
             guard k >= 0, k < choices.count else {
                 throw TransientError("malformed response from \(url): choice index \(k) out of range")
             }
             if k >= expected { continue }
-            let text: String?
-            if chat {
-                text = (c["message"] as? [String: Any])?["content"] as? String
-            } else {
-                text = c["text"] as? String
-            }
-            guard let t = text else {
+            guard let t = c.text else {
                 throw TransientError("malformed response from \(url): choice \(k) has no \(chat ? "message.content" : "text")")
             }
             texts[k] = t

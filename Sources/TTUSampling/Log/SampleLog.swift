@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// One rated generation, as logged.
 public struct LoggedGeneration: Sendable {
@@ -26,7 +27,7 @@ public struct LoggedGeneration: Sendable {
 /// the log is valid for any run with the same identity: another prompt set, deeper caps,
 /// counts instead of early stopping, or another threshold (`unsafe` is recomputed from
 /// `score`; the stored column is the flag at the threshold of the run that drew it).
-/// Rows are committed in batches by a single writer thread (every 64 rows or 200 ms); a
+/// Rows are committed in batches by a single writer thread (every 2048 rows or 200 ms); a
 /// kill loses at most the uncommitted batch, which a rerun draws again with the same seeds.
 public final class SampleLog: @unchecked Sendable {
     public let path: String
@@ -161,21 +162,53 @@ public final class SampleLog: @unchecked Sendable {
     }
 
     /// Inserts `rows` in one transaction. A duplicate (prompt, index) is a bug and fails loudly.
+    ///
+    /// The prepared statement is bound and stepped through the SQLite C API: GRDB's
+    /// per-row argument arrays and execution bookkeeping cost about as much as SQLite's
+    /// own insert against a fast server, and this statement needs none of it.
     public func insert(_ rows: [LoggedGeneration]) throws {
         if rows.isEmpty { return }
         try pool.write { db in
-            let stmt = try db.cachedStatement(sql: """
-                INSERT INTO generations (prompt_id, idx, score, unsafe, endpoint, latency_ms, created_at, text)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """)
+            let stmt = try db.cachedStatement(sql: SampleLog.insertSQL)
+            let h = stmt.sqliteStatement
+            defer { sqlite3_reset(h) }
+            func check(_ code: CInt, _ ok: CInt = SQLITE_OK) throws {
+                if code != ok {
+                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: stmt.sql)
+                }
+            }
+            func bind(_ k: CInt, _ text: String?) throws {
+                guard var text else { return try check(sqlite3_bind_null(h, k)) }
+                // With its length, so text holding NUL is stored whole; never a NULL pointer
+                // (that would bind SQL NULL for "").
+                try check(text.withUTF8 { u in
+                    u.withMemoryRebound(to: CChar.self) {
+                        sqlite3_bind_text(h, k, $0.baseAddress ?? SampleLog.empty, CInt($0.count), SampleLog.transient)
+                    }
+                })
+            }
             for r in rows {
-                // The argument count is fixed by the statement above: skip GRDB's per-row check.
-                stmt.setUncheckedArguments([r.promptID, r.index, r.score, r.unsafe ? 1 : 0, r.endpoint,
-                                            r.latencyMs, r.createdAt, r.text])
-                try stmt.execute()
+                try check(sqlite3_reset(h))
+                try bind(1, r.promptID)
+                try check(sqlite3_bind_int64(h, 2, Int64(r.index)))
+                try check(sqlite3_bind_double(h, 3, r.score))
+                try check(sqlite3_bind_int64(h, 4, r.unsafe ? 1 : 0))
+                try bind(5, r.endpoint)
+                try check(sqlite3_bind_double(h, 6, r.latencyMs))
+                try check(sqlite3_bind_double(h, 7, r.createdAt))
+                try bind(8, r.text)
+                try check(sqlite3_step(h), SQLITE_DONE)
             }
         }
     }
+
+    static let insertSQL = """
+        INSERT INTO generations (prompt_id, idx, score, unsafe, endpoint, latency_ms, created_at, text)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+        """
+    private static let empty: UnsafePointer<CChar> = { ("" as StaticString).utf8Start.withMemoryRebound(to: CChar.self, capacity: 1) { $0 } }()
+    /// SQLite copies bound text (`SQLITE_TRANSIENT`).
+    static let transient = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)
 
     public func setInfo(_ key: String, _ value: String) throws {
         try pool.write { db in
@@ -201,11 +234,16 @@ final class LogWriter: @unchecked Sendable {
     /// generations come faster than SQLite commits them (simulated or very fast servers).
     let maxPending: Int
 
-    init(log: SampleLog, batchSize: Int = 64, interval: Double = 0.2, maxPending: Int? = nil) {
+    /// - Parameter batchSize: rows per commit under load. A commit rewrites every page it
+    ///   dirtied (into the WAL), and rows arrive round-robin over prompts, so each commit
+    ///   touches most of the `(prompt_id, idx)` index: against a fast server the writer's
+    ///   CPU per row falls from 5.8 µs at 64 rows per commit to 2.6 µs at 512 and 1.8 µs at
+    ///   2048. At ordinary generation rates the 200 ms `interval` commits first.
+    init(log: SampleLog, batchSize: Int = 2048, interval: Double = 0.2, maxPending: Int? = nil) {
         self.log = log
         self.batchSize = batchSize
         self.interval = interval
-        self.maxPending = max(maxPending ?? 64 * batchSize, batchSize, 1)
+        self.maxPending = max(maxPending ?? max(4096, 4 * batchSize), batchSize, 1)
         pending.reserveCapacity(batchSize * 2)
         let t = Thread { [unowned self] in self.loop() }
         t.name = "ttu-sample-log"

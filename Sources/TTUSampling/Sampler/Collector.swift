@@ -86,7 +86,7 @@ public struct CollectOptions: Sendable {
                 endpoints: [Endpoint], rater: any Rater, threshold: Double = 0.5, dbPath: String,
                 storeText: Bool = false, retry: RetryPolicy = RetryPolicy(), lookahead: Int? = nil,
                 parameters: [String: String] = [:], progressInterval: Double = 1,
-                progress: (@Sendable (CollectProgress) -> Void)? = nil, commitBatch: Int = 64,
+                progress: (@Sendable (CollectProgress) -> Void)? = nil, commitBatch: Int = 2048,
                 simulateKillOnCancel: Bool = false, promptExtras: [String]? = nil) {
         self.promptExtras = promptExtras
         self.prompts = prompts

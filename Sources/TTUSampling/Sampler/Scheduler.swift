@@ -112,7 +112,7 @@ final class Scheduler: @unchecked Sendable {
         if i == states[s].prefix + 1 {
             states[s].prefix = i
             if unsafe { states[s].unsafeInPrefix += 1 }
-            while let u = states[s].ahead.removeValue(forKey: states[s].prefix + 1) {
+            while !states[s].ahead.isEmpty, let u = states[s].ahead.removeValue(forKey: states[s].prefix + 1) {
                 states[s].prefix += 1
                 if u { states[s].unsafeInPrefix += 1 }
             }
@@ -141,26 +141,29 @@ final class Scheduler: @unchecked Sendable {
         }
     }
 
-    /// The first block at or after `nextBlock` that holds an index still needed.
-    private func candidate(_ s: Int) -> (first: Int, wanted: [Int])? {
+    /// Whether index `i` of prompt `s` (below `lim`) still needs a rating.
+    @inline(__always)
+    private func needed(_ s: Int, _ i: Int, _ lim: Int) -> Bool {
+        i <= lim && i > states[s].prefix && (states[s].ahead.isEmpty || states[s].ahead[i] == nil)
+    }
+
+    /// The first index of the first block at or after `nextBlock` that holds an index
+    /// still needed (`nextBlock` moves past blocks that hold none). Allocates nothing:
+    /// it runs several times per job.
+    private func candidate(_ s: Int) -> Int? {
         let lim = limit(s)
         while true {
             let first = states[s].nextBlock * block + 1
             if first > lim { return nil }
-            var wanted: [Int] = []
-            for i in first..<(first + block) where i <= lim && i > states[s].prefix && states[s].ahead[i] == nil {
-                wanted.append(i)
-            }
-            if wanted.isEmpty { states[s].nextBlock += 1; continue }
-            return (first, wanted)
+            for i in first..<(first + block) where needed(s, i, lim) { return first }
+            states[s].nextBlock += 1
         }
     }
 
     private func issuable(_ s: Int) -> Bool {
-        let st = states[s]
-        if st.outcome != nil || st.failure != nil || stopped { return false }
-        guard let c = candidate(s) else { return false }
-        return c.first - states[s].prefix <= maxAhead
+        if states[s].outcome != nil || states[s].failure != nil || stopped { return false }
+        guard let first = candidate(s) else { return false }
+        return first - states[s].prefix <= maxAhead
     }
 
     private func enqueue(_ s: Int) {
@@ -175,12 +178,14 @@ final class Scheduler: @unchecked Sendable {
         while head < queue.count {
             let s = Int(queue[head]); head += 1
             states[s].inQueue = false
-            guard issuable(s), let c = candidate(s) else { continue }
+            guard issuable(s), let first = candidate(s) else { continue }
+            let lim = limit(s)
+            let wanted = (first..<(first + block)).filter { needed(s, $0, lim) }
             states[s].nextBlock += 1
             states[s].inFlight += 1
             totalInFlight += 1
             if issuable(s) { enqueue(s) }
-            return Job(slot: s, first: c.first, count: block, wanted: c.wanted)
+            return Job(slot: s, first: first, count: block, wanted: wanted)
         }
         return nil
     }
