@@ -176,13 +176,32 @@ struct JSONScanner {
     // MARK: containers
 
     /// Consumes `{`; true when a member follows (false: the object was `{}`).
-    mutating func beginObject() throws -> Bool {
-        try expect(UInt8(ascii: "{"))
+    mutating func beginObject() throws -> Bool { try begin(UInt8(ascii: "{"), UInt8(ascii: "}")) }
+
+    /// Consumes `open`; true when an entry follows (false: the container was empty).
+    private mutating func begin(_ open: UInt8, _ close: UInt8) throws -> Bool {
+        try expect(open)
         depth += 1
         if depth > Self.maxDepth { throw Invalid() }
         ws()
-        if peek() == UInt8(ascii: "}") { i += 1; depth -= 1; return false }
+        if peek() == close { i += 1; depth -= 1; return false }
         return true
+    }
+
+    /// After an entry: true at `,` (another follows), false at `close` (also after a
+    /// trailing `,`).
+    private mutating func next(_ close: UInt8) throws -> Bool {
+        ws()
+        guard i < count else { throw Invalid() }
+        switch base[i] {
+        case UInt8(ascii: ","):
+            i += 1
+            ws()
+            if peek() == close { i += 1; depth -= 1; return false }
+            return true
+        case close: i += 1; depth -= 1; return false
+        default: throw Invalid()
+        }
     }
 
     /// A member's key and its `:`; the scanner is then at the value.
@@ -196,44 +215,13 @@ struct JSONScanner {
 
     /// After a member's value: true at `,` (another member follows), false at `}`
     /// (also after a trailing `,`).
-    mutating func nextMember() throws -> Bool {
-        ws()
-        guard i < count else { throw Invalid() }
-        switch base[i] {
-        case UInt8(ascii: ","):
-            i += 1
-            ws()
-            if peek() == UInt8(ascii: "}") { i += 1; depth -= 1; return false }
-            return true
-        case UInt8(ascii: "}"): i += 1; depth -= 1; return false
-        default: throw Invalid()
-        }
-    }
+    mutating func nextMember() throws -> Bool { try next(UInt8(ascii: "}")) }
 
     /// Consumes `[`; true when an element follows (false: the array was `[]`).
-    mutating func beginArray() throws -> Bool {
-        try expect(UInt8(ascii: "["))
-        depth += 1
-        if depth > Self.maxDepth { throw Invalid() }
-        ws()
-        if peek() == UInt8(ascii: "]") { i += 1; depth -= 1; return false }
-        return true
-    }
+    mutating func beginArray() throws -> Bool { try begin(UInt8(ascii: "["), UInt8(ascii: "]")) }
 
     /// After an element: true at `,`, false at `]` (also after a trailing `,`).
-    mutating func nextElement() throws -> Bool {
-        ws()
-        guard i < count else { throw Invalid() }
-        switch base[i] {
-        case UInt8(ascii: ","):
-            i += 1
-            ws()
-            if peek() == UInt8(ascii: "]") { i += 1; depth -= 1; return false }
-            return true
-        case UInt8(ascii: "]"): i += 1; depth -= 1; return false
-        default: throw Invalid()
-        }
-    }
+    mutating func nextElement() throws -> Bool { try next(UInt8(ascii: "]")) }
 
     // MARK: values
 
