@@ -41,21 +41,11 @@ public enum CollectInputs {
         (prompts, [Int](repeating: n, count: prompts.count))
     }
 
-    /// A short stable digest (hex) of strings, for the run table: a resume with different
-    /// prompts, caps, rates or word lists is refused without storing the data itself.
+    /// A short stable digest (hex) of strings, for the sample log: a prompt whose text or
+    /// simulated rate changed, or another word list, is refused without storing the data.
     public static func digest(_ parts: [String]) -> String {
         var h: UInt64 = 0x7475_7564_6967_6573
         for p in parts { h = StableHash.combine(h, StableHash.string(p)) }
-        return String(h, radix: 16)
-    }
-
-    public static func digest(prompts: [PromptRecord], caps: [Int]) -> String {
-        var h: UInt64 = 0x7475_7570_726f_6d70
-        for (p, c) in zip(prompts, caps) {
-            h = StableHash.combine(h, StableHash.string(p.id))
-            h = StableHash.combine(h, StableHash.string(p.prompt))
-            h = StableHash.combine(h, UInt64(c))
-        }
         return String(h, radix: 16)
     }
 
