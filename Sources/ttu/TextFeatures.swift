@@ -34,14 +34,13 @@ enum TextFeatures {
         }
     }
 
-    /// Features of `prompts` (read from `promptsPath`) for a stored featurizer.
-    static func matrix(_ spec: FeaturizerSpec, prompts: [PromptRecord], promptsPath: String, options: EmbeddingOptions,
+    /// Features of the prompts (`texts`, and `fields`: their `spec.fieldNames` values, as
+    /// `PromptFile.read(_:numericFields:)` gives them) for a stored featurizer.
+    static func matrix(_ spec: FeaturizerSpec, texts: [String], fields: [[Double]], options: EmbeddingOptions,
                        defaultCache: String) async throws -> FeatureMatrix {
-        let texts = prompts.map(\.prompt)
         switch spec {
         case .fields(let f):
-            let byID = try PromptFile.numericFields(promptsPath, names: f.names)
-            return try f.features(prompts.map { byID[$0.id]! })
+            return try f.features(fields)
         case .hashed(let h):
             return h.features(texts)
         case .embeddings(let e):

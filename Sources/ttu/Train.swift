@@ -74,9 +74,13 @@ struct Train: AsyncParsableCommand {
     /// Trains, writes the model file and prints the comparison with the constant predictor.
     func execute() async throws -> ModelFile {
         let survival = try SurvivalDataFile.read(data)
-        let all = try PromptFile.read(prompts)
+        let (all, allFields) = try PromptFile.read(prompts, numericFields: features == .fields ? fieldNames : [])
         var text: [String: String] = [:]
-        for p in all { text[p.id] = p.prompt }
+        var fieldsOf: [String: [Double]] = [:]
+        for (k, p) in all.enumerated() {
+            text[p.id] = p.prompt
+            if !allFields.isEmpty { fieldsOf[p.id] = allFields[k] }
+        }
         var texts: [String] = []
         var labels: [SurvivalLabel] = []
         for (i, id) in survival.ids.enumerated() {
@@ -104,8 +108,7 @@ struct Train: AsyncParsableCommand {
             spec = .embeddings(e)
             x = try e.features(vectors)
         case .fields:
-            let byID = try PromptFile.numericFields(prompts, names: fieldNames)
-            let rows = survival.ids.map { byID[$0]! }
+            let rows = survival.ids.map { fieldsOf[$0]! }   // every id was checked against the prompts above
             let f: FieldFeatures
             do { f = try FieldFeatures.fit(names: fieldNames, rows: rows) } catch let e as TTUModelError { throw ValidationError(e.description) }
             spec = .fields(f)
@@ -178,8 +181,8 @@ struct Predict: AsyncParsableCommand {
         }
         let spec: FeaturizerSpec
         do { spec = try FeaturizerSpec(settings: file.featurizer) } catch let e as TTUModelError { throw InputError(file: model, field: "featurizer", e.description) }
-        let ps = try PromptFile.read(prompts)
-        let x = try await TextFeatures.matrix(spec, prompts: ps, promptsPath: prompts, options: embedding,
+        let (ps, fields) = try PromptFile.read(prompts, numericFields: spec.fieldNames)
+        let x = try await TextFeatures.matrix(spec, texts: ps.map(\.prompt), fields: fields, options: embedding,
                                               defaultCache: TextFeatures.defaultCache(besides: out))
         guard x.cols == file.predictor.inputDimension else {
             throw InputError(file: model, "the model takes \(file.predictor.inputDimension) features, the featurizer gives \(x.cols)")

@@ -136,6 +136,12 @@ public enum FeaturizerSpec: Equatable, Sendable {
         }
     }
 
+    /// The prompt-record keys the features are read from (empty unless `.fields`).
+    public var fieldNames: [String] {
+        if case .fields(let f) = self { return f.names }
+        return []
+    }
+
     public var settings: [String: String] {
         switch self {
         case .hashed(let h): return h.settings

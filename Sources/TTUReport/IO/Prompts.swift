@@ -13,10 +13,18 @@ public enum PromptFile {
     /// non-empty string `id` (integers are accepted and turned into text) and a
     /// non-empty string `prompt`; ids must be unique.
     public static func read(_ path: String) throws -> [PromptRecord] {
+        try read(path, numericFields: []).records
+    }
+
+    /// Reads a JSONL prompt file (as `read(_:)`) and, in the same pass, the numeric keys
+    /// `names` of every record (`fields[k]` belongs to `records[k]`). A missing key, a
+    /// non-number or a non-finite value is an error naming file, line and field.
+    public static func read(_ path: String, numericFields names: [String]) throws -> (records: [PromptRecord], fields: [[Double]]) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw InputError(file: path, "cannot read file (missing or unreadable)")
         }
         var out: [PromptRecord] = []
+        var fields: [[Double]] = []
         var seen: [String: Int] = [:]
         var lineNo = 0
         for rawLine in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
@@ -59,43 +67,20 @@ public enum PromptFile {
             }
             seen[id] = lineNo
             out.append(PromptRecord(id: id, prompt: text))
+            if !names.isEmpty {
+                fields.append(try names.map { name in
+                    guard let v = dict[name] else {
+                        throw InputError(file: path, line: lineNo, field: name, "missing (the model's features need it for every prompt)")
+                    }
+                    guard type(of: v) != Bool.self, let n = v as? NSNumber, n.doubleValue.isFinite else {
+                        throw InputError(file: path, line: lineNo, field: name, "must be a finite number")
+                    }
+                    return n.doubleValue
+                })
+            }
         }
         if out.isEmpty { throw InputError(file: path, "no prompts in file") }
-        return out
-    }
-}
-
-extension PromptFile {
-    /// The numeric fields `names` of every prompt of a JSONL file, by id. A missing field,
-    /// a non-number or a non-finite value is an error naming file, line and field.
-    public static func numericFields(_ path: String, names: [String]) throws -> [String: [Double]] {
-        let records = try read(path)   // validates ids and prompts first
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw InputError(file: path, "cannot read file (missing or unreadable)")
-        }
-        var out: [String: [Double]] = [:]
-        out.reserveCapacity(records.count)
-        var lineNo = 0, k = 0
-        for rawLine in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
-            lineNo += 1
-            var line = rawLine
-            if line.last == 0x0D { line = line.dropLast() }
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            let dict = (try? JSONSerialization.jsonObject(with: Data(line), options: [])) as? [String: Any] ?? [:]
-            var row: [Double] = []
-            for name in names {
-                guard let v = dict[name] else {
-                    throw InputError(file: path, line: lineNo, field: name, "missing (the model's features need it for every prompt)")
-                }
-                guard type(of: v) != Bool.self, let n = v as? NSNumber, n.doubleValue.isFinite else {
-                    throw InputError(file: path, line: lineNo, field: name, "must be a finite number")
-                }
-                row.append(n.doubleValue)
-            }
-            out[records[k].id] = row
-            k += 1
-        }
-        return out
+        return (out, fields)
     }
 }
 
