@@ -99,6 +99,8 @@ final class RunPipeline {
     let layout: RunLayout
     let quiet: Bool
     let prompts: [PromptRecord]
+    /// Each prompt's JSON line as read: the split files keep every key of the input.
+    let promptLines: [String]
     var manifest: RunManifest
 
     var simulated: Bool { cfg.string("generator.kind") == "simulated" }
@@ -109,7 +111,8 @@ final class RunPipeline {
         cfg = config
         self.layout = layout
         self.quiet = quiet
-        prompts = try PromptFile.read(config.file("prompts")!)
+        // `fields` features are read now, so a prompt lacking one fails before any sampling.
+        (prompts, _, promptLines) = try PromptFile.readLines(config.file("prompts")!, numericFields: config.list("training.fields"))
         let sizes = RunPipeline.splitSizes(n: prompts.count, config: config)
         for (name, k) in zip(["train", "calibration", "test"], [sizes.train, sizes.calibration, prompts.count - sizes.train - sizes.calibration]) where k < 1 {
             throw config.fail("split.\(name)", "leaves no \(name) prompt out of \(prompts.count)")
@@ -231,6 +234,7 @@ final class RunPipeline {
                      "--epochs", cfg.string("training.epochs")!, "--batch-size", cfg.string("training.batch_size")!,
                      "--weight-decay", cfg.string("training.weight_decay")!, "--validation-fraction", cfg.string("training.validation_fraction")!,
                      "--patience", cfg.string("training.patience")!]
+            if !cfg.list("training.fields").isEmpty { a += ["--fields", cfg.list("training.fields").joined(separator: ",")] }
             if let lr = cfg.string("training.learning_rate") { a += ["--learning-rate", lr] }
             a += embeddingArguments(model: true)
             _ = try await stageCommand(Train.self, a).execute()
@@ -305,7 +309,7 @@ final class RunPipeline {
         let parts = [Array(perm[0..<sizes.train]), Array(perm[sizes.train..<(sizes.train + sizes.calibration)]),
                      Array(perm[(sizes.train + sizes.calibration)...])]
         for (rows, path) in zip(parts, [layout.trainPrompts, layout.calibrationPrompts, layout.testPrompts]) {
-            try writeAtomically(rows.sorted().map { Self.jsonLine(prompts[$0]) }.joined(), to: path)
+            try writeAtomically(rows.sorted().map { promptLines[$0] + "\n" }.joined(), to: path)
         }
         if cfg.string("generator.simulated_rate_function") == "demo" {
             var w = CSVWriter(columns: ["id", "p"])
@@ -313,12 +317,5 @@ final class RunPipeline {
             try w.write(to: layout.rates)
         }
         say("split: \(parts[0].count) train, \(parts[1].count) calibration, \(parts[2].count) test")
-    }
-
-    static func jsonLine(_ p: PromptRecord) -> String {
-        struct Line: Encodable { var id: String; var prompt: String }
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try! e.encode(Line(id: p.id, prompt: p.prompt)), as: UTF8.self) + "\n"
     }
 }

@@ -58,7 +58,8 @@ struct RunConfig {
         Key(name: "rater.lexicon", defaultValue: nil, kind: .string, doc: "lexicon: word list file instead of the shipped one."),
         Key(name: "rater.threshold", defaultValue: "0.5", kind: .double, doc: "A generation is unsafe when its score ≥ threshold."),
         Key(name: "training.generations_per_prompt", defaultValue: "200", kind: .int, doc: "N: generations drawn for every training prompt (all N, no early stop; labels are id,n,k)."),
-        Key(name: "training.features", defaultValue: "hashed", kind: .choice(["hashed", "embeddings"]), doc: "hashed (word and character n-grams, built in) or embeddings (/v1/embeddings, cached in RUN/embeddings.sqlite)."),
+        Key(name: "training.features", defaultValue: "hashed", kind: .choice(["hashed", "embeddings", "fields"]), doc: "hashed (word and character n-grams, built in), embeddings (/v1/embeddings, cached in RUN/embeddings.sqlite) or fields (numeric keys of the prompt records, standardised)."),
+        Key(name: "training.fields", defaultValue: nil, kind: .list, doc: "fields: the prompt records' numeric keys to use, e.g. [prompt_toxicity]. Required for fields."),
         Key(name: "training.buckets", defaultValue: "4096", kind: .int, doc: "hashed: number of hash buckets (features)."),
         Key(name: "training.word_ngrams", defaultValue: "1-2", kind: .range, doc: "hashed: word n-gram lengths MIN-MAX (0-0: none)."),
         Key(name: "training.char_ngrams", defaultValue: "3-5", kind: .range, doc: "hashed: character n-gram lengths MIN-MAX (0-0: none)."),
@@ -250,6 +251,10 @@ struct RunConfig {
             if values["training.embedding_endpoint"] == nil && list("generator.endpoints").isEmpty {
                 throw fail("training.embedding_endpoint", "embedding features need an endpoint")
             }
+        }
+        if (values["training.features"] == "fields") != !list("training.fields").isEmpty {
+            throw fail("training.fields", values["training.features"] == "fields" ? "fields features need the keys to use, e.g. [prompt_toxicity]"
+                                                                                 : "goes with training.features: fields")
         }
         func positive(_ k: String) throws { if !(double(k) > 0) { throw fail(k, "must be > 0") } }
         try positive("training.generations_per_prompt"); try positive("training.epochs"); try positive("training.batch_size")

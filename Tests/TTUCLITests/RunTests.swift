@@ -259,4 +259,52 @@ final class RunTests: XCTestCase {
         XCTAssertTrue(r.err.contains("bad2.jsonl:1: field 'risk': must be a finite number"), r.err)
         XCTAssertFalse(t.exists("bad.csv"))
     }
+    /// `training.features: fields` in `ttu run`: the split files keep every key of the
+    /// prompt records, the model learns from the named key, and a prompt without it, or a
+    /// `fields` list without `features: fields`, is refused before anything is written.
+    func testRunWithPromptFieldFeatures() throws {
+        var prompts = "", rates = "id,p\n"
+        for i in 0..<200 {
+            let risk = Double(i % 10) / 10
+            prompts += "{\"id\": \"r\(i)\", \"prompt\": \"prompt \(i)\", \"risk\": \(risk), \"source\": \"test\"}\n"
+            rates += "r\(i),\(0.002 + 0.05 * risk)\n"
+        }
+        try t.write("prompts.jsonl", prompts)
+        try t.write("rates.csv", rates)
+        let yaml = """
+            prompts: prompts.jsonl
+            seed: 5
+            generator: {kind: simulated, simulated_rates: rates.csv, concurrency: 4}
+            training: {generations_per_prompt: 100, features: fields, fields: [risk]}
+            calibration: {budget: 50}
+            """
+        try t.write("fields.yaml", yaml)
+        var r = try t.run(["run", "--config", "fields.yaml", "--out", "run", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let train = try t.read("run/split/train.jsonl").split(separator: "\n")
+        XCTAssertEqual(train.count, 80)
+        XCTAssertTrue(train.allSatisfy { $0.contains("\"risk\": ") && $0.contains("\"source\": \"test\"") }, String(train[0]))
+        XCTAssertTrue(try t.read("run/model.json").contains("risk"))
+        let training = try summary("run")["training"] as! [String: Any]
+        XCTAssertGreaterThan(training["validation_log_likelihood_per_generation"] as! Double,
+                             training["constant_validation_log_likelihood_per_generation"] as! Double)
+        let p = try t.read("run/predictions_test.csv").split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+        let byRisk = Dictionary(p.map { (Int($0[0].dropFirst())! % 10, Double($0[1])!) }, uniquingKeysWith: { a, _ in a })
+        XCTAssertLessThan(byRisk.min { $0.key < $1.key }!.value, byRisk.max { $0.key < $1.key }!.value, "p̂ must rise with risk")
+
+        try t.write("bad.jsonl", "{\"id\": \"a\", \"prompt\": \"x\", \"risk\": 0.1}\n{\"id\": \"b\", \"prompt\": \"y\"}\n")
+        try t.write("bad.yaml", yaml.replacingOccurrences(of: "prompts.jsonl", with: "bad.jsonl"))
+        r = try t.run(["run", "--config", "bad.yaml", "--out", "badrun"])
+        XCTAssertEqual(r.code, 2)
+        XCTAssertTrue(r.err.contains("bad.jsonl:2: field 'risk'"), r.err)
+        try t.write("bad.yaml", yaml.replacingOccurrences(of: "features: fields, ", with: ""))
+        r = try t.run(["run", "--config", "bad.yaml", "--out", "badrun"])
+        XCTAssertEqual(r.code, 2)
+        XCTAssertTrue(r.err.contains("training.fields") && r.err.contains("goes with training.features: fields"), r.err)
+        try t.write("bad.yaml", yaml.replacingOccurrences(of: ", fields: [risk]", with: ""))
+        r = try t.run(["run", "--config", "bad.yaml", "--out", "badrun"])
+        XCTAssertEqual(r.code, 2)
+        XCTAssertTrue(r.err.contains("training.fields") && r.err.contains("need the keys"), r.err)
+        XCTAssertFalse(t.exists("badrun"), "nothing may be written")
+    }
 }

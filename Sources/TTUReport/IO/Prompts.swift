@@ -1,7 +1,8 @@
 import Foundation
 
 /// One prompt of a JSONL prompt file: `{"id": "p1", "prompt": "text", …}`.
-/// Extra keys are kept in `extra` (as JSON text) and ignored by the statistics.
+/// Extra keys are read only where asked for (`read(_:numericFields:)`) and kept verbatim
+/// by `readLines(_:)`.
 public struct PromptRecord: Sendable, Equatable {
     public var id: String
     public var prompt: String
@@ -20,11 +21,26 @@ public enum PromptFile {
     /// `names` of every record (`fields[k]` belongs to `records[k]`). A missing key, a
     /// non-number or a non-finite value is an error naming file, line and field.
     public static func read(_ path: String, numericFields names: [String]) throws -> (records: [PromptRecord], fields: [[Double]]) {
+        let r = try parse(path, numericFields: names)
+        return (r.records, r.fields)
+    }
+
+    /// Reads a JSONL prompt file (as `read(_:numericFields:)`) and keeps each record's
+    /// JSON line verbatim (without its line break), so a file split into parts keeps
+    /// every key a later stage may need (e.g. a prompt score for `--features fields`).
+    public static func readLines(_ path: String, numericFields names: [String] = []) throws
+        -> (records: [PromptRecord], fields: [[Double]], lines: [String]) {
+        try parse(path, numericFields: names, keepLines: true)
+    }
+
+    private static func parse(_ path: String, numericFields names: [String], keepLines: Bool = false) throws
+        -> (records: [PromptRecord], fields: [[Double]], lines: [String]) {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw InputError(file: path, "cannot read file (missing or unreadable)")
         }
         var out: [PromptRecord] = []
         var fields: [[Double]] = []
+        var lines: [String] = []
         var seen: [String: Int] = [:]
         var lineNo = 0
         for rawLine in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
@@ -67,6 +83,7 @@ public enum PromptFile {
             }
             seen[id] = lineNo
             out.append(PromptRecord(id: id, prompt: text))
+            if keepLines { lines.append(String(decoding: line, as: UTF8.self)) }
             if !names.isEmpty {
                 fields.append(try names.map { name in
                     guard let v = dict[name] else {
@@ -80,7 +97,7 @@ public enum PromptFile {
             }
         }
         if out.isEmpty { throw InputError(file: path, "no prompts in file") }
-        return (out, fields)
+        return (out, fields, lines)
     }
 }
 
