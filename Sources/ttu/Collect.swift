@@ -52,11 +52,13 @@ struct Collect: AsyncParsableCommand {
         FAULTS Timeouts, connection errors, HTTP 408/409/429/5xx and malformed
                responses are retried (--max-retries, exponential backoff with full
                jitter, Retry-After honoured). Other HTTP 4xx answers (bad model name,
-               bad key) stop the run.
+               bad key) stop the run, and so does an endpoint that cannot be
+               connected to at the start (each server is probed once with
+               GET …/models; any answer passes).
 
         EXIT CODES
           0  all prompts complete
-          1  fatal error (HTTP 4xx, unreadable log, …)
+          1  fatal error (HTTP 4xx, no server at an endpoint, unreadable log, …)
           2  bad input (file:line: field 'x': message)
           3  some prompts incomplete after retries (listed; excluded from --out) —
              rerun to retry, or pass --allow-incomplete to exit 0

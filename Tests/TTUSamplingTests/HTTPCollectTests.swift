@@ -120,11 +120,44 @@ final class HTTPCollectTests: XCTestCase {
         let stub = try startStub(faultRate: 1, faultAttempts: 1000, faults: [.status500, .garbage, .missingField])
         defer { stub.stop() }
         let dir = TempDir()
-        let r = try await run(stub, dir: dir, prompts: stubPrompts(4), cap: 5, retry: fastRetry(2))
+        let lines = LinesBox()
+        let r = try await run(stub, dir: dir, prompts: stubPrompts(4), cap: 5, retry: fastRetry(2),
+                              progress: { lines.add($0.line) })
         XCTAssertEqual(r.incomplete.count, 4)
         XCTAssertTrue(r.observations.rows.isEmpty)
         XCTAssertEqual(try readLog(dir.file("run.sqlite")).count, 0)
         XCTAssertTrue(r.incomplete[0].reason.contains("index 1"), r.incomplete[0].reason)
+        // The progress line says why it is retrying, with the URL.
+        XCTAssertTrue(lines.all.contains { $0.contains("retries (last: \(stub.baseURL)/") }, lines.all.last ?? "no progress line")
+    }
+
+    /// A server that is not there stops the run before anything is drawn, naming the URL
+    /// (instead of every request retrying into it); a rater endpoint likewise.
+    func testUnreachableEndpointStopsTheRunAtOnce() async throws {
+        let gone = try startStub()
+        let deadURL = gone.baseURL
+        gone.stop()
+        let live = try startStub()
+        defer { live.stop() }
+        let dir = TempDir()
+        let transport = HTTPTransport(apiKey: nil, timeout: 1, connectionsPerHost: 2)
+        defer { Task { await transport.shutdown() } }
+        for (genBase, raterBase) in [(deadURL, live.baseURL), (live.baseURL, deadURL)] {
+            let gen = OpenAIGenerator(base: genBase, settings: SamplingSettings(model: "m"), transport: transport)
+            let o = CollectOptions(prompts: stubPrompts(3), caps: [2, 2, 2], seed: 1,
+                                   endpoints: [Endpoint(generator: gen, concurrency: 2)],
+                                   rater: ModerationRater(base: raterBase, transport: transport),
+                                   dbPath: dir.file("dead.sqlite"), retry: fastRetry())
+            do {
+                _ = try await Collector(o).run()
+                XCTFail("an endpoint with no server must stop the run")
+            } catch let e as FatalSamplingError {
+                XCTAssertTrue(e.message.contains("cannot connect to \(deadURL)/models"), e.message)
+            }
+            XCTAssertEqual(try readLog(dir.file("dead.sqlite")).count, 0)
+        }
+        // A server that answers the probe with an error status is reachable: the run goes on.
+        try await transport.probe(live.baseURL + "/models")
     }
 
     func testAPIKeyNeverStoredOrPrinted() async throws {

@@ -27,6 +27,10 @@
 #   EXTRA_BODY='{"top_k":0,"min_p":0,"repeat_penalty":1}'   (llama-cpp-python; '' for none)
 #   CONCURRENCY=8        requests in flight per endpoint (= LLM_PARALLEL)
 #   STAGE=all            all | collect (sampling only) | analyse (no sampling; needs the CSVs)
+#                        | pipeline (only the one-command `ttu run` of ttu.yaml, below)
+#   PIPELINE=1           after the study, run the whole pipeline once with `ttu run --config
+#                        ttu.yaml` on the same servers (its own seeds and logs, ~8k generations);
+#                        its summary and report go to results/ttu-run/
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -38,7 +42,7 @@ CAL_FRACTION="${CAL_FRACTION:-0.6}"; TAU_GRID="${TAU_GRID:--3,-0.05,300}"; DELTA
 START_LOCAL="${START_LOCAL:-1}"; LLM_SERVERS="${LLM_SERVERS:-2}"; LLM_BACKEND="${LLM_BACKEND:-llama-server}"; LLM_PARALLEL="${LLM_PARALLEL:-8}"
 MODEL="${MODEL:-smollm2}"; MODERATION_ENDPOINT="${MODERATION_ENDPOINT:-http://127.0.0.1:8082/v1}"; THRESHOLD="${THRESHOLD:-0.8}"; CATEGORY="${CATEGORY-profanity}"; FEATURES="${FEATURES:---features fields --fields prefix_profanity}"
 EXTRA_BODY="${EXTRA_BODY-{\"top_k\":0,\"min_p\":0,\"repeat_penalty\":1\}}"
-CONCURRENCY="${CONCURRENCY:-$LLM_PARALLEL}"; STAGE="${STAGE:-all}"
+CONCURRENCY="${CONCURRENCY:-$LLM_PARALLEL}"; STAGE="${STAGE:-all}"; PIPELINE="${PIPELINE:-1}"
 OUT="${OUT:-$HERE/out}"          # logs, SQLite, per-repetition files (not committed)
 RES="${RES:-$HERE/results}"      # the committed CSVs
 mkdir -p "$OUT" "$RES"
@@ -84,6 +88,40 @@ for e in $LLM_ENDPOINTS; do GEN+=(--endpoint "$e"); done
 [[ -n "$EXTRA_BODY" ]] && GEN+=(--extra-body "$EXTRA_BODY")
 [[ -n "$CATEGORY" ]] && GEN+=(--category "$CATEGORY")   # empty: the endpoint's own `flagged`
 
+
+# sampling_csv OUT.csv LOG.sqlite…: generations per log, first/last time and rate, read
+# from the logs themselves.
+sampling_csv() {
+  python3 - "$@" <<'PY'
+import sqlite3, sys, datetime as d
+t = lambda x: d.datetime.fromtimestamp(x, d.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+with open(sys.argv[1], "w") as f:
+    f.write("log,generations,first_utc,last_utc,span_s,generations_per_s\n")
+    for db in sys.argv[2:]:
+        n, a, b = sqlite3.connect(f"file:{db}?mode=ro", uri=True).execute(
+            "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM generations").fetchone()
+        f.write(f"{db.split('/')[-1]},{n},{t(a)},{t(b)},{b - a:.0f},{n / max(b - a, 1e-9):.2f}\n")
+PY
+}
+
+# ---- the one-command pipeline: `ttu run` on the same real components --------------------
+# ttu.yaml with this run's endpoints, threshold and category; paths made absolute.
+run_pipeline() {
+  local cfg="$OUT/ttu.yaml" eps
+  eps="$(printf '%s, ' $LLM_ENDPOINTS)"
+  sed -e "s|^prompts: .*|prompts: $HERE/prompts.jsonl|" -e "s|^run_dir: .*|run_dir: $OUT/ttu-run|" \
+      -e "s|^  endpoints: .*|  endpoints: [${eps%, }]|" -e "s|^  model: smollm2|  model: $MODEL|" \
+      -e "s|^  endpoint: .*|  endpoint: $MODERATION_ENDPOINT|" -e "s|^  threshold: .*|  threshold: $THRESHOLD|" \
+      -e "s|^  concurrency: .*|  concurrency: $CONCURRENCY|" "$HERE/ttu.yaml" > "$cfg"
+  if [[ -n "$CATEGORY" ]]; then sed -i "s|^  category: .*|  category: $CATEGORY|" "$cfg"; else sed -i "/^  category: /d" "$cfg"; fi
+  [[ -z "$EXTRA_BODY" ]] && sed -i "/^  extra_body: /d" "$cfg"
+  log "pipeline: ttu run --config $cfg"
+  "$TTU" run --config "$cfg" --quiet | sed 's/^/  /' >&2
+  mkdir -p "$RES/ttu-run"
+  cp "$OUT/ttu-run/summary.json" "$OUT/ttu-run/report.html" "$RES/ttu-run/"
+  sampling_csv "$RES/ttu-run/sampling.csv" "$OUT/ttu-run"/*.sqlite
+}
+if [[ "$STAGE" == pipeline ]]; then run_pipeline; exit 0; fi
 
 if [[ "$STAGE" != analyse ]]; then
   # 1. training counts: TRAIN_GENS generations per training prompt, all of them.
@@ -147,17 +185,7 @@ done
 python3 "$HERE/study.py" aggregate --runs "$RUNS" --out-csv "$RES/results.csv" --out-md "$RES/table.md" --out-svg "${PLOT:-$HERE/plot.svg}"
 # sampling cost from the logs themselves (reruns that drew nothing do not reset it);
 # kept as committed when the logs are absent (STAGE=analyse on a fresh clone)
-[[ -f "$OUT/deep.sqlite" ]] && python3 - "$RES/sampling.csv" "$OUT/train_counts.sqlite" "$OUT/deep.sqlite" <<'PY'
-import sqlite3, sys
-with open(sys.argv[1], "w") as f:
-    f.write("log,generations,first_utc,last_utc,span_s,generations_per_s\n")
-    for db in sys.argv[2:]:
-        n, a, b = sqlite3.connect(f"file:{db}?mode=ro", uri=True).execute(
-            "SELECT COUNT(*), MIN(created_at), MAX(created_at) FROM generations").fetchone()
-        import datetime as d
-        t = lambda x: d.datetime.fromtimestamp(x, d.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-        f.write(f"{db.split('/')[-1]},{n},{t(a)},{t(b)},{b - a:.0f},{n / max(b - a, 1e-9):.2f}\n")
-PY
+[[ -f "$OUT/deep.sqlite" ]] && sampling_csv "$RES/sampling.csv" "$OUT/train_counts.sqlite" "$OUT/deep.sqlite"
 
 # ---- versions ------------------------------------------------------------------------------
 # An analysis-only rerun keeps the sampling run's versions and updates the ttu commit line.
@@ -184,4 +212,8 @@ else
     echo "prompts.jsonl sha256: $(sha256sum "$HERE/prompts.jsonl" | cut -d' ' -f1)"
   } > "$RES/versions.txt"
 fi
-log "done: $RES/table.md, ${PLOT:-$HERE/plot.svg}"
+log "study done: $RES/table.md, ${PLOT:-$HERE/plot.svg}"
+if [[ "$STAGE" == all && "$PIPELINE" == 1 ]]; then
+  run_pipeline
+  log "pipeline done: $RES/ttu-run/summary.json, $RES/ttu-run/report.html"
+fi

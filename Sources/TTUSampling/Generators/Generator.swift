@@ -45,10 +45,14 @@ public protocol Generator: Sendable {
     /// Exactly `request.count` texts, in index order. Throws `TransientError` for anything
     /// a retry may fix and `FatalSamplingError` otherwise; never returns a placeholder.
     func generate(_ request: GenerationRequest) async throws -> [String]
+    /// Checked once before a run draws anything; throws `FatalSamplingError` when the
+    /// server cannot be reached at all (default: nothing to check).
+    func preflight() async throws
 }
 
 extension Generator {
     public var batchSize: Int { 1 }
+    public func preflight() async throws {}
 
     /// One generation: index `index` of `prompt`, seeded per index.
     public func generate(promptID: String, prompt: String, index: Int, runSeed: UInt64) async throws -> String {

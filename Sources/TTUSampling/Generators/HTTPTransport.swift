@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// One shared `HTTPClient` for a run, plus the conventions every OpenAI-compatible
 /// call shares: JSON POST, bearer token, per-request timeout, error classification.
@@ -76,6 +77,40 @@ public final class HTTPTransport: Sendable {
         default:
             throw FatalSamplingError("\(url): HTTP \(status) \(snippet)")
         }
+    }
+
+    /// Checks, before a run draws anything, that a server accepts connections at `url`
+    /// (a GET without credentials: any HTTP answer passes, even 401 or 404). Only a
+    /// failure to connect (refused, unreachable, unknown host, connect timeout) is fatal,
+    /// so a dead or mistyped endpoint stops the run at once with its URL instead of
+    /// every request retrying into it; anything later is left to the retries.
+    public func probe(_ url: String) async throws {
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        do {
+            let response = try await client.execute(request, timeout: .seconds(30))
+            _ = try? await response.body.collect(upTo: 1 << 20)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            if let reason = Self.connectFailure(error) {
+                throw FatalSamplingError("cannot connect to \(url) (\(reason)): is the server running, and is the URL right?")
+            }
+        }
+    }
+
+    /// A short reason when `error` means no connection could be made, else nil.
+    static func connectFailure(_ error: Error) -> String? {
+        if let e = error as? HTTPClientError {
+            return e == .connectTimeout ? "connect timed out" : nil
+        }
+        if let e = error as? IOError, [ECONNREFUSED, EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL].contains(e.errnoCode) {
+            return String(cString: strerror(e.errnoCode)).lowercased()
+        }
+        if error is NIOConnectionError || error is SocketAddressError { return "\(error)" }
+        if let e = error as? ChannelError, case .connectTimeout = e { return "connect timed out" }
+        return nil
     }
 
     static func describe(_ e: HTTPClientError) -> String {

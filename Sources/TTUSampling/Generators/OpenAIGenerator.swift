@@ -11,6 +11,9 @@ public struct OpenAIGenerator: Generator {
     let url: String
     let fixedFields: String
 
+    /// `GET {base}/models`, which OpenAI-compatible servers answer; any answer passes.
+    public func preflight() async throws { try await transport.probe(base + "/models") }
+
     public init(base: String, settings: SamplingSettings, transport: HTTPTransport) {
         var b = base
         while b.hasSuffix("/") { b.removeLast() }

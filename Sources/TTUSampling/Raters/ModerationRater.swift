@@ -22,6 +22,7 @@ public struct ModerationRater: Rater {
     }
 
     public var name: String { "moderation" + (category.map { ":" + $0 } ?? "") }
+    public func preflight() async throws { try await transport.probe(base + "/models") }
 
     public func score(_ items: [RatingItem]) async throws -> [Double] {
         if items.isEmpty { return [] }
@@ -97,6 +98,7 @@ public struct JudgeRater: Rater {
     }
 
     public var name: String { "judge:" + model }
+    public func preflight() async throws { try await transport.probe(base + "/models") }
 
     /// Parses a judge's answer: 1 for unsafe, 0 for safe, nil for anything else.
     public static func verdict(_ answer: String) -> Double? {

@@ -14,4 +14,10 @@ public struct RatingItem: Sendable {
 public protocol Rater: Sendable {
     var name: String { get }
     func score(_ items: [RatingItem]) async throws -> [Double]
+    /// Checked once before a run draws anything (see `Generator.preflight`).
+    func preflight() async throws
+}
+
+extension Rater {
+    public func preflight() async throws {}
 }

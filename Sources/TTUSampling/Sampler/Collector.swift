@@ -26,6 +26,8 @@ public struct CollectProgress: Sendable {
     public var failures: Int
     public var retries: Int
     public var elapsed: Double
+    /// Why the most recent retry happened (a URL and an error; never a credential).
+    public var lastRetry: String? = nil
 
     /// One line for stderr.
     public var line: String {
@@ -34,7 +36,10 @@ public struct CollectProgress: Sendable {
         s += String(format: " (%.0f/s)", rate)
         s += ", \(unsafeFound) unsafe, budget \(spent)/\(planned)"
         if planned > 0 { s += String(format: " (%.1f%%)", 100 * Double(spent) / Double(planned)) }
-        if retries > 0 { s += ", \(retries) retries" }
+        if retries > 0 {
+            s += ", \(retries) retries"
+            if let r = lastRetry { s += " (last: " + (r.count > 160 ? r.prefix(160) + "…" : r) + ")" }
+        }
         if failures > 0 { s += ", \(failures) failed" }
         if rate > 0, planned > spent, promptsDone < promptsTotal {
             s += ", ETA ≤ " + CollectProgress.duration(Double(planned - spent) / rate)
@@ -183,10 +188,22 @@ public final class Collector: @unchecked Sendable {
         self.options = options
     }
 
-    private func noteRetry() {
-        retryLock.lock(); retries += 1; retryLock.unlock()
+    private var lastRetryReason: String?
+
+    private func noteRetry(_ error: Error) {
+        retryLock.lock(); retries += 1; lastRetryReason = "\(error)"; retryLock.unlock()
     }
     private var retryCount: Int { retryLock.lock(); defer { retryLock.unlock() }; return retries }
+    private var retryReason: String? { retryLock.lock(); defer { retryLock.unlock() }; return lastRetryReason }
+
+    /// Every distinct endpoint and the rater, once, before anything is drawn.
+    private func preflight() async throws {
+        var seen = Set<String>()
+        for e in options.endpoints where seen.insert(e.generator.name).inserted {
+            try await e.generator.preflight()
+        }
+        try await options.rater.preflight()
+    }
 
     /// Runs to completion (or until the calling task is cancelled: then in-flight work is
     /// abandoned, everything rated is committed, and `interrupted` is true).
@@ -197,6 +214,7 @@ public final class Collector: @unchecked Sendable {
         try log.checkPrompts(ids: o.prompts.map(\.id), digests: o.prompts.indices.map { k in
             CollectInputs.digest([o.prompts[k].prompt, o.promptExtras?[k] ?? ""])
         })
+        try await preflight()
 
         let totalConcurrency = o.endpoints.reduce(0) { $0 + max(1, $1.concurrency) }
         let block = o.endpoints[0].generator.batchSize
@@ -236,7 +254,7 @@ public final class Collector: @unchecked Sendable {
                     report(CollectProgress(promptsDone: s.done, promptsTotal: s.total, generationsThisRun: s.ratedThisRun,
                                            generationsPerSecond: rate, unsafeFound: s.unsafeThisRun, spent: s.spentTotal,
                                            planned: planned, failures: s.failures, retries: self.retryCount,
-                                           elapsed: now.timeIntervalSince(start)))
+                                           elapsed: now.timeIntervalSince(start), lastRetry: self.retryReason))
                 }
             }
         }
@@ -275,7 +293,7 @@ public final class Collector: @unchecked Sendable {
             last(CollectProgress(promptsDone: snap.done, promptsTotal: snap.total, generationsThisRun: snap.ratedThisRun,
                                  generationsPerSecond: el > 0 ? Double(snap.ratedThisRun) / el : 0,
                                  unsafeFound: snap.unsafeThisRun, spent: snap.spentTotal, planned: planned,
-                                 failures: snap.failures, retries: retryCount, elapsed: el))
+                                 failures: snap.failures, retries: retryCount, elapsed: el, lastRetry: retryReason))
         }
         return CollectResult(ids: o.prompts.map(\.id), outcomes: outs.map(\.0), spent: outs.map(\.spent), caps: o.caps,
                              earlyStop: o.earlyStop, generationsThisRun: snap.ratedThisRun,
@@ -293,7 +311,7 @@ public final class Collector: @unchecked Sendable {
                                             count: job.count, runSeed: o.seed)
             do {
                 var latency = 0.0
-                let texts: [String] = try await withRetries(o.retry, rng: &rng, onRetry: { _ in self.noteRetry() }) {
+                let texts: [String] = try await withRetries(o.retry, rng: &rng, onRetry: { self.noteRetry($0) }) {
                     let t0 = DispatchTime.now().uptimeNanoseconds
                     let t = try await gen.generate(request)
                     latency = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
@@ -303,7 +321,7 @@ public final class Collector: @unchecked Sendable {
                     return t
                 }
                 let items = job.wanted.map { RatingItem(prompt: p.prompt, completion: texts[$0 - job.first]) }
-                let scores: [Double] = try await withRetries(o.retry, rng: &rng, onRetry: { _ in self.noteRetry() }) {
+                let scores: [Double] = try await withRetries(o.retry, rng: &rng, onRetry: { self.noteRetry($0) }) {
                     let s = try await o.rater.score(items)
                     guard s.count == items.count else {
                         throw TransientError("\(o.rater.name): \(s.count) scores for \(items.count) texts")
