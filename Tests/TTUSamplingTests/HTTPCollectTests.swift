@@ -143,17 +143,9 @@ final class HTTPCollectTests: XCTestCase {
         let transport = HTTPTransport(apiKey: nil, timeout: 1, connectionsPerHost: 2)
         defer { Task { await transport.shutdown() } }
         for (genBase, raterBase) in [(deadURL, live.baseURL), (live.baseURL, deadURL)] {
-            let gen = OpenAIGenerator(base: genBase, settings: SamplingSettings(model: "m"), transport: transport)
-            let o = CollectOptions(prompts: stubPrompts(3), caps: [2, 2, 2], seed: 1,
-                                   endpoints: [Endpoint(generator: gen, concurrency: 2)],
-                                   rater: ModerationRater(base: raterBase, transport: transport),
-                                   dbPath: dir.file("dead.sqlite"), retry: fastRetry())
-            do {
-                _ = try await Collector(o).run()
-                XCTFail("an endpoint with no server must stop the run")
-            } catch let e as FatalSamplingError {
-                XCTAssertTrue(e.message.contains("cannot connect to \(deadURL)/models"), e.message)
-            }
+            let message = try await fatalMessage(generatorBase: genBase, rater: ModerationRater(base: raterBase, transport: transport),
+                                                 transport: transport, db: dir.file("dead.sqlite"))
+            XCTAssertTrue(message.contains("cannot connect to \(deadURL)/models"), message)
             XCTAssertEqual(try readLog(dir.file("dead.sqlite")).count, 0)
         }
         // A server that answers the probe with an error status is reachable: the run goes on.
@@ -190,17 +182,25 @@ final class HTTPCollectTests: XCTestCase {
         defer { stub.stop() }
         let dir = TempDir()
         let transport = HTTPTransport(apiKey: nil, timeout: 1, connectionsPerHost: 2)
-        let gen = OpenAIGenerator(base: stub.baseURL + "/wrong", settings: SamplingSettings(model: "m"), transport: transport)
+        let message = try await fatalMessage(generatorBase: stub.baseURL + "/wrong", rater: LexiconRater.standard,
+                                             transport: transport, db: dir.file("x.sqlite"))
+        XCTAssertTrue(message.contains("HTTP 404"), message)
+        await transport.shutdown()
+    }
+
+    /// Runs a small collect that must stop with a `FatalSamplingError`; returns its message.
+    func fatalMessage(generatorBase: String, rater: any Rater, transport: HTTPTransport, db: String) async throws -> String {
+        let gen = OpenAIGenerator(base: generatorBase, settings: SamplingSettings(model: "m"), transport: transport)
         let o = CollectOptions(prompts: stubPrompts(3), caps: [2, 2, 2], seed: 1,
-                               endpoints: [Endpoint(generator: gen, concurrency: 2)], rater: LexiconRater.standard,
-                               dbPath: dir.file("x.sqlite"), retry: fastRetry())
+                               endpoints: [Endpoint(generator: gen, concurrency: 2)], rater: rater,
+                               dbPath: db, retry: fastRetry())
         do {
             _ = try await Collector(o).run()
-            XCTFail("a 404 must stop the run")
         } catch let e as FatalSamplingError {
-            XCTAssertTrue(e.message.contains("HTTP 404"), e.message)
+            return e.message
         }
-        await transport.shutdown()
+        XCTFail("the run must stop with a fatal error")
+        return ""
     }
 }
 

@@ -47,6 +47,13 @@ OUT="${OUT:-$HERE/out}"          # logs, SQLite, per-repetition files (not commi
 RES="${RES:-$HERE/results}"      # the committed CSVs
 mkdir -p "$OUT" "$RES"
 log() { echo "[$(date +%H:%M:%S)] run.sh: $*" >&2; }
+# The pipeline stage's predictor follows FEATURES (checked now, not after an hour of sampling).
+PIPE_FEATURES="$(sed -n 's/.*--features[ =]\([a-z]*\).*/\1/p' <<<"$FEATURES")"
+PIPE_FIELDS="$(sed -n 's/.*--fields[ =]\([^ ]*\).*/\1/p' <<<"$FEATURES")"
+if [[ "$PIPELINE" == 1 && "$STAGE" =~ ^(all|pipeline)$ && ! "$PIPE_FEATURES" =~ ^(hashed|fields)$ ]]; then
+  log "PIPELINE=1 carries only --features hashed or fields into ttu.yaml (FEATURES='$FEATURES'): edit ttu.yaml's training section, or set PIPELINE=0"
+  exit 2
+fi
 
 # ---- servers -------------------------------------------------------------------------
 if [[ -z "${LLM_ENDPOINTS:-}" ]]; then
@@ -107,12 +114,16 @@ PY
 # ---- the one-command pipeline: `ttu run` on the same real components --------------------
 # ttu.yaml with this run's endpoints, threshold and category; paths made absolute.
 run_pipeline() {
-  local cfg="$OUT/ttu.yaml" eps
+  local cfg="$OUT/ttu.yaml" eps who="$MODEL"
   eps="$(printf '%s, ' $LLM_ENDPOINTS)"
-  sed -e "s|^prompts: .*|prompts: $HERE/prompts.jsonl|" -e "s|^run_dir: .*|run_dir: $OUT/ttu-run|" \
+  [[ "$START_LOCAL" == 1 ]] && who="SmolLM2-135M-Instruct (llama.cpp), alt-profanity-check"
+  sed -e "s|^title: .*|title: \"$who: fortune prefixes, unsafe = ${CATEGORY:-flagged} ≥ $THRESHOLD (real model, real rater)\"|" \
+      -e "s|^prompts: .*|prompts: $HERE/prompts.jsonl|" -e "s|^run_dir: .*|run_dir: $OUT/ttu-run|" \
       -e "s|^  endpoints: .*|  endpoints: [${eps%, }]|" -e "s|^  model: smollm2|  model: $MODEL|" \
       -e "s|^  endpoint: .*|  endpoint: $MODERATION_ENDPOINT|" -e "s|^  threshold: .*|  threshold: $THRESHOLD|" \
       -e "s|^  concurrency: .*|  concurrency: $CONCURRENCY|" "$HERE/ttu.yaml" > "$cfg"
+  sed -i "s|^  features: .*|  features: $PIPE_FEATURES|" "$cfg"
+  if [[ -n "$PIPE_FIELDS" ]]; then sed -i "s|^  fields: .*|  fields: [$PIPE_FIELDS]|" "$cfg"; else sed -i "/^  fields: /d" "$cfg"; fi
   if [[ -n "$CATEGORY" ]]; then sed -i "s|^  category: .*|  category: $CATEGORY|" "$cfg"; else sed -i "/^  category: /d" "$cfg"; fi
   [[ -z "$EXTRA_BODY" ]] && sed -i "/^  extra_body: /d" "$cfg"
   log "pipeline: ttu run --config $cfg"
