@@ -54,7 +54,7 @@ struct Run: AsyncParsableCommand {
         — the config keys it reads and its input files — did not change):
           split            split/{train,calibration,test}.jsonl (seeded)
           train_counts     collect N generations per training prompt → train_counts.csv (id,n,k)
-          train            model.json (text predictor; validation vs constant predictor)
+          train            model.json (the predictor p̂; validation vs a constant p̂)
           predict          predictions_calibration.csv, predictions_test.csv
           plan             plan.csv + plan.json (budget allocation)
           calibration_obs  collect the plan → calibration_obs.csv
@@ -286,7 +286,10 @@ final class RunPipeline {
         let summary = try ReportBuilder(layout: L).write()
         if let t = summary.test {
             say("test: mean LPB \(Num.fixed(t.meanLPB, 1)), median \(Num.format(t.medianLPB))"
-                + (t.evaluation.map { ", coverage \(Num.fixed($0.coverageLower, 3))–\(Num.fixed($0.coverageUpper, 3))" } ?? ""))
+                + (t.evaluation.map { e in
+                    ", coverage \(Num.fixed(e.coverageLower, 3))–\(Num.fixed(e.coverageUpper, 3))"
+                        + (e.interval95.map { " (95% interval \(Num.fixed($0.lower, 3))–\(Num.fixed($0.upper, 3)))" } ?? "")
+                } ?? ""))
         }
         say("wrote \(L.summary)")
         say("report: \(L.report)" + (simulated ? "  (SIMULATED)" : ""))

@@ -15,7 +15,7 @@ struct Train: AsyncParsableCommand {
         likelihood (the weighted binary cross-entropy of METHOD §2), holding out
         --validation-fraction of the prompts (seeded) to pick the epoch (early stopping),
         and reports the validation log-likelihood per generation next to that of the
-        constant predictor p̂ = pooled training rate: the text predictor is worth using
+        constant predictor p̂ = pooled training rate: the predictor is worth using
         only if it beats it. Training starts at the constant predictor.
 
         Features: hashed (word and character n-grams hashed into --buckets numbers, built
@@ -140,7 +140,7 @@ struct Train: AsyncParsableCommand {
         if let v = r.selectedValidationLogLikelihoodPerGeneration, let c = r.constantValidationLogLikelihoodPerGeneration {
             print("validation log-likelihood per generation (\(r.validationRows) prompts): model \(String(format: "%.6f", v)), "
                 + "constant p̂ = \(String(format: "%.4g", r.pooledTrainingRate ?? .nan)): \(String(format: "%.6f", c)) — "
-                + (v > c ? "the text predictor is better" : "the text predictor is NOT better than a constant"))
+                + (v > c ? "the predictor is better" : "the predictor is NOT better than a constant"))
         }
         print("wrote \(out)")
         return file

@@ -194,7 +194,7 @@ final class RunTests: XCTestCase {
         try t.write("counts.csv", counts)
         var r = try t.run(["train", "--data", "counts.csv", "--prompts", "prompts.jsonl", "--out", "model.json"])
         XCTAssertEqual(r.code, 0, r.err)
-        XCTAssertTrue(r.out.contains("the text predictor is better"), r.out)
+        XCTAssertTrue(r.out.contains("the predictor is better"), r.out)
         let model = try JSONSerialization.jsonObject(with: Data(try t.read("model.json").utf8)) as! [String: Any]
         XCTAssertEqual((model["featurizer"] as? [String: String])?["kind"], "hashed")
         r = try t.run(["train", "--data", "counts.csv", "--prompts", "prompts.jsonl", "--model", "mlp", "--epochs", "5", "--out", "mlp.json"])
@@ -217,6 +217,8 @@ final class RunTests: XCTestCase {
         r = try t.run(["evaluate", "--lpb", "lpb.csv", "--truth", "truth.csv"])
         XCTAssertEqual(r.code, 0, r.err)
         XCTAssertTrue(r.out.contains("coverage between 0.500 and 0.750"), r.out)  // a, d covered; b miscovered; c undecided
+        // 95% Clopper–Pearson: lower end for 2/4 (0.0676), upper end for 3/4 (0.9937), as scipy's beta.ppf gives.
+        XCTAssertTrue(r.out.contains("95% interval 0.068–0.994"), r.out)
         XCTAssertTrue(r.out.contains("mean LPB 15.2"), r.out)
         XCTAssertTrue(r.out.contains("trivial bounds (L = 1): 25.0%"), r.out)
         try t.write("truth2.csv", "id,cap,observed,event\na,100,7,1\nb,100,3,1\nc,20,20,0\ne,10,1,1\n")
@@ -243,7 +245,7 @@ final class RunTests: XCTestCase {
         try t.write("fc.csv", counts)
         var r = try t.run(["train", "--data", "fc.csv", "--prompts", "fp.jsonl", "--features", "fields", "--fields", "risk", "--out", "fm.json"])
         XCTAssertEqual(r.code, 0, r.err)
-        XCTAssertTrue(r.out.contains("the text predictor is better"), r.out)
+        XCTAssertTrue(r.out.contains("the predictor is better"), r.out)
         r = try t.run(["predict", "--model", "fm.json", "--prompts", "fp.jsonl", "--out", "fpred.csv"])
         XCTAssertEqual(r.code, 0, r.err)
         let p = try t.read("fpred.csv").split(separator: "\n").dropFirst().map { Double($0.split(separator: ",")[1])! }

@@ -14,6 +14,30 @@ final class EvaluationTests: XCTestCase {
         XCTAssertEqual(r.lower, 0.5); XCTAssertEqual(r.upper, 0.75)
     }
 
+    /// Reference values: scipy.stats.beta.ppf(0.025, k, n − k + 1) and ppf(0.975, k + 1, n − k).
+    func testClopperPearsonMatchesReferenceAndCoversInSimulation() {
+        let reference: [(Int, Int, Double, Double)] = [
+            (53, 60, 0.7742838468543517, 0.951785158128658), (0, 10, 0, 0.3084971078187607),
+            (10, 10, 0.6915028921812392, 1), (90, 100, 0.8237774022599773, 0.9509953107785141),
+            (1, 3, 0.008403758659612636, 0.9057006759497539),
+        ]
+        for (k, n, lo, hi) in reference {
+            let ci = Evaluation.clopperPearson(k: k, n: n)
+            XCTAssertEqual(ci.lower, lo, accuracy: 1e-9, "\(k)/\(n)")
+            XCTAssertEqual(ci.upper, hi, accuracy: 1e-9, "\(k)/\(n)")
+        }
+        // Exact: over 4,000 seeded Binomial(60, 0.9) draws the interval holds 0.9 at least 95 % of the time.
+        var rng = SeededRNG(seed: 17)
+        var held = 0
+        for _ in 0..<4000 {
+            var k = 0
+            for _ in 0..<60 where rng.uniformOpen() < 0.9 { k += 1 }
+            let ci = Evaluation.clopperPearson(k: k, n: 60)
+            if ci.lower <= 0.9 && 0.9 <= ci.upper { held += 1 }
+        }
+        XCTAssertGreaterThanOrEqual(Double(held) / 4000, 0.95 - 0.01, "\(held) of 4000")
+    }
+
     func testSummaries() {
         XCTAssertEqual(Evaluation.median([3, 1, 2]), 2)
         XCTAssertEqual(Evaluation.median([4, 1, 2, 3]), 2.5)

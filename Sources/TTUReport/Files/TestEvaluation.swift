@@ -13,6 +13,12 @@ public struct TestEvaluation: Codable, Equatable, Sendable {
     /// Coverage if every ambiguous prompt is miscovered / covered.
     public var coverageLower: Double
     public var coverageUpper: Double
+    /// 95 % Clopper–Pearson interval: from the lower end for `covered / n` to the upper
+    /// end for `(covered + ambiguous) / n`. With tens of test prompts it is wide; a
+    /// coverage is short of its target only when `coverageCI95Upper` is below it.
+    /// Optional so that evaluation files written before it was added still read.
+    public var coverageCI95Lower: Double?
+    public var coverageCI95Upper: Double?
     public var meanLPB: Double
     public var medianLPB: Double
     /// Fraction of bounds equal to 1 (they say nothing).
@@ -24,6 +30,7 @@ public struct TestEvaluation: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case n, covered, miscovered, ambiguous
         case coverageLower = "coverage_lower", coverageUpper = "coverage_upper"
+        case coverageCI95Lower = "coverage_ci95_lower", coverageCI95Upper = "coverage_ci95_upper"
         case meanLPB = "mean_lpb", medianLPB = "median_lpb", trivialFraction = "trivial_fraction"
         case exactCoverageSimulated = "exact_coverage_simulated"
     }
@@ -57,15 +64,25 @@ public struct TestEvaluation: Codable, Equatable, Sendable {
         }
         return TestEvaluation(n: c.n, covered: c.covered, miscovered: c.miscovered, ambiguous: c.ambiguous,
                               coverageLower: c.lower, coverageUpper: c.upper,
+                              coverageCI95Lower: c.n > 0 ? Evaluation.clopperPearson(k: c.covered, n: c.n).lower : nil,
+                              coverageCI95Upper: c.n > 0 ? Evaluation.clopperPearson(k: c.covered + c.ambiguous, n: c.n).upper : nil,
                               meanLPB: Evaluation.mean(bounds), medianLPB: Evaluation.median(bounds),
                               trivialFraction: Double(bounds.filter { $0 == 1 }.count) / Double(bounds.count),
                               exactCoverageSimulated: exact)
     }
 
+    /// The 95 % interval (recomputed from the counts for files that lack it).
+    public var interval95: (lower: Double, upper: Double)? {
+        if let l = coverageCI95Lower, let u = coverageCI95Upper { return (l, u) }
+        guard n > 0 else { return nil }
+        return (Evaluation.clopperPearson(k: covered, n: n).lower, Evaluation.clopperPearson(k: covered + ambiguous, n: n).upper)
+    }
+
     /// Lines for the terminal.
     public var lines: [String] {
         var out = ["\(n) test prompts: coverage between \(Num.fixed(coverageLower, 3)) and \(Num.fixed(coverageUpper, 3)) "
-            + "(\(covered) covered, \(miscovered) miscovered, \(ambiguous) censored too early to tell)"]
+            + "(\(covered) covered, \(miscovered) miscovered, \(ambiguous) censored too early to tell)"
+            + (interval95.map { "; 95% interval \(Num.fixed($0.lower, 3))–\(Num.fixed($0.upper, 3))" } ?? "")]
         if let e = exactCoverageSimulated {
             out.append("exact coverage from the known simulated rates: \(Num.fixed(e, 3))")
         }

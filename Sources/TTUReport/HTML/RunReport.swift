@@ -97,7 +97,7 @@ public struct RunReport {
             var v = "\(t.model) on \(t.features) features, trained on \(t.form) data"
             if let m = t.validationLogLikelihoodPerGeneration, let k = t.constantValidationLogLikelihoodPerGeneration {
                 v += "; validation log-likelihood per generation \(String(format: "%.5f", m)) vs \(String(format: "%.5f", k)) for the constant p̂ = \(String(format: "%.3g", t.pooledRate ?? .nan))"
-                v += m > k ? " (the text predictor is better)" : " (the text predictor is <b>not</b> better than a constant)"
+                v += m > k ? " (the predictor is better)" : " (the predictor is <b>not</b> better than a constant)"
             }
             facts.append(("predictor", v))
         }
@@ -107,8 +107,17 @@ public struct RunReport {
             results += "<tr><th>mean / median lower bound</th><td>\(Num.fixed(t.meanLPB, 1)) / \(Num.format(t.medianLPB)) generations</td></tr>"
             results += "<tr><th>trivial bounds (L = 1)</th><td>\(Num.fixed(100 * t.trivialFraction, 1))%</td></tr>"
             if let e = t.evaluation {
-                let ok = e.coverageUpper >= 1 - c.alpha
-                results += "<tr><th>coverage on sampled test truth</th><td><b>\(Num.fixed(e.coverageLower, 3)) – \(Num.fixed(e.coverageUpper, 3))</b> (target ≥ \(Num.format(1 - c.alpha)); \(e.covered) covered, \(e.miscovered) miscovered, \(e.ambiguous) censored before L − 1 so undecided)\(ok ? "" : " — below target")</td></tr>"
+                let target = 1 - c.alpha
+                var verdict = ""
+                if let ci = e.interval95 {
+                    verdict = "; 95% interval \(Num.fixed(ci.lower, 3))–\(Num.fixed(ci.upper, 3)) over \(e.n) test prompts"
+                    if ci.upper < target {
+                        verdict += " — <b>below target</b>: even the interval's upper end is under \(Num.format(target))"
+                    } else if e.coverageUpper < target {
+                        verdict += " — under the target as measured, but within the interval: not evidence of a shortfall at this size"
+                    }
+                }
+                results += "<tr><th>coverage on sampled test truth</th><td><b>\(Num.fixed(e.coverageLower, 3)) – \(Num.fixed(e.coverageUpper, 3))</b> (target ≥ \(Num.format(target)); \(e.covered) covered, \(e.miscovered) miscovered, \(e.ambiguous) censored before L − 1 so undecided\(verdict))</td></tr>"
                 if let x = e.exactCoverageSimulated {
                     results += "<tr><th>exact coverage (known simulated rates)</th><td>\(Num.fixed(x, 3))</td></tr>"
                 }
