@@ -22,6 +22,7 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "Skip the collect benchmarks.") var skipCollect = false
     @Option(help: "Generations for the collect memory benchmark.") var collectGenerations: Int = 1_000_000
     @Option(help: "Alternating raw/collect rounds of the collect throughput benchmark (medians are printed).") var collectRounds: Int = 5
+    @Option(help: "Requests per round of the collect throughput benchmark (the same on both sides).") var collectRequests: Int = 20_000
     @Option(help: "Seed.") var seed: UInt64 = 1
 
     func run() async throws {
@@ -75,7 +76,7 @@ struct Bench: AsyncParsableCommand {
 
     private func benchCollect() async throws {
         print("collect against a loopback stub that answers instantly (concurrency 32):")
-        let r = try await CollectBenchmark.run(concurrency: 32, requests: 20_000, cap: 100, rounds: collectRounds)
+        let r = try await CollectBenchmark.run(concurrency: 32, requests: collectRequests, cap: 100, rounds: collectRounds)
         print("  plain HTTP \(Num.fixed(r.rawPerSecond, 0)) req/s, ttu collect \(Num.fixed(r.collectPerSecond, 0)) generations/s "
             + "(ratio \(Num.fixed(r.ratio, 3))), peak RSS \(Num.fixed(r.peakRSSMB, 0)) MB; medians of \(r.rawRates.count) alternating rounds")
         let rawCPU = CollectBenchmark.median(r.rawCPUMicros), colCPU = CollectBenchmark.median(r.collectCPUMicros)
