@@ -199,9 +199,9 @@ python3 "$HERE/study.py" aggregate --runs "$RUNS" --out-csv "$RES/results.csv" -
 [[ -f "$OUT/deep.sqlite" ]] && sampling_csv "$RES/sampling.csv" "$OUT/train_counts.sqlite" "$OUT/deep.sqlite"
 
 # ---- versions ------------------------------------------------------------------------------
-# An analysis-only rerun keeps the sampling run's versions and updates the ttu commit line.
+# An analysis-only rerun keeps the sampling run's versions and commit, and adds its own commit.
 if [[ "$STAGE" == analyse && -f "$RES/versions.txt" ]]; then
-  sed -i "1s/.*/ttu commit: $(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown) (analysis; see the sampling lines below)/" "$RES/versions.txt"
+  sed -i "1s/^ttu commit: \([0-9a-f]*\).*/ttu commit: \1 (sampling); analysis rerun on $(git -C "$ROOT" rev-parse HEAD 2>/dev/null || echo unknown)/" "$RES/versions.txt"
 else
   VPY="${TTU_VENV:-tools/.venv}/bin/python"
   {
