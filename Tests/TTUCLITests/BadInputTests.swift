@@ -12,16 +12,6 @@ final class BadInputTests: XCTestCase {
     }
     override func tearDown() { t.cleanup() }
 
-    func assertRefused(_ args: [String], output: String, mentions: [String], file: StaticString = #filePath, line: UInt = #line) throws {
-        let r = try t.run(args)
-        XCTAssertNotEqual(r.code, 0, "accepted: \(args)", file: file, line: line)
-        let msg = r.err.trimmingCharacters(in: .whitespacesAndNewlines)
-        XCTAssertFalse(msg.isEmpty, file: file, line: line)
-        XCTAssertFalse(msg.contains("\n"), "error should be one line: \(msg)", file: file, line: line)
-        for m in mentions { XCTAssertTrue(msg.contains(m), "'\(msg)' should mention '\(m)'", file: file, line: line) }
-        XCTAssertFalse(t.exists(output), "\(output) must not be written", file: file, line: line)
-    }
-
     func plan(_ predictions: String) throws -> (args: [String], out: String) {
         try t.write("bad.csv", predictions)
         return (["plan", "--predictions", "bad.csv", "--budget", "10", "--strategy", "basic", "--out", "out.csv"], "out.csv")
@@ -29,32 +19,32 @@ final class BadInputTests: XCTestCase {
 
     func testBadPredictions() throws {
         var c = try plan("id,p_hat\na,0.1\nb,1.3\n")
-        try assertRefused(c.args, output: c.out, mentions: ["bad.csv:3", "p_hat", "outside"])
+        try t.assertRefused(c.args, output: c.out, mentions: ["bad.csv:3", "p_hat", "outside"])
         c = try plan("id,p_hat\na,nan\n")
-        try assertRefused(c.args, output: c.out, mentions: ["bad.csv:2", "p_hat"])
+        try t.assertRefused(c.args, output: c.out, mentions: ["bad.csv:2", "p_hat"])
         c = try plan("id,p_hat\na,-0.1\n")
-        try assertRefused(c.args, output: c.out, mentions: ["bad.csv:2", "p_hat"])
+        try t.assertRefused(c.args, output: c.out, mentions: ["bad.csv:2", "p_hat"])
         c = try plan("id,p_hat\na,abc\n")
-        try assertRefused(c.args, output: c.out, mentions: ["bad.csv:2", "p_hat", "not a number"])
+        try t.assertRefused(c.args, output: c.out, mentions: ["bad.csv:2", "p_hat", "not a number"])
         c = try plan("id\na\n")
-        try assertRefused(c.args, output: c.out, mentions: ["bad.csv:1", "p_hat", "missing column"])
+        try t.assertRefused(c.args, output: c.out, mentions: ["bad.csv:1", "p_hat", "missing column"])
         c = try plan("id,p_hat,extra\na,0.1,1\n")
-        try assertRefused(c.args, output: c.out, mentions: ["bad.csv:1", "extra", "unexpected column"])
+        try t.assertRefused(c.args, output: c.out, mentions: ["bad.csv:1", "extra", "unexpected column"])
         c = try plan("id,p_hat\na,0.1\na,0.2\n")
-        try assertRefused(c.args, output: c.out, mentions: ["bad.csv:3", "id", "duplicate"])
+        try t.assertRefused(c.args, output: c.out, mentions: ["bad.csv:3", "id", "duplicate"])
         c = try plan("id,p_hat\na,0.1,3\n")
-        try assertRefused(c.args, output: c.out, mentions: ["bad.csv:2", "fields"])
+        try t.assertRefused(c.args, output: c.out, mentions: ["bad.csv:2", "fields"])
         c = try plan("id,p_hat\n,0.1\n")
-        try assertRefused(c.args, output: c.out, mentions: ["bad.csv:2", "id", "empty"])
+        try t.assertRefused(c.args, output: c.out, mentions: ["bad.csv:2", "id", "empty"])
         c = try plan("")
-        try assertRefused(c.args, output: c.out, mentions: ["bad.csv"])
+        try t.assertRefused(c.args, output: c.out, mentions: ["bad.csv"])
     }
 
     func testBadPlanArguments() throws {
-        try assertRefused(["plan", "--predictions", "pred.csv", "--budget", "0", "--strategy", "basic", "--out", "o.csv"], output: "o.csv", mentions: ["budget"])
-        try assertRefused(["plan", "--predictions", "pred.csv", "--budget", "-5", "--strategy", "basic", "--out", "o.csv"], output: "o.csv", mentions: ["budget"])
-        try assertRefused(["plan", "--predictions", "pred.csv", "--budget", "5", "--strategy", "clever", "--out", "o.csv"], output: "o.csv", mentions: ["strategy"])
-        try assertRefused(["plan", "--predictions", "missing.csv", "--budget", "5", "--strategy", "basic", "--out", "o.csv"], output: "o.csv", mentions: ["missing.csv"])
+        try t.assertRefused(["plan", "--predictions", "pred.csv", "--budget", "0", "--strategy", "basic", "--out", "o.csv"], output: "o.csv", mentions: ["budget"])
+        try t.assertRefused(["plan", "--predictions", "pred.csv", "--budget", "-5", "--strategy", "basic", "--out", "o.csv"], output: "o.csv", mentions: ["budget"])
+        try t.assertRefused(["plan", "--predictions", "pred.csv", "--budget", "5", "--strategy", "clever", "--out", "o.csv"], output: "o.csv", mentions: ["strategy"])
+        try t.assertRefused(["plan", "--predictions", "missing.csv", "--budget", "5", "--strategy", "basic", "--out", "o.csv"], output: "o.csv", mentions: ["missing.csv"])
     }
 
     func calibrate(_ observations: String, extra: [String] = []) throws -> [String] {
@@ -66,24 +56,24 @@ final class BadInputTests: XCTestCase {
         let plan = try t.read("plan.csv").split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false) }
         let capOf = Dictionary(uniqueKeysWithValues: plan.map { (String($0[0]), String($0[4])) })
         let a = capOf["a"]!
-        try assertRefused(try calibrate("id,cap,observed,event\nzzz,5,5,0\n"), output: "cal.json", mentions: ["obs.csv:2", "id", "unknown id 'zzz'"])
-        try assertRefused(try calibrate("id,cap,observed,event\na,\(a),\((Int(a) ?? 0) + 1),0\n"), output: "cal.json", mentions: ["obs.csv:2", "observed"])
-        try assertRefused(try calibrate("id,cap,observed,event\na,\(a),0,1\n"), output: "cal.json", mentions: ["obs.csv:2", "event"])
-        try assertRefused(try calibrate("id,cap,observed,event\na,\(a),1,2\n"), output: "cal.json", mentions: ["obs.csv:2", "event"])
-        try assertRefused(try calibrate("id,cap,observed\na,\(a),1\n"), output: "cal.json", mentions: ["obs.csv:1", "event", "missing column"])
-        try assertRefused(try calibrate("id,cap,observed,event\na,\(a),1,1\na,\(a),1,1\n"), output: "cal.json", mentions: ["obs.csv:3", "duplicate"])
-        try assertRefused(try calibrate("id,cap,observed,event\na,999999,1,1\n"), output: "cal.json", mentions: ["obs.csv:2", "cap", "differs"])
-        try assertRefused(try calibrate("id,cap,observed,event\na,\(a),1,1\n", extra: ["--alpha", "1.5"]), output: "cal.json", mentions: ["alpha"])
-        try assertRefused(try calibrate("id,cap,observed,event\na,\(a),1,1\n", extra: ["--guarantee", "pac", "--delta", "0"]), output: "cal.json", mentions: ["delta"])
+        try t.assertRefused(try calibrate("id,cap,observed,event\nzzz,5,5,0\n"), output: "cal.json", mentions: ["obs.csv:2", "id", "unknown id 'zzz'"])
+        try t.assertRefused(try calibrate("id,cap,observed,event\na,\(a),\((Int(a) ?? 0) + 1),0\n"), output: "cal.json", mentions: ["obs.csv:2", "observed"])
+        try t.assertRefused(try calibrate("id,cap,observed,event\na,\(a),0,1\n"), output: "cal.json", mentions: ["obs.csv:2", "event"])
+        try t.assertRefused(try calibrate("id,cap,observed,event\na,\(a),1,2\n"), output: "cal.json", mentions: ["obs.csv:2", "event"])
+        try t.assertRefused(try calibrate("id,cap,observed\na,\(a),1\n"), output: "cal.json", mentions: ["obs.csv:1", "event", "missing column"])
+        try t.assertRefused(try calibrate("id,cap,observed,event\na,\(a),1,1\na,\(a),1,1\n"), output: "cal.json", mentions: ["obs.csv:3", "duplicate"])
+        try t.assertRefused(try calibrate("id,cap,observed,event\na,999999,1,1\n"), output: "cal.json", mentions: ["obs.csv:2", "cap", "differs"])
+        try t.assertRefused(try calibrate("id,cap,observed,event\na,\(a),1,1\n", extra: ["--alpha", "1.5"]), output: "cal.json", mentions: ["alpha"])
+        try t.assertRefused(try calibrate("id,cap,observed,event\na,\(a),1,1\n", extra: ["--guarantee", "pac", "--delta", "0"]), output: "cal.json", mentions: ["delta"])
         // A sampled prompt without an observation is an error unless --missing miscovered.
         let sampled = capOf.filter { $0.value != "0" }.keys.sorted()
         if let s = sampled.first, sampled.count > 1 {
-            try assertRefused(try calibrate("id,cap,observed,event\n\(s),\(capOf[s]!),1,1\n"), output: "cal.json", mentions: ["no observation"])
+            try t.assertRefused(try calibrate("id,cap,observed,event\n\(s),\(capOf[s]!),1,1\n"), output: "cal.json", mentions: ["no observation"])
         }
     }
 
     func testMissingPlanSettings() throws {
         try FileManager.default.removeItem(atPath: t.path("plan.json"))
-        try assertRefused(try calibrate("id,cap,observed,event\n"), output: "cal.json", mentions: ["plan.json"])
+        try t.assertRefused(try calibrate("id,cap,observed,event\n"), output: "cal.json", mentions: ["plan.json"])
     }
 }

@@ -47,5 +47,19 @@ struct TTURunner {
         return (p.terminationStatus, String(decoding: od, as: UTF8.self), String(decoding: ed, as: UTF8.self))
     }
 
+    /// Runs `args` and asserts they are refused: a non-zero exit (exactly `exitCode` when
+    /// given), a one-line error mentioning every string of `mentions`, and no `output` file.
+    func assertRefused(_ args: [String], output: String, mentions: [String], exitCode: Int32? = nil,
+                       file: StaticString = #filePath, line: UInt = #line) throws {
+        let r = try run(args)
+        XCTAssertNotEqual(r.code, 0, "accepted: \(args)", file: file, line: line)
+        if let exitCode { XCTAssertEqual(r.code, exitCode, r.err, file: file, line: line) }
+        let msg = r.err.trimmingCharacters(in: .whitespacesAndNewlines)
+        XCTAssertFalse(msg.isEmpty, file: file, line: line)
+        XCTAssertFalse(msg.contains("\n"), "error should be one line: \(msg)", file: file, line: line)
+        for m in mentions { XCTAssertTrue(msg.contains(m), "'\(msg)' should mention '\(m)'", file: file, line: line) }
+        XCTAssertFalse(exists(output), "\(output) must not be written", file: file, line: line)
+    }
+
     func cleanup() { try? FileManager.default.removeItem(at: dir) }
 }

@@ -76,10 +76,8 @@ final class ObserveTests: XCTestCase {
         XCTAssertEqual(obs.rows[2].cap, caps[2])
         // a sampled plan prompt with no deep observation
         try t.write("deep2.csv", "id,cap,observed,event\na,200,200,0\nc,200,5,1\n")
-        r = try t.run(["observe", "--plan", "plan.csv", "--deep", "deep2.csv", "--out", "obs2.csv"])
-        XCTAssertEqual(r.code, 2)
-        XCTAssertTrue(r.err.contains("no deep observation for 'b'"), r.err)
-        XCTAssertFalse(t.exists("obs2.csv"))
+        try t.assertRefused(["observe", "--plan", "plan.csv", "--deep", "deep2.csv", "--out", "obs2.csv"], output: "obs2.csv",
+                            mentions: ["no deep observation for 'b'"], exitCode: 2)
     }
 
     func testExtraBodyIsValidated() throws {

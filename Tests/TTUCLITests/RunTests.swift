@@ -252,14 +252,11 @@ final class RunTests: XCTestCase {
         XCTAssertLessThan(p[0], p[5]); XCTAssertLessThan(p[5], p[9])
         XCTAssertEqual(p[9], p[19], accuracy: 1e-12, "same field value, same prediction")
         try t.write("bad.jsonl", "{\"id\": \"f0\", \"prompt\": \"x\", \"risk\": 0.1}\n{\"id\": \"f1\", \"prompt\": \"y\"}\n")
-        r = try t.run(["predict", "--model", "fm.json", "--prompts", "bad.jsonl", "--out", "bad.csv"])
-        XCTAssertEqual(r.code, 2)
-        XCTAssertTrue(r.err.contains("bad.jsonl:2: field 'risk'"), r.err)
+        try t.assertRefused(["predict", "--model", "fm.json", "--prompts", "bad.jsonl", "--out", "bad.csv"], output: "bad.csv",
+                            mentions: ["bad.jsonl:2: field 'risk'"], exitCode: 2)
         try t.write("bad2.jsonl", "{\"id\": \"f0\", \"prompt\": \"x\", \"risk\": \"high\"}\n")
-        r = try t.run(["predict", "--model", "fm.json", "--prompts", "bad2.jsonl", "--out", "bad.csv"])
-        XCTAssertEqual(r.code, 2)
-        XCTAssertTrue(r.err.contains("bad2.jsonl:1: field 'risk': must be a finite number"), r.err)
-        XCTAssertFalse(t.exists("bad.csv"))
+        try t.assertRefused(["predict", "--model", "fm.json", "--prompts", "bad2.jsonl", "--out", "bad.csv"], output: "bad.csv",
+                            mentions: ["bad2.jsonl:1: field 'risk': must be a finite number"], exitCode: 2)
     }
     /// `training.features: fields` in `ttu run`: the split files keep every key of the
     /// prompt records, the model learns from the named key, and a prompt without it, or a
@@ -281,7 +278,7 @@ final class RunTests: XCTestCase {
             calibration: {budget: 50}
             """
         try t.write("fields.yaml", yaml)
-        var r = try t.run(["run", "--config", "fields.yaml", "--out", "run", "--quiet"])
+        let r = try t.run(["run", "--config", "fields.yaml", "--out", "run", "--quiet"])
         XCTAssertEqual(r.code, 0, r.err)
         let train = try t.read("run/split/train.jsonl").split(separator: "\n")
         XCTAssertEqual(train.count, 80)
@@ -294,19 +291,13 @@ final class RunTests: XCTestCase {
         let byRisk = Dictionary(p.map { (Int($0[0].dropFirst())! % 10, Double($0[1])!) }, uniquingKeysWith: { a, _ in a })
         XCTAssertLessThan(byRisk.min { $0.key < $1.key }!.value, byRisk.max { $0.key < $1.key }!.value, "p̂ must rise with risk")
 
+        let badRun = ["run", "--config", "bad.yaml", "--out", "badrun"]
         try t.write("bad.jsonl", "{\"id\": \"a\", \"prompt\": \"x\", \"risk\": 0.1}\n{\"id\": \"b\", \"prompt\": \"y\"}\n")
         try t.write("bad.yaml", yaml.replacingOccurrences(of: "prompts.jsonl", with: "bad.jsonl"))
-        r = try t.run(["run", "--config", "bad.yaml", "--out", "badrun"])
-        XCTAssertEqual(r.code, 2)
-        XCTAssertTrue(r.err.contains("bad.jsonl:2: field 'risk'"), r.err)
+        try t.assertRefused(badRun, output: "badrun", mentions: ["bad.jsonl:2: field 'risk'"], exitCode: 2)
         try t.write("bad.yaml", yaml.replacingOccurrences(of: "features: fields, ", with: ""))
-        r = try t.run(["run", "--config", "bad.yaml", "--out", "badrun"])
-        XCTAssertEqual(r.code, 2)
-        XCTAssertTrue(r.err.contains("training.fields") && r.err.contains("goes with training.features: fields"), r.err)
+        try t.assertRefused(badRun, output: "badrun", mentions: ["training.fields", "goes with training.features: fields"], exitCode: 2)
         try t.write("bad.yaml", yaml.replacingOccurrences(of: ", fields: [risk]", with: ""))
-        r = try t.run(["run", "--config", "bad.yaml", "--out", "badrun"])
-        XCTAssertEqual(r.code, 2)
-        XCTAssertTrue(r.err.contains("training.fields") && r.err.contains("need the keys"), r.err)
-        XCTAssertFalse(t.exists("badrun"), "nothing may be written")
+        try t.assertRefused(badRun, output: "badrun", mentions: ["training.fields", "need the keys"], exitCode: 2)
     }
 }
