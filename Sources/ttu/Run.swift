@@ -288,7 +288,7 @@ final class RunPipeline {
             say("test: mean LPB \(Num.fixed(t.meanLPB, 1)), median \(Num.format(t.medianLPB))"
                 + (t.evaluation.map { e in
                     ", coverage \(Num.fixed(e.coverageLower, 3))–\(Num.fixed(e.coverageUpper, 3))"
-                        + (e.interval95.map { " (95% interval \(Num.fixed($0.lower, 3))–\(Num.fixed($0.upper, 3)))" } ?? "")
+                        + (e.interval95Text.map { " (\($0))" } ?? "")
                 } ?? ""))
         }
         say("wrote \(L.summary)")

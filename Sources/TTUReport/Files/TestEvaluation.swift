@@ -62,10 +62,10 @@ public struct TestEvaluation: Codable, Equatable, Sendable {
             }
             if !p.isEmpty { exact = Evaluation.exactCoverage(bounds: bounds, p: p) }
         }
+        let ci = interval95(covered: c.covered, ambiguous: c.ambiguous, n: c.n)
         return TestEvaluation(n: c.n, covered: c.covered, miscovered: c.miscovered, ambiguous: c.ambiguous,
                               coverageLower: c.lower, coverageUpper: c.upper,
-                              coverageCI95Lower: c.n > 0 ? Evaluation.clopperPearson(k: c.covered, n: c.n).lower : nil,
-                              coverageCI95Upper: c.n > 0 ? Evaluation.clopperPearson(k: c.covered + c.ambiguous, n: c.n).upper : nil,
+                              coverageCI95Lower: ci?.lower, coverageCI95Upper: ci?.upper,
                               meanLPB: Evaluation.mean(bounds), medianLPB: Evaluation.median(bounds),
                               trivialFraction: Double(bounds.filter { $0 == 1 }.count) / Double(bounds.count),
                               exactCoverageSimulated: exact)
@@ -74,6 +74,17 @@ public struct TestEvaluation: Codable, Equatable, Sendable {
     /// The 95 % interval (recomputed from the counts for files that lack it).
     public var interval95: (lower: Double, upper: Double)? {
         if let l = coverageCI95Lower, let u = coverageCI95Upper { return (l, u) }
+        return Self.interval95(covered: covered, ambiguous: ambiguous, n: n)
+    }
+
+    /// "95% interval 0.774–0.952", for the terminal and the report.
+    public var interval95Text: String? {
+        interval95.map { "95% interval \(Num.fixed($0.lower, 3))–\(Num.fixed($0.upper, 3))" }
+    }
+
+    /// Clopper–Pearson's lower end for `covered / n` and upper end for
+    /// `(covered + ambiguous) / n`; nil without test prompts.
+    static func interval95(covered: Int, ambiguous: Int, n: Int) -> (lower: Double, upper: Double)? {
         guard n > 0 else { return nil }
         return (Evaluation.clopperPearson(k: covered, n: n).lower, Evaluation.clopperPearson(k: covered + ambiguous, n: n).upper)
     }
@@ -82,7 +93,7 @@ public struct TestEvaluation: Codable, Equatable, Sendable {
     public var lines: [String] {
         var out = ["\(n) test prompts: coverage between \(Num.fixed(coverageLower, 3)) and \(Num.fixed(coverageUpper, 3)) "
             + "(\(covered) covered, \(miscovered) miscovered, \(ambiguous) censored too early to tell)"
-            + (interval95.map { "; 95% interval \(Num.fixed($0.lower, 3))–\(Num.fixed($0.upper, 3))" } ?? "")]
+            + (interval95Text.map { "; " + $0 } ?? "")]
         if let e = exactCoverageSimulated {
             out.append("exact coverage from the known simulated rates: \(Num.fixed(e, 3))")
         }

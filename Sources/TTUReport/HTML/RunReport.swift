@@ -109,8 +109,8 @@ public struct RunReport {
             if let e = t.evaluation {
                 let target = 1 - c.alpha
                 var verdict = ""
-                if let ci = e.interval95 {
-                    verdict = "; 95% interval \(Num.fixed(ci.lower, 3))–\(Num.fixed(ci.upper, 3)) over \(e.n) test prompts"
+                if let ci = e.interval95, let text = e.interval95Text {
+                    verdict = "; \(text) over \(e.n) test prompts"
                     if ci.upper < target {
                         verdict += " — <b>below target</b>: even the interval's upper end is under \(Num.format(target))"
                     } else if e.coverageUpper < target {
