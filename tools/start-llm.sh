@@ -10,7 +10,7 @@
 #      the server serves one request at a time, so two 1-thread instances use 2 cores),
 #      TTU_LLM_BACKEND (llama-cpp-python, or llama-server: llama.cpp's own server from
 #      `tools/install-real-components.sh --llama-server`, which batches TTU_LLM_PARALLEL (8)
-#      requests at once — measured here ~3.5 completions/s per 1-thread instance vs ~1.3).
+#      requests at once — measured here ~3.5–3.9 completions/s per 1-thread instance vs ~1.3).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
