@@ -8,12 +8,13 @@ let package = Package(
         .executable(name: "ttu", targets: ["ttu"]),
         .library(name: "TTUCore", targets: ["TTUCore"]),
         .library(name: "TTUModel", targets: ["TTUModel"]),
+        .library(name: "TTUFiles", targets: ["TTUFiles"]),
         .library(name: "TTUReport", targets: ["TTUReport"]),
         .library(name: "TTUSampling", targets: ["TTUSampling"]),
+        .library(name: "TTUPipeline", targets: ["TTUPipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -24,33 +25,53 @@ let package = Package(
         .target(name: "TTUCore"),
         // The predictor p̂(x): featurizers, censored-geometric regression, model files.
         .target(name: "TTUModel", dependencies: ["TTUCore"]),
-        // Files in and out (CSV/JSONL/JSON), the HTML report with inline SVG, terminal tables.
-        .target(name: "TTUReport", dependencies: ["TTUCore"]),
+        // Every file a person can open: strict CSV/JSONL readers and writers, InputError,
+        // prompts, predictions, plan, observations, calibration, rates, summaries.
+        .target(name: "TTUFiles", dependencies: ["TTUCore"]),
+        // The HTML report with inline SVG charts, terminal tables.
+        .target(name: "TTUReport", dependencies: ["TTUCore", "TTUFiles"]),
         // Generators, raters, the budgeted sampler and the SQLite sample log.
         .target(name: "TTUSampling", dependencies: [
-            "TTUCore", "TTUReport",
+            "TTUCore", "TTUFiles",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
-            .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .executableTarget(name: "ttu", dependencies: [
-            "TTUCore", "TTUModel", "TTUReport", "TTUSampling",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Logging", package: "swift-log"),
+        // The stages as typed functions, one settings type per stage, and `run` with its
+        // manifest cache: what the CLI calls, callable from any Swift program.
+        .target(name: "TTUPipeline", dependencies: [
+            "TTUCore", "TTUModel", "TTUFiles", "TTUReport", "TTUSampling",
             .product(name: "Yams", package: "Yams"),
         ], resources: [.embedInCode("Resources/demo_prompts.jsonl")]),
+        // Not shipped: the loopback OpenAI-compatible stub for tests and benchmarks.
+        .target(name: "TTUTestSupport", dependencies: [
+            "TTUCore",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
+        // Not shipped as a library: the benchmark drivers `ttu bench` runs.
+        .target(name: "TTUBench", dependencies: [
+            "TTUCore", "TTUFiles", "TTUSampling", "TTUPipeline", "TTUTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        // The CLI: parse, call a stage, print.
+        .executableTarget(name: "ttu", dependencies: [
+            "TTUCore", "TTUFiles", "TTUPipeline", "TTUBench", "TTUModel", "TTUReport", "TTUSampling",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
         .testTarget(name: "TTUCoreTests", dependencies: ["TTUCore"]),
         .testTarget(name: "TTUModelTests", dependencies: ["TTUModel"]),
-        .testTarget(name: "TTUReportTests", dependencies: ["TTUReport"]),
+        .testTarget(name: "TTUFilesTests", dependencies: ["TTUFiles", "TTUCore"]),
         .testTarget(name: "TTUSamplingTests", dependencies: [
-            "TTUSampling", "TTUCore", "TTUReport", "ttu",
+            "TTUSampling", "TTUCore", "TTUFiles", "TTUTestSupport", "ttu",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .testTarget(name: "TTUCLITests", dependencies: ["TTUReport", "TTUCore", "ttu"]),
+        .testTarget(name: "TTUPipelineTests", dependencies: ["TTUPipeline", "TTUFiles", "TTUCore", "TTUTestSupport", "ttu"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import TTUCore
+import TTUFiles
 import TTUReport
 import TTUSampling
+import TTUBench
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

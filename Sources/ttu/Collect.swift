@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import TTUCore
+import TTUFiles
 import TTUReport
 import TTUSampling
 
@@ -228,7 +229,7 @@ struct Collect: AsyncParsableCommand {
             // Only when given, so logs written before --extra-body existed still resume.
             if let extra { params["extra_body"] = extra }
         case .simulated:
-            let rates = try SimulatedGenerator.readRates(simulatedRates!)
+            let rates = try RatesFile.read(simulatedRates!)
             for (k, p) in selected.prompts.enumerated() where rates[p.id] == nil {
                 throw InputError(file: simulatedRates!, field: "id", "no rate for prompt id '\(p.id)' (prompt \(k + 1) of the run)")
             }
@@ -321,11 +322,11 @@ struct Collect: AsyncParsableCommand {
         var msg = "collect: \(result.completeCount)/\(result.ids.count) prompts complete, \(result.generationsThisRun) generations this run "
             + "(\(result.spentTotal) logged of \(result.planned) planned, overshoot \(result.overshoot)), "
             + "\(result.unsafeThisRun) unsafe, \(result.retries) retries\(simulatedNote)\n"
-        msg += "wrote \(out) and \(CollectInputs.sidecarPath(for: out))\n"
+        msg += "wrote \(out) and \(CollectSummary.path(for: out))\n"
         if !inc.isEmpty {
             msg += "collect: \(inc.count) prompt(s) incomplete (not in \(out)); rerun the same command to retry them:\n"
             for (id, reason) in inc.prefix(50) { msg += "  \(id): \(reason)\n" }
-            if inc.count > 50 { msg += "  … and \(inc.count - 50) more (see \(CollectInputs.sidecarPath(for: out)))\n" }
+            if inc.count > 50 { msg += "  … and \(inc.count - 50) more (see \(CollectSummary.path(for: out)))\n" }
         }
         FileHandle.standardError.write(Data(msg.utf8))
         if !inc.isEmpty && !allowIncomplete { throw ExitCode(3) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
-import TTUReport
+import TTUFiles
+import TTUPipeline
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -50,7 +51,7 @@ struct Demo: AsyncParsableCommand {
         try await runStage {
             let dir = URL(fileURLWithPath: out)
             try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-            try writeAtomically(Data(PackageResources.demo_prompts_jsonl), to: dir.appendingPathComponent("prompts.jsonl").path)
+            try writeAtomically(Data(DemoPrompts.jsonl), to: dir.appendingPathComponent("prompts.jsonl").path)
             let configPath = dir.appendingPathComponent("ttu.yaml").path
             try writeAtomically(Self.config, to: configPath)
             print("ttu demo: SIMULATED generator (known unsafe rates from the prompt text; no language model is sampled)")

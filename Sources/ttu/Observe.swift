@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TTUCore
+import TTUFiles
 import TTUReport
 
 /// Derives a plan's observations from one deep sample per prompt, so several plans

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TTUCore
+import TTUFiles
 import TTUReport
 
 struct Plan: ParsableCommand {

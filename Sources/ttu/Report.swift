@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TTUCore
 import TTUModel
+import TTUFiles
 import TTUReport
 import TTUSampling
 
@@ -35,7 +36,7 @@ struct ReportBuilder {
     func exists(_ p: String) -> Bool { FileManager.default.fileExists(atPath: p) }
 
     func collectSummary(_ csv: String) throws -> CollectSummary? {
-        let p = CollectInputs.sidecarPath(for: csv)
+        let p = CollectSummary.path(for: csv)
         return exists(p) ? try readJSON(CollectSummary.self, from: p) : nil
     }
 
@@ -67,7 +68,7 @@ struct ReportBuilder {
                              selectedEpoch: r.selectedEpoch, epochsRun: r.epochs.count)
         }
 
-        let rates = simulated && exists(L.rates) ? try SimulatedGenerator.readRates(L.rates) : nil
+        let rates = simulated && exists(L.rates) ? try RatesFile.read(L.rates) : nil
         var test: RunSummary.Test? = nil
         var riskiest: [RunSummary.Prompt] = []
         var lpbValues: [Double] = []

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TTUCore
+import TTUFiles
 import TTUReport
 import TTUSampling
 
@@ -118,7 +119,7 @@ final class RunPipeline {
             throw config.fail("split.\(name)", "leaves no \(name) prompt out of \(prompts.count)")
         }
         if let ratesPath = config.file("generator.simulated_rates") {
-            let rates = try SimulatedGenerator.readRates(ratesPath)
+            let rates = try RatesFile.read(ratesPath)
             for p in prompts where rates[p.id] == nil {
                 throw InputError(file: ratesPath, field: "id", "no rate for prompt id '\(p.id)' of \(config.file("prompts")!)")
             }

@@ -1,5 +1,6 @@
 import Foundation
 import TTUCore
+import TTUFiles
 import TTUReport
 import Yams
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TTUCore
 import TTUModel
+import TTUFiles
 import TTUReport
 
 struct Simulate: ParsableCommand {

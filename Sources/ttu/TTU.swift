@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TTUFiles
 import TTUReport
 
 @main

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import TTUModel
+import TTUFiles
 import TTUReport
 import TTUSampling
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TTUCore
 import TTUModel
+import TTUFiles
 import TTUReport
 import TTUSampling
 
@@ -215,7 +216,7 @@ struct Evaluate: ParsableCommand {
         try runStage {
             let l = try LPBFile.read(lpb)
             let t = try ObservationsFile.read(truth)
-            let r = try rates.map { try SimulatedGenerator.readRates($0) }
+            let r = try rates.map { try RatesFile.read($0) }
             let e = try TestEvaluation.compute(lpb: l, lpbPath: lpb, truth: t, truthPath: truth, trueRates: r)
             for line in e.lines { print(line) }
             if let json { try writeAtomically(try encodeJSON(e), to: json); print("wrote \(json)") }

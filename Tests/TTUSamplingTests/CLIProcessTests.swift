@@ -1,8 +1,9 @@
 import Foundation
 import TTUCore
-import TTUReport
+import TTUFiles
 import XCTest
 @testable import TTUSampling
+import TTUTestSupport
 
 /// Runs the built `ttu` binary: kill -9 at random moments and resume; the real-server
 /// integration test. The binary is `.build/debug/ttu` (built by `swift build` / `swift test`).
@@ -175,7 +176,7 @@ final class CLIProcessTests: XCTestCase {
 /// Reads observations through the shared reader (validates the format).
 enum ObservationsFileReader {
     static func read(_ path: String) throws -> [(id: String, cap: Int, observed: Int, event: Bool)] {
-        let f = try TTUReport.ObservationsFile.read(path)
+        let f = try TTUFiles.ObservationsFile.read(path)
         return zip(f.ids, f.rows).map { ($0, $1.cap, $1.observed, $1.event) }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 @testable import TTUSampling
+import TTUTestSupport
 
 final class EmbeddingTests: XCTestCase {
     /// Embeddings come from the stub's /v1/embeddings, and each text is fetched once:

@@ -1,8 +1,9 @@
 import Foundation
 import TTUCore
-import TTUReport
+import TTUFiles
 import XCTest
 @testable import TTUSampling
+import TTUTestSupport
 
 final class HTTPCollectTests: XCTestCase {
     let key = "sk-test-SECRET-0123456789abcdef"

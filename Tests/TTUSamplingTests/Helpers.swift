@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 import TTUCore
-import TTUReport
+import TTUFiles
 import XCTest
 @testable import TTUSampling
 

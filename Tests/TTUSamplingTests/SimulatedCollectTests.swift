@@ -1,6 +1,6 @@
 import Foundation
 import TTUCore
-import TTUReport
+import TTUFiles
 import XCTest
 @testable import TTUSampling
 
@@ -191,7 +191,7 @@ final class SimulatedCollectTests: XCTestCase {
         }
         let ok = try CollectInputs.fromPlan(prompts: prompts, promptsPath: "p", planIDs: ["b"], caps: [3], planPath: "q", subset: true)
         XCTAssertEqual(ok.prompts.map(\.id), ["b"])
-        XCTAssertEqual(CollectInputs.sidecarPath(for: "/x/obs.csv"), "/x/obs.json")
+        XCTAssertEqual(CollectSummary.path(for: "/x/obs.csv"), "/x/obs.json")
     }
 
     func testRetryPolicyHonoursRetryAfterAndJitterBounds() {

@@ -1,5 +1,6 @@
 import Foundation
 import TTUCore
+import TTUFiles
 
 /// `RUN/report.html`: one self-contained page (inline SVG and CSS; a few lines of inline
 /// JS only to sort the table — it reads fine without) for a run of `ttu run`.

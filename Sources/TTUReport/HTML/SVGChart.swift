@@ -1,4 +1,5 @@
 import Foundation
+import TTUFiles
 
 /// A small self-contained SVG line chart: series with optional ±sd bands, horizontal
 /// reference lines, linear or log y axis. No scripts, no network: it renders offline.

@@ -1,5 +1,6 @@
 import Foundation
 import TTUCore
+import TTUFiles
 
 /// Mean and spread of a study's repetitions for one strategy and budget.
 public struct StudyCell: Sendable {

@@ -44,7 +44,7 @@ public final class HTTPTransport: Sendable {
     /// POSTs `body` (JSON) to `url` and returns the response bytes for a 2xx answer.
     /// Throws `TransientError` for what a retry may fix (timeouts, resets, 408/409/429/5xx)
     /// and `FatalSamplingError` for other 4xx answers.
-    func postJSON(_ url: String, body: ByteBuffer) async throws -> ByteBuffer {
+    public func postJSON(_ url: String, body: ByteBuffer) async throws -> ByteBuffer {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")

@@ -8,7 +8,8 @@ public struct OpenAIGenerator: Generator {
     public let base: String
     public let settings: SamplingSettings
     let transport: HTTPTransport
-    let url: String
+    /// Where generation requests go: `{base}/completions` or `{base}/chat/completions`.
+    public let url: String
     let fixedFields: String
 
     /// `GET {base}/models`, which OpenAI-compatible servers answer; any answer passes.
@@ -41,7 +42,7 @@ public struct OpenAIGenerator: Generator {
     public var batchSize: Int { settings.n }
 
     /// The request body as text (tests, the benchmark's plain load).
-    func body(_ r: GenerationRequest) -> String { String(buffer: bodyBuffer(r)) }
+    public func body(_ r: GenerationRequest) -> String { String(buffer: bodyBuffer(r)) }
 
     /// The request body, written straight into the buffer that is sent.
     func bodyBuffer(_ r: GenerationRequest) -> ByteBuffer {

@@ -1,6 +1,6 @@
 import Foundation
 import TTUCore
-import TTUReport
+import TTUFiles
 
 /// A generator with known per-prompt unsafe probabilities, for tests and demos.
 ///
@@ -41,22 +41,5 @@ public struct SimulatedGenerator: Generator {
                 ? "[simulated] generation \(j): oh \(Self.unsafeWord)"
                 : "[simulated] generation \(j): a harmless sentence."
         }
-    }
-
-    /// Reads `id,p` (p in [0, 1], unique ids).
-    public static func readRates(_ path: String) throws -> [String: Double] {
-        let csv = try CSVReader(path: path, columns: ["id", "p"])
-        let ci = csv.index(of: "id"), cp = csv.index(of: "p")
-        var out: [String: Double] = [:]
-        var firstLine: [String: Int] = [:]
-        try csv.forEachRow { row in
-            let id = try row.id(ci)
-            if let first = firstLine.updateValue(row.line, forKey: id) {
-                throw InputError(file: path, line: row.line, field: "id", "duplicate id '\(id)' (first on line \(first))")
-            }
-            out[id] = try row.double(cp, in: 0...1)
-        }
-        if out.isEmpty { throw InputError(file: path, "no rows: expected id,p per prompt") }
-        return out
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import TTUCore
-import TTUReport
+import TTUFiles
 
 /// The offline default rater: score 1 when the text contains a word (or phrase) of the
 /// lexicon as a whole word, case-insensitively; 0 otherwise.

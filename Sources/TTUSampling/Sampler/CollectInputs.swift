@@ -1,6 +1,6 @@
 import Foundation
 import TTUCore
-import TTUReport
+import TTUFiles
 
 /// Turns the user's files into the prompts and caps of a run, refusing mismatches.
 public enum CollectInputs {
@@ -48,65 +48,18 @@ public enum CollectInputs {
         for p in parts { h = StableHash.combine(h, StableHash.string(p)) }
         return String(h, radix: 16)
     }
-
-    /// `<out>` with its extension replaced by `.json` (obs.csv → obs.json), like plan.json.
-    public static func sidecarPath(for out: String) -> String {
-        let url = URL(fileURLWithPath: out)
-        if url.pathExtension.lowercased() == "json" { return out + ".summary.json" }
-        return url.deletingPathExtension().appendingPathExtension("json").path
-    }
 }
 
-/// The `<out>.json` sidecar: how the observations were made (generator — `simulated`
-/// says so —, model, rater, seed) and the run's accounting.
-public struct CollectSummary: Codable, Sendable {
-    public var generator: String
-    public var simulated: Bool
-    public var model: String?
-    public var endpoints: [String]
-    public var rater: String
-    public var threshold: Double
-    public var seed: UInt64
-    public var mode: String
-    public var db: String
-    public var prompts: Int
-    public var complete: Int
-    public var incomplete: [String]
-    public var generationsLogged: Int
-    public var generationsThisRun: Int
-    public var unsafeThisRun: Int
-    public var plannedBudget: Int
-    public var overshoot: Int
-    public var retries: Int
-    public var interrupted: Bool
-
-    enum CodingKeys: String, CodingKey {
-        case generator, simulated, model, endpoints, rater, threshold, seed, mode, db, prompts, complete, incomplete
-        case generationsLogged = "generations_logged", generationsThisRun = "generations_this_run"
-        case unsafeThisRun = "unsafe_this_run", plannedBudget = "planned_budget", overshoot, retries, interrupted
-    }
-
+extension CollectSummary {
+    /// How a collection was made and what it drew, from its result.
     public init(result: CollectResult, generator: String, model: String?, endpoints: [String], rater: String,
                 threshold: Double, seed: UInt64, mode: String, db: String) {
-        self.generator = generator
-        simulated = generator == "simulated"
-        self.model = model
-        self.endpoints = endpoints
-        self.rater = rater
-        self.threshold = threshold
-        self.seed = seed
-        self.mode = mode
-        self.db = db
-        prompts = result.ids.count
-        complete = result.completeCount
-        incomplete = result.incomplete.map(\.id)
-        generationsLogged = result.spentTotal
-        generationsThisRun = result.generationsThisRun
-        unsafeThisRun = result.unsafeThisRun
-        plannedBudget = result.planned
-        overshoot = result.overshoot
-        retries = result.retries
-        interrupted = result.interrupted
+        self.init(generator: generator, model: model, endpoints: endpoints, rater: rater, threshold: threshold, seed: seed,
+                  mode: mode, db: db, prompts: result.ids.count, complete: result.completeCount,
+                  incomplete: result.incomplete.map(\.id), generationsLogged: result.spentTotal,
+                  generationsThisRun: result.generationsThisRun, unsafeThisRun: result.unsafeThisRun,
+                  plannedBudget: result.planned, overshoot: result.overshoot, retries: result.retries,
+                  interrupted: result.interrupted)
     }
 }
 
@@ -119,6 +72,6 @@ extension CollectResult {
         } else {
             try countsCSV().write(to: out)
         }
-        try writeAtomically(try encodeJSON(summary), to: CollectInputs.sidecarPath(for: out))
+        try writeAtomically(try encodeJSON(summary), to: CollectSummary.path(for: out))
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import TTUCore
-import TTUReport
+import TTUFiles
 
 /// A generator and how many requests it may have in flight.
 public struct Endpoint: Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import TTUReport
+import TTUFiles
 
 /// A unit of work: the aligned block of generations `first ..< first + count` of one
 /// prompt; `wanted` are the indices in it still to be rated (the others are already in

@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import TTUCore
-import TTUReport
+import TTUFiles
 
 /// `ttu observe`: a plan's observations derived from one deep sample per prompt equal
 /// what sampling the plan directly would have recorded (same latent times).

@@ -1,6 +1,9 @@
 import Foundation
 import NIOCore
-import TTUReport
+import TTUCore
+import TTUFiles
+import TTUSampling
+import TTUTestSupport
 
 /// Throughput and memory of `collect` against an in-process stub that answers instantly.
 ///

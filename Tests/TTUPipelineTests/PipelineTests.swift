@@ -1,7 +1,7 @@
 import Foundation
 import XCTest
 import TTUCore
-import TTUReport
+import TTUFiles
 
 final class PipelineTests: XCTestCase {
     var t: TTURunner!
