@@ -55,14 +55,13 @@ let package = Package(
         ]),
         // Not shipped as a library: the benchmark drivers `ttu bench` runs.
         .target(name: "TTUBench", dependencies: [
-            "TTUCore", "TTUFiles", "TTUSampling", "TTUPipeline", "TTUTestSupport",
+            "TTUCore", "TTUFiles", "TTUReport", "TTUSampling", "TTUPipeline", "TTUTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         // The CLI: parse, call a stage, print.
         .executableTarget(name: "ttu", dependencies: [
-            "TTUCore", "TTUFiles", "TTUPipeline", "TTUBench", "TTUModel", "TTUReport", "TTUSampling",
+            "TTUCore", "TTUFiles", "TTUPipeline", "TTUBench", "TTUSampling",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "Yams", package: "Yams"),
         ]),
         .testTarget(name: "TTUCoreTests", dependencies: ["TTUCore"]),
         .testTarget(name: "TTUModelTests", dependencies: ["TTUModel"]),

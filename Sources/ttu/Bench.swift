@@ -1,95 +1,35 @@
 import ArgumentParser
-import Foundation
-import TTUCore
-import TTUFiles
-import TTUReport
-import TTUSampling
 import TTUBench
+import TTUPipeline
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Benchmarks: print wall times and ratios (no pass/fail).",
         discussion: """
-        1. The miscoverage curve and selection for n prompts × m grid points (default 10⁶ × 1000),
-           for optimized (O(n log m + m)) and naive, against a dense n×m reference on a subset.
-        2. The default `ttu simulate` (all calibrations and the MLP training), unless --skip-simulate.
-        3. `ttu collect`'s request rate against a loopback stub that answers instantly, next to a
-           plain concurrent HTTP load at the same concurrency, and its memory for many
-           generations (simulated generator, SQLite log), unless --skip-collect.
+        1. The miscoverage curve and selection for n prompts × m levels
+           (default 10⁶ × 1000), for optimized and naive, against a dense n×m
+           loop on a subset.
+        2. The default `ttu simulate` (MLP training and every calibration),
+           unless --skip-simulate.
+        3. `ttu collect`'s request rate against a loopback stub that answers
+           instantly, next to a plain concurrent HTTP load at the same
+           concurrency, and its memory for many simulated generations (SQLite
+           log on), unless --skip-collect.
         """)
 
-    @Option(help: "Prompts for the curve benchmark.") var n: Int = 1_000_000
-    @Option(help: "Grid points for the curve benchmark.") var m: Int = 1000
+    @Option(help: "Prompts for the curve benchmark.") var n = 1_000_000
+    @Option(help: "Levels for the curve benchmark.") var m = 1000
     @Flag(help: "Skip timing the default simulate.") var skipSimulate = false
     @Flag(help: "Skip the collect benchmarks.") var skipCollect = false
-    @Option(help: "Generations for the collect memory benchmark.") var collectGenerations: Int = 1_000_000
-    @Option(help: "Alternating raw/collect rounds of the collect throughput benchmark (medians are printed).") var collectRounds: Int = 5
-    @Option(help: "Requests per round of the collect throughput benchmark (the same on both sides).") var collectRequests: Int = 20_000
+    @Option(help: "Generations for the collect memory benchmark.") var collectGenerations = 1_000_000
+    @Option(help: "Alternating raw/collect rounds of the collect throughput benchmark (medians are printed).") var collectRounds = 5
+    @Option(help: "Requests per round of the collect throughput benchmark (the same on both sides).") var collectRequests = 20_000
     @Option(help: "Seed.") var seed: UInt64 = 1
 
     func run() async throws {
-        var rng = SeededRNG(seed: seed)
-        let pHat = (0..<n).map { _ in pow(10, -5 + 3 * rng.uniformOpen()) }
-        let p = pHat.map { min(1, $0 * exp(0.5 * rng.normal())) }
-        let grid = TauGrid(minLog10: -3, maxLog10: -0.75, count: m)
-        print("ttu bench — \(n) prompts × \(m) grid points (simulated data)")
-        for strategy in [AllocationStrategy.optimized, .naive] {
-            let settings = PlanSettings(strategy: strategy, budget: 1000, maxWeight: 100, tauGrid: grid, seed: seed)
-            var clock = Stopwatch()
-            let plan = try Allocation.plan(pHat: pHat, settings: settings)
-            let tPlan = clock.lap()
-            var trng = SeededRNG(seed: seed ^ 7)
-            let (obs, ev) = SimulatedSampling.observe(p: p, cap: plan.cap, rng: &trng)
-            let sample = CalibrationSample(strategy: strategy, budget: 1000, pHat: pHat, pi: plan.pi, cap: plan.cap, observed: obs, event: ev)
-            let bounds = CandidateBounds(grid: grid, cap: settings.boundCap)
-            _ = clock.lap()
-            let marginal = try Calibrator.calibrate(sample, bounds: bounds, alpha: 0.1, guarantee: .marginal)
-            let tCurve = clock.lap()
-            let pac = try Calibrator.calibrate(sample, bounds: bounds, alpha: 0.1, guarantee: .pac(delta: 0.05, bound: .bernstein))
-            let tPac = clock.lap()
-            let bet = try Calibrator.calibrate(sample, bounds: bounds, alpha: 0.1, guarantee: .pac(delta: 0.05, bound: .betting), seed: seed)
-            let tBet = clock.lap()
-            print("  \(pad(strategy.rawValue, 10)) plan \(ms(tPlan)), curve + marginal selection \(ms(tCurve)) (ĵ = \(marginal.tauIndex)), "
-                + "+ pac/bernstein \(ms(tPac)) (ĵ = \(pac.tauIndex)), + pac/betting \(ms(tBet)) (ĵ = \(bet.tauIndex))")
-            if strategy == .optimized {
-                // The dense n×m evaluation the fast curve avoids, timed on a subset and scaled.
-                let sub = min(n, 50_000)
-                _ = clock.lap()
-                var dense = [Double](repeating: 0, count: m)
-                for i in 0..<sub where plan.cap[i] > 0 {
-                    for j in 0..<m where Double(obs[i]) < bounds.bound(j, pHat: pHat[i]) { dense[j] += 1 / plan.pi![i] }
-                }
-                let tDense = clock.lap() * Double(n) / Double(sub)
-                print("    dense n×m loop (extrapolated from \(sub) prompts): \(ms(tDense)) — fast curve is \(Num.fixed(tDense / max(tCurve, 1e-9), 0))× faster")
-            }
-        }
-        if !skipSimulate {
-            print("default simulate (100000 prompts, 4 strategies × 10 budgets × 20 reps):")
-            var clock = Stopwatch()
-            let setup = try SyntheticSetup.make(n: 100_000, seed: 1, trainGenerations: 500, epochs: 10)
-            let t1 = clock.lap()
-            let rows = try setup.study.run(CalibrationStudy.Settings())
-            let t2 = clock.lap()
-            print("  population \(Num.fixed(setup.seconds.population, 2)) s, MLP training \(Num.fixed(setup.seconds.training, 2)) s, "
-                + "\(rows.count) calibrations \(Num.fixed(t2, 2)) s (\(ms(t2 / Double(rows.count))) each); total \(Num.fixed(t1 + t2, 2)) s")
-        }
-        if !skipCollect { try await benchCollect() }
+        var s = Benchmarks.Settings()
+        (s.n, s.m, s.skipSimulate, s.skipCollect) = (n, m, skipSimulate, skipCollect)
+        (s.collectGenerations, s.collectRounds, s.collectRequests, s.seed) = (collectGenerations, collectRounds, collectRequests, seed)
+        try await Benchmarks.run(s, out: Terminal.out)
     }
-
-    private func benchCollect() async throws {
-        print("collect against a loopback stub that answers instantly (concurrency 32):")
-        let r = try await CollectBenchmark.run(concurrency: 32, requests: collectRequests, cap: 100, rounds: collectRounds)
-        print("  plain HTTP \(Num.fixed(r.rawPerSecond, 0)) req/s, ttu collect \(Num.fixed(r.collectPerSecond, 0)) generations/s "
-            + "(ratio \(Num.fixed(r.ratio, 3))), peak RSS \(Num.fixed(r.peakRSSMB, 0)) MB; medians of \(r.rawRates.count) alternating rounds")
-        let rawCPU = CollectBenchmark.median(r.rawCPUMicros), colCPU = CollectBenchmark.median(r.collectCPUMicros)
-        print("  process CPU per request: plain HTTP \(Num.fixed(rawCPU, 1)) µs, ttu collect \(Num.fixed(colCPU, 1)) µs "
-            + "(raw/collect \(Num.fixed(colCPU > 0 ? rawCPU / colCPU : 0, 3)))")
-        if r.rawRates.count > 1 {
-            print("  rounds (raw/collect): " + zip(r.rawRates, r.collectRates).map { "\(Num.fixed($0, 0))/\(Num.fixed($1, 0))" }.joined(separator: ", "))
-        }
-        let m = try await CollectBenchmark.memory(generations: collectGenerations)
-        print("  \(collectGenerations) simulated generations with the SQLite log: \(Num.fixed(m.perSecond, 0)) generations/s, peak RSS \(Num.fixed(m.peakRSSMB, 0)) MB")
-    }
-
-    private func ms(_ s: Double) -> String { s < 1 ? "\(Num.fixed(s * 1000, 1)) ms" : "\(Num.fixed(s, 2)) s" }
 }

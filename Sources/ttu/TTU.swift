@@ -1,7 +1,8 @@
 import ArgumentParser
 import Foundation
 import TTUFiles
-import TTUReport
+import TTUPipeline
+import TTUSampling
 
 @main
 struct TTU: AsyncParsableCommand {
@@ -9,74 +10,58 @@ struct TTU: AsyncParsableCommand {
         commandName: "ttu",
         abstract: "Calibrated lower bounds on time-to-unsafe-sampling of a language model.",
         discussion: """
-        For each prompt, ttu gives a lower predictive bound L: with probability at least 1 − α, at least L generations are needed before the first unsafe one.
+        For each prompt, ttu gives a lower predictive bound L: with probability at
+        least 1 − α, at least L generations are needed before the first unsafe one.
 
-        Start with `ttu demo` (the whole pipeline on built-in prompts, simulated generator) or `ttu simulate` (the paper's synthetic experiment). `ttu run --config ttu.yaml` chains the stages for your own model; each stage also runs alone: train → predict → plan → collect → calibrate → bound → evaluate → report. See README.md.
+        Start with `ttu demo` (the whole pipeline on built-in prompts, simulated
+        generator) or `ttu simulate` (the paper's synthetic experiment).
+        `ttu run --config ttu.yaml` chains the stages for your own model; each
+        stage also runs alone: train → predict → plan → collect → calibrate →
+        bound → evaluate → report. The method: docs/method.md. Lines for people
+        go to stderr; stdout carries only tables and what a script would parse.
         """,
-        version: "0.1.0",
-        subcommands: TTU.allSubcommands
-    )
+        version: "0.2.0",
+        subcommands: [Run.self, Demo.self, Simulate.self, Train.self, Predict.self, Plan.self, Collect.self, Observe.self,
+                      Calibrate.self, Bound.self, Evaluate.self, Report.self, Bench.self])
 
-    /// Parses and runs like ArgumentParser's default `main`, but a usage error is one
-    /// line on stderr (`error: … (see 'ttu plan --help')`) instead of the full usage text.
+    /// Parses and runs like ArgumentParser's `main`, but every error is one line on
+    /// stderr with the exit code README documents.
     static func main() async {
+        Terminal.ignoreBrokenPipe()
         do {
             var command = try parseAsRoot()
-            if var async = command as? AsyncParsableCommand {
-                try await async.run()
-            } else {
-                try command.run()
-            }
-        } catch let code as ExitCode {
-            Foundation.exit(code.rawValue)
+            if var async = command as? AsyncParsableCommand { try await async.run() } else { try command.run() }
         } catch {
-            let code = exitCode(for: error)
-            if code == .success { exit(withError: error) }  // --help, --version
-            let sub = CommandLine.arguments.dropFirst().first.map { " \($0)" } ?? ""
-            let message = TTU.message(for: error).replacingOccurrences(of: "\n", with: " ")
-            FileHandle.standardError.write(Data("error: \(message) (see 'ttu\(sub) --help')\n".utf8))
-            Foundation.exit(code.rawValue)
+            let (message, code) = describe(error)
+            if let message { Terminal.err("error: " + message.replacingOccurrences(of: "\n", with: " ")) }
+            Foundation.exit(code)
         }
     }
 
-    /// Every subcommand, one file each (Sources/ttu/<Name>.swift).
-    static let allSubcommands: [ParsableCommand.Type] = [
-        Plan.self, Collect.self, Calibrate.self, Bound.self, Simulate.self, Bench.self,
-        Train.self, Predict.self, Evaluate.self, Report.self, Run.self, Demo.self, Observe.self,
-    ]
+    /// The line and exit code for an error: 2 bad input, 64 bad flag, 1 fatal sampling
+    /// error, 3 incomplete prompts, 130 interrupted.
+    static func describe(_ error: Error) -> (String?, Int32) {
+        switch error {
+        case let e as InputError: return (e.description, 2)
+        case let e as SettingError: return ("\(Flags.flag(for: e.key)): \(e.message) (see 'ttu\(subcommand) --help')", 64)
+        case let e as FatalSamplingError: return (e.message, 1)
+        case StageError.incomplete: return (nil, 3)
+        case StageError.interrupted: return (nil, 130)
+        case let e as ExitCode: return (nil, e.rawValue)
+        default:
+            let code = exitCode(for: error)
+            if code == .success || code.rawValue == 0 { exit(withError: error) }  // --help, --version
+            if code == .validationFailure {
+                return ("\(TTU.message(for: error)) (see 'ttu\(subcommand) --help')", code.rawValue)
+            }
+            return ("\(error)", 2)
+        }
+    }
+
+    static var subcommand: String { CommandLine.arguments.dropFirst().first.map { " \($0)" } ?? "" }
 }
 
-/// Runs a stage body, turning input problems into a one-line error and exit code 2
-/// (no stack traces, nothing half-written).
-func runStage(_ body: () throws -> Void) throws {
-    do {
-        try body()
-    } catch {
-        try reportStageError(error)
-    }
-}
-
-/// `runStage` for async bodies.
-func runStage(_ body: () async throws -> Void) async throws {
-    do {
-        try await body()
-    } catch {
-        try reportStageError(error)
-    }
-}
-
-private func reportStageError(_ error: Error) throws -> Never {
-    do {
-        throw error
-    } catch let e as InputError {
-        FileHandle.standardError.write(Data("error: \(e.description)\n".utf8))
-        throw ExitCode(2)
-    } catch let e as ValidationError {
-        throw e
-    } catch let e as ExitCode {
-        throw e
-    } catch {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-        throw ExitCode(2)
-    }
+extension Console {
+    /// Lines for people on stderr; collection progress too unless `quiet`.
+    static func cli(quiet: Bool = false) -> Console { .standardError(quiet: quiet) }
 }

@@ -89,9 +89,16 @@ public struct TestEvaluation: Codable, Equatable, Sendable {
         return (Evaluation.clopperPearson(k: covered, n: n).lower, Evaluation.clopperPearson(k: covered + ambiguous, n: n).upper)
     }
 
+    /// The coverage: one value when censoring left no prompt undecided, else "lower–upper".
+    public var coverageText: String {
+        ambiguous == 0 ? Num.fixed(coverageLower, 3) : "\(Num.fixed(coverageLower, 3))–\(Num.fixed(coverageUpper, 3))"
+    }
+
     /// Lines for the terminal.
     public var lines: [String] {
-        var out = ["\(n) test prompts: coverage between \(Num.fixed(coverageLower, 3)) and \(Num.fixed(coverageUpper, 3)) "
+        let coverage = ambiguous == 0 ? "coverage \(Num.fixed(coverageLower, 3))"
+            : "coverage between \(Num.fixed(coverageLower, 3)) and \(Num.fixed(coverageUpper, 3))"
+        var out = ["\(n) test prompts: \(coverage) "
             + "(\(covered) covered, \(miscovered) miscovered, \(ambiguous) censored too early to tell)"
             + (interval95Text.map { "; " + $0 } ?? "")]
         if let e = exactCoverageSimulated {

@@ -1,14 +1,15 @@
 import Foundation
 import TTUCore
 import TTUFiles
-import TTUReport
+import TTUFiles
+import TTUSampling
 import Yams
 
 /// The `ttu run` configuration: a YAML file whose every key has a documented default
 /// (`RunConfig.schema`; `examples/ttu.yaml` lists them all). It is read into a flat
 /// `section.key → value` table, so unknown keys, wrong types and bad values are refused
 /// at start with the file, line and key, before any stage runs.
-struct RunConfig {
+public struct RunConfig {
     enum Kind {
         case string, int, double, list
         case choice([String])
@@ -77,25 +78,31 @@ struct RunConfig {
         Key(name: "calibration.alpha", defaultValue: "0.1", kind: .double, doc: "α: allowed miscoverage, in (0, 1)."),
         Key(name: "calibration.guarantee", defaultValue: "marginal", kind: .choice(["marginal", "pac"]), doc: "marginal (the paper's estimator) or pac (holds with probability ≥ 1 − δ)."),
         Key(name: "calibration.delta", defaultValue: "0.05", kind: .double, doc: "pac: δ."),
-        Key(name: "calibration.bound", defaultValue: "betting", kind: .choice(["betting", "bernstein", "hoeffding"]), doc: "pac: concentration bound."),
-        Key(name: "calibration.strategy", defaultValue: "optimized", kind: .choice(AllocationStrategy.allCases.map(\.rawValue)), doc: "Budget allocation: naive, basic, trimmed, optimized (see ttu plan --help)."),
+        Key(name: "calibration.inequality", defaultValue: "bernstein", kind: .choice(["bernstein", "betting", "hoeffding"]), doc: "pac: the concentration inequality (bernstein recommended: docs/method.md §4). The old name calibration.bound is read too, for one release."),
+        Key(name: "calibration.strategy", defaultValue: "optimized", kind: .choice(AllocationStrategy.allCases.map(\.rawValue)), doc: "Budget allocation: naive, basic, trimmed, optimized (docs/method.md §3; see ttu plan --help)."),
         Key(name: "calibration.budget", defaultValue: "100", kind: .double, doc: "B: expected generations per calibration prompt."),
-        Key(name: "calibration.max_weight", defaultValue: "100", kind: .double, doc: "W: largest inverse-probability weight; bounds are capped at ⌊B·W⌋."),
-        Key(name: "calibration.tau_grid", defaultValue: "-3,-0.75,300", kind: .string, doc: "Candidate levels MINLOG10,MAXLOG10,COUNT (log-spaced)."),
+        Key(name: "calibration.max_weight", defaultValue: "100", kind: .double, doc: "W: largest inverse-probability weight; every bound L is capped at M = ⌊B·W⌋."),
+        Key(name: "calibration.tau_grid", defaultValue: "-3,-0.75,300", kind: .string, doc: "Candidate levels τ_j: MINLOG10,MAXLOG10,COUNT (log-spaced)."),
         Key(name: "test.generations_per_prompt", defaultValue: "0", kind: .int, doc: "Cap on generations per test prompt to sample test truth and measure coverage (0: no test sampling)."),
         Key(name: "report.riskiest", defaultValue: "25", kind: .int, doc: "Rows in the report's table of riskiest test prompts."),
     ]
 
     static let sections = ["split", "generator", "rater", "training", "calibration", "test", "report"]
 
-    let path: String
+    public let path: String
     /// The folder relative paths are read from.
-    let baseDir: URL
+    public let baseDir: URL
+    /// Old key names still read, for one release: old → new.
+    static let deprecatedKeys = ["calibration.bound": "calibration.inequality"]
+    /// Deprecation notes for old key names this config used.
+    public private(set) var notes: [String] = []
     private(set) var values: [String: String] = [:]
     private(set) var lists: [String: [String]] = [:]
     private(set) var lines: [String: Int] = [:]
+    /// Every stage's typed settings, validated.
+    public private(set) var settings = RunSettings(prompts: "")
 
-    init(path: String, text: String? = nil) throws {
+    public init(path: String, text: String? = nil) throws {
         self.path = path
         baseDir = URL(fileURLWithPath: path).deletingLastPathComponent()
         let source: String
@@ -134,8 +141,12 @@ struct RunConfig {
             guard let key = k.scalar?.string else {
                 throw InputError(file: path, line: k.mark?.line, "keys must be plain names")
             }
-            let full = prefix.isEmpty ? key : prefix + "." + key
+            var full = prefix.isEmpty ? key : prefix + "." + key
             let line = k.mark?.line
+            if let new = Self.deprecatedKeys[full] {
+                notes.append("\(path):\(line ?? 0): '\(full)' is deprecated, use '\(new)'")
+                full = new
+            }
             if prefix.isEmpty, Self.sections.contains(key) {
                 guard let m = v.mapping else {
                     if v.scalar?.string.isEmpty ?? false || v.scalar?.string == "null" { continue }
@@ -207,16 +218,18 @@ struct RunConfig {
     func optionalDouble(_ k: String) -> Double? { values[k].flatMap(Double.init) }
     func list(_ k: String) -> [String] { lists[k] ?? [] }
     /// A path key resolved against the config's folder.
-    func file(_ k: String) -> String? {
+    public func file(_ k: String) -> String? {
         values[k].map { $0.hasPrefix("/") ? $0 : baseDir.appendingPathComponent($0).path }
     }
 
-    func fail(_ key: String, _ message: String) -> InputError {
+    public func fail(_ key: String, _ message: String) -> InputError {
         InputError(file: path, line: lines[key] ?? lines[key.split(separator: ".").first.map(String.init) ?? ""], field: key, message)
     }
 
-    /// Cross-key rules, checked before anything runs.
-    private func validate() throws {
+    /// Cross-key rules, checked before anything runs: the typed settings are built and
+    /// validated by the same `validate()` the subcommands use, and a `SettingError` becomes
+    /// this file's `line: field` error.
+    private mutating func validate() throws {
         guard values["prompts"] != nil else { throw fail("prompts", "missing: the prompt file (JSONL) is required") }
         let fr = ["split.train", "split.calibration", "split.test"].map(double)
         for (k, f) in zip(["split.train", "split.calibration", "split.test"], fr) where !(f >= 0 && f <= 1) {
@@ -228,70 +241,100 @@ struct RunConfig {
         }
         guard fr[0] > 0 else { throw fail("split.train", "the training split must not be empty") }
         guard fr[1] > 0 else { throw fail("split.calibration", "the calibration split must not be empty") }
-        switch values["generator.kind"]! {
-        case "openai":
-            if list("generator.endpoints").isEmpty { throw fail("generator.endpoints", "the openai generator needs an endpoint (an API root such as http://127.0.0.1:8081/v1)") }
-            if values["generator.model"] == nil { throw fail("generator.model", "the openai generator needs a model name") }
-        default:
-            let hasFile = values["generator.simulated_rates"] != nil, hasFn = values["generator.simulated_rate_function"] != nil
-            if hasFile == hasFn {
-                throw fail("generator.simulated_rates", "the simulated generator needs exactly one of simulated_rates (a CSV id,p) or simulated_rate_function")
-            }
-        }
-        switch values["rater.kind"]! {
-        case "judge" where values["rater.model"] == nil: throw fail("rater.model", "the judge rater needs a model")
-        case "command" where values["rater.command"] == nil: throw fail("rater.command", "the command rater needs a command")
-        case "moderation", "judge":
-            if values["rater.endpoint"] == nil && list("generator.endpoints").isEmpty {
-                throw fail("rater.endpoint", "the \(values["rater.kind"]!) rater needs an endpoint")
-            }
-        default: break
-        }
-        if values["training.features"] == "embeddings" {
-            if values["training.embedding_model"] == nil { throw fail("training.embedding_model", "embedding features need a model name") }
-            if values["training.embedding_endpoint"] == nil && list("generator.endpoints").isEmpty {
-                throw fail("training.embedding_endpoint", "embedding features need an endpoint")
-            }
-        }
-        if (values["training.features"] == "fields") != !list("training.fields").isEmpty {
-            throw fail("training.fields", values["training.features"] == "fields" ? "fields features need the keys to use, e.g. [prompt_toxicity]"
-                                                                                 : "goes with training.features: fields")
-        }
-        func positive(_ k: String) throws { if !(double(k) > 0) { throw fail(k, "must be > 0") } }
-        try positive("training.generations_per_prompt"); try positive("training.epochs"); try positive("training.batch_size")
-        try positive("calibration.budget"); try positive("training.buckets")
-        for k in ["calibration.alpha", "calibration.delta"] where !(double(k) > 0 && double(k) < 1) { throw fail(k, "must be in (0, 1)") }
-        let vf = double("training.validation_fraction")
-        if !(vf > 0 && vf < 1) { throw fail("training.validation_fraction", "must be in (0, 1): it picks the epoch and measures the predictor") }
-        if int("test.generations_per_prompt") < 0 { throw fail("test.generations_per_prompt", "must be ≥ 0") }
-        if double("calibration.max_weight") < 1 { throw fail("calibration.max_weight", "must be ≥ 1") }
-        if TauGridArgument(argument: values["calibration.tau_grid"]!) == nil {
-            throw fail("calibration.tau_grid", "'\(values["calibration.tau_grid"]!)' is not MINLOG10,MAXLOG10,COUNT")
-        }
-        for h in list("training.hidden_layers") where (Int(h) ?? 0) < 1 {
-            throw fail("training.hidden_layers", "'\(h)' is not a positive width")
+        do {
+            settings = try makeSettings()
+            try settings.validate()
+        } catch let e as SettingError {
+            throw fail(e.key, e.message)
         }
     }
 
-    /// Keys that change how fast a collection runs, never what it draws (`ttu collect`
-    /// allows them to differ on a resume), so changing them does not rerun a stage.
-    static let operationalKeys: Set<String> = ["generator.concurrency", "generator.timeout", "generator.max_retries",
-                                               "generator.simulated_latency"]
+    /// The typed settings of every stage, from the key table.
+    private func makeSettings() throws -> RunSettings {
+        var r = RunSettings(prompts: file("prompts")!)
+        r.title = string("title")!
+        r.seed = UInt64(truncatingIfNeeded: int("seed"))
+        r.split = .init(train: double("split.train"), calibration: double("split.calibration"), test: double("split.test"))
+        r.simulatedRateFunction = string("generator.simulated_rate_function")
+        r.generator = generatorSettings()
+        r.rater = raterSettings()
+        r.trainingGenerations = int("training.generations_per_prompt")
+        r.training = try trainingSettings()
+        r.plan.strategy = AllocationStrategy(rawValue: string("calibration.strategy")!)!
+        r.plan.budget = double("calibration.budget")
+        r.plan.maxWeight = double("calibration.max_weight")
+        r.plan.tauGrid = try parseTauGrid(string("calibration.tau_grid")!)
+        r.alpha = double("calibration.alpha")
+        r.guarantee.kind = GuaranteeSettings.Kind(rawValue: string("calibration.guarantee")!)!
+        r.guarantee.delta = double("calibration.delta")
+        r.guarantee.inequality = ConcentrationBound(rawValue: string("calibration.inequality")!)!
+        r.testGenerations = int("test.generations_per_prompt")
+        r.riskiest = int("report.riskiest")
+        return r
+    }
 
-    /// The values of the keys starting with any of `prefixes`, one `key=value` line each,
-    /// sorted: what a stage's manifest hashes so a changed setting reruns that stage.
-    func fingerprint(_ prefixes: [String]) -> String {
-        var lines: [String] = []
-        for k in Self.schema.map(\.name) where prefixes.contains(where: { k == $0 || k.hasPrefix($0 + ".") })
-            && !Self.operationalKeys.contains(k) {
-            if let v = values[k] { lines.append("\(k)=\(v)") }
-            if let l = lists[k] { lines.append("\(k)=[\(l.joined(separator: "\u{1f}"))]") }
+    private func generatorSettings() -> GeneratorSettings {
+        var g = GeneratorSettings()
+        g.kind = GeneratorSettings.Kind(rawValue: string("generator.kind")!)!
+        g.endpoints = list("generator.endpoints")
+        g.model = string("generator.model")
+        g.api = SamplingSettings.API(rawValue: string("generator.api")!)!
+        g.maxTokens = int("generator.max_tokens")
+        g.temperature = double("generator.temperature")
+        g.topP = optionalDouble("generator.top_p")
+        g.stop = list("generator.stop")
+        g.n = int("generator.n")
+        g.extraBody = string("generator.extra_body")
+        g.apiKey = APIKeySource(environmentVariable: string("generator.api_key_env")!)
+        g.concurrency = int("generator.concurrency")
+        g.timeout = double("generator.timeout")
+        g.maxRetries = int("generator.max_retries")
+        g.simulatedRates = file("generator.simulated_rates")
+        g.simulatedLatency = double("generator.simulated_latency")
+        return g
+    }
+
+    private func raterSettings() -> RaterSettings {
+        var r = RaterSettings()
+        r.kind = RaterSettings.Kind(rawValue: string("rater.kind")!)!
+        r.endpoint = string("rater.endpoint")
+        r.model = string("rater.model")
+        r.category = string("rater.category")
+        r.judgeTemplate = file("rater.judge_template")
+        r.command = string("rater.command")
+        r.lexicon = file("rater.lexicon")
+        r.threshold = double("rater.threshold")
+        return r
+    }
+
+    /// Training settings; the data, prompt and output paths are the run folder's.
+    private func trainingSettings() throws -> TrainStage.Settings {
+        var t = TrainStage.Settings(data: "", prompts: "", out: "")
+        t.features = TrainStage.Features(rawValue: string("training.features")!)!
+        t.fields = list("training.fields")
+        t.model = TrainStage.ModelKind(rawValue: string("training.model")!)!
+        t.buckets = int("training.buckets")
+        t.wordNgrams = try SettingParse.range(string("training.word_ngrams")!, key: "training.word_ngrams")
+        t.charNgrams = try SettingParse.range(string("training.char_ngrams")!, key: "training.char_ngrams")
+        t.embedding.endpoint = string("training.embedding_endpoint") ?? list("generator.endpoints").first
+        t.embedding.model = string("training.embedding_model")
+        t.embedding.apiKey = APIKeySource(environmentVariable: string("generator.api_key_env")!)
+        t.hiddenLayers = try list("training.hidden_layers").map {
+            guard let w = Int($0), w >= 1 else { throw SettingError("training.hidden_layers", "'\($0)' is not a positive width") }
+            return w
         }
-        return lines.sorted().joined(separator: "\n")
+        t.learningRate = optionalDouble("training.learning_rate")
+        t.epochs = int("training.epochs")
+        t.batchSize = int("training.batch_size")
+        t.weightDecay = double("training.weight_decay")
+        t.validationFraction = double("training.validation_fraction")
+        t.patience = int("training.patience")
+        t.seed = UInt64(truncatingIfNeeded: int("seed"))
+        return t
     }
 
     /// The documented YAML with every key and its default (what examples/ttu.yaml holds).
-    static func exampleYAML() -> String {
+    public static func exampleYAML() -> String {
         var o = "# ttu run --config ttu.yaml — every key, with its default and what it means.\n"
         o += "# Unknown keys are an error. Paths are relative to this file.\n"
         var section = ""

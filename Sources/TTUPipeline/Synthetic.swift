@@ -3,15 +3,15 @@ import TTUCore
 import TTUModel
 
 /// METHOD §6 up to the predictions: population, split, training counts, the paper's MLP.
-/// Shared by `simulate` and `bench`.
-struct SyntheticSetup {
-    var population: SyntheticPopulation
-    var split: SyntheticPopulation.Split
-    var study: CalibrationStudy
-    var trainingReport: TrainingReport
-    var seconds: (population: Double, training: Double)
+/// Shared by `simulate` and `bench`. All data simulated.
+public struct SyntheticSetup {
+    public var population: SyntheticPopulation
+    public var split: SyntheticPopulation.Split
+    public var study: CalibrationStudy
+    public var trainingReport: TrainingReport
+    public var seconds: (population: Double, training: Double)
 
-    static func make(n: Int, seed: UInt64, trainGenerations: Int, epochs: Int) throws -> SyntheticSetup {
+    public static func make(n: Int, seed: UInt64, trainGenerations: Int, epochs: Int) throws -> SyntheticSetup {
         var clock = Stopwatch()
         let pop = SyntheticPopulation(count: n, seed: seed)
         let split = pop.split(seed: seed)
@@ -40,9 +40,10 @@ struct SyntheticSetup {
 }
 
 /// Wall-clock timing for the CLI's progress lines and benchmarks (never in TTUCore).
-struct Stopwatch {
+public struct Stopwatch {
+    public init() {}
     private var last = DispatchTime.now().uptimeNanoseconds
-    mutating func lap() -> Double {
+    public mutating func lap() -> Double {
         let now = DispatchTime.now().uptimeNanoseconds
         defer { last = now }
         return Double(now - last) / 1e9

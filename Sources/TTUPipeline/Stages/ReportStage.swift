@@ -1,4 +1,3 @@
-import ArgumentParser
 import Foundation
 import TTUCore
 import TTUModel
@@ -6,26 +5,17 @@ import TTUFiles
 import TTUReport
 import TTUSampling
 
-struct Report: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Write RUNDIR/report.html (self-contained) and RUNDIR/summary.json from a run folder.",
-        discussion: """
-        Reads what `ttu run` left in RUNDIR (calibration.json, lpb_test.csv, the split, the
-        collection summaries, model.json, and test_obs.csv when test truth was sampled)
-        and writes a page that opens offline: the guarantee in one sentence, coverage and
-        bounds, the miscoverage curve over τ, the bound histogram, budget planned vs
-        spent, the riskiest prompts and a few predicted survival curves.
-        """)
-
-    @Argument(help: "The run folder.") var runDir: String
-
-    func run() throws {
-        try runStage {
-            let layout = RunLayout(dir: URL(fileURLWithPath: runDir))
-            _ = try ReportBuilder(layout: layout).write()
-            print("wrote \(layout.summary)")
-            print("report: \(layout.report)")
-        }
+/// The run report: `summary.json` and a self-contained `report.html` from what `ttu run`
+/// left in a run folder.
+public enum ReportStage {
+    /// Writes summary.json and report.html into `runDir`; returns the summary.
+    @discardableResult
+    public static func run(runDir: String, console: Console = .silent) throws -> RunSummary {
+        let layout = RunLayout(dir: URL(fileURLWithPath: runDir))
+        let summary = try ReportBuilder(layout: layout).write()
+        console.say("wrote \(layout.summary)")
+        console.say("report: \(layout.report)")
+        return summary
     }
 }
 

@@ -1,0 +1,91 @@
+import Foundation
+import TTUCore
+import TTUFiles
+import TTUPipeline
+import TTUReport
+import TTUSampling
+
+/// What `ttu bench` runs: figures and ratios, never a pass/fail.
+/// 1. The miscoverage curve and selection for n prompts × m levels, for optimized and
+///    naive, against a dense n×m loop on a subset. 2. The default `ttu simulate`.
+/// 3. `ttu collect`'s request rate against a loopback stub that answers instantly, next
+///    to a plain HTTP load, and its memory for many simulated generations.
+public enum Benchmarks {
+    public struct Settings: Sendable {
+        public var n = 1_000_000
+        public var m = 1000
+        public var skipSimulate = false
+        public var skipCollect = false
+        public var collectGenerations = 1_000_000
+        public var collectRounds = 5
+        public var collectRequests = 20_000
+        public var seed: UInt64 = 1
+        public init() {}
+    }
+
+    public static func run(_ s: Settings, out: @escaping (String) -> Void) async throws {
+        var rng = SeededRNG(seed: s.seed)
+        let pHat = (0..<s.n).map { _ in pow(10, -5 + 3 * rng.uniformOpen()) }
+        let p = pHat.map { min(1, $0 * exp(0.5 * rng.normal())) }
+        let grid = TauGrid(minLog10: -3, maxLog10: -0.75, count: s.m)
+        out("ttu bench — \(s.n) prompts × \(s.m) grid points (simulated data)")
+        for strategy in [AllocationStrategy.optimized, .naive] {
+            let settings = PlanSettings(strategy: strategy, budget: 1000, maxWeight: 100, tauGrid: grid, seed: s.seed)
+            var clock = Stopwatch()
+            let plan = try Allocation.plan(pHat: pHat, settings: settings)
+            let tPlan = clock.lap()
+            var trng = SeededRNG(seed: s.seed ^ 7)
+            let (obs, ev) = SimulatedSampling.observe(p: p, cap: plan.cap, rng: &trng)
+            let sample = CalibrationSample(strategy: strategy, budget: 1000, pHat: pHat, pi: plan.pi, cap: plan.cap, observed: obs, event: ev)
+            let bounds = CandidateBounds(grid: grid, cap: settings.boundCap)
+            _ = clock.lap()
+            let marginal = try Calibrator.calibrate(sample, bounds: bounds, alpha: 0.1, guarantee: .marginal)
+            let tCurve = clock.lap()
+            let pac = try Calibrator.calibrate(sample, bounds: bounds, alpha: 0.1, guarantee: .pac(delta: 0.05, bound: .bernstein))
+            let tPac = clock.lap()
+            let bet = try Calibrator.calibrate(sample, bounds: bounds, alpha: 0.1, guarantee: .pac(delta: 0.05, bound: .betting), seed: s.seed)
+            let tBet = clock.lap()
+            out("  \(TextTable.pad(strategy.rawValue, 10)) plan \(ms(tPlan)), curve + marginal selection \(ms(tCurve)) (ĵ = \(marginal.tauIndex)), "
+                + "+ pac/bernstein \(ms(tPac)) (ĵ = \(pac.tauIndex)), + pac/betting \(ms(tBet)) (ĵ = \(bet.tauIndex))")
+            if strategy == .optimized {
+                // The dense n×m evaluation the fast curve avoids, timed on a subset and scaled.
+                let sub = min(s.n, 50_000)
+                _ = clock.lap()
+                var dense = [Double](repeating: 0, count: s.m)
+                for i in 0..<sub where plan.cap[i] > 0 {
+                    for j in 0..<s.m where Double(obs[i]) < bounds.bound(j, pHat: pHat[i]) { dense[j] += 1 / plan.pi![i] }
+                }
+                let tDense = clock.lap() * Double(s.n) / Double(sub)
+                out("    dense n×m loop (extrapolated from \(sub) prompts): \(ms(tDense)) — fast curve is \(Num.fixed(tDense / max(tCurve, 1e-9), 0))× faster")
+            }
+        }
+        if !s.skipSimulate {
+            out("default simulate (100000 prompts, 4 strategies × 10 budgets × 20 reps):")
+            var clock = Stopwatch()
+            let setup = try SyntheticSetup.make(n: 100_000, seed: 1, trainGenerations: 500, epochs: 10)
+            let t1 = clock.lap()
+            let rows = try setup.study.run(CalibrationStudy.Settings())
+            let t2 = clock.lap()
+            out("  population \(Num.fixed(setup.seconds.population, 2)) s, MLP training \(Num.fixed(setup.seconds.training, 2)) s, "
+                + "\(rows.count) calibrations \(Num.fixed(t2, 2)) s (\(ms(t2 / Double(rows.count))) each); total \(Num.fixed(t1 + t2, 2)) s")
+        }
+        if !s.skipCollect { try await benchCollect(s, out: out) }
+    }
+
+    static func benchCollect(_ s: Settings, out: (String) -> Void) async throws {
+        out("collect against a loopback stub that answers instantly (concurrency 32):")
+        let r = try await CollectBenchmark.run(concurrency: 32, requests: s.collectRequests, cap: 100, rounds: s.collectRounds)
+        out("  plain HTTP \(Num.fixed(r.rawPerSecond, 0)) req/s, ttu collect \(Num.fixed(r.collectPerSecond, 0)) generations/s "
+            + "(ratio \(Num.fixed(r.ratio, 3))), peak RSS \(Num.fixed(r.peakRSSMB, 0)) MB; medians of \(r.rawRates.count) alternating rounds")
+        let rawCPU = CollectBenchmark.median(r.rawCPUMicros), colCPU = CollectBenchmark.median(r.collectCPUMicros)
+        out("  process CPU per request: plain HTTP \(Num.fixed(rawCPU, 1)) µs, ttu collect \(Num.fixed(colCPU, 1)) µs "
+            + "(raw/collect \(Num.fixed(colCPU > 0 ? rawCPU / colCPU : 0, 3)))")
+        if r.rawRates.count > 1 {
+            out("  rounds (raw/collect): " + zip(r.rawRates, r.collectRates).map { "\(Num.fixed($0, 0))/\(Num.fixed($1, 0))" }.joined(separator: ", "))
+        }
+        let mem = try await CollectBenchmark.memory(generations: s.collectGenerations)
+        out("  \(s.collectGenerations) simulated generations with the SQLite log: \(Num.fixed(mem.perSecond, 0)) generations/s, peak RSS \(Num.fixed(mem.peakRSSMB, 0)) MB")
+    }
+
+    static func ms(_ s: Double) -> String { s < 1 ? "\(Num.fixed(s * 1000, 1)) ms" : "\(Num.fixed(s, 2)) s" }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import TTUCore
+import TTUFiles
+import TTUSampling
+
+/// `ttu run`: the stages in order, each called with its typed settings, each skipped on a
+/// rerun when its inputs (the settings it reads and its input files) and its outputs are
+/// what `manifest.json` recorded. Collection stages resume from their SQLite logs, so a run
+/// killed at any moment ends, when rerun, with byte-identical bounds.
+public final class Pipeline {
+    public let settings: RunSettings
+    public let layout: RunLayout
+    let console: Console
+    let prompts: [PromptRecord]
+    /// Each prompt's JSON line as read: the split files keep every key of the input.
+    let promptLines: [String]
+    var manifest: RunManifest
+
+    var simulated: Bool { settings.generator.isSimulated }
+    var seed: UInt64 { settings.seed }
+
+    /// Everything that can be checked before a stage runs is checked here.
+    public init(settings: RunSettings, layout: RunLayout, console: Console = .silent) throws {
+        try settings.validate()
+        self.settings = settings
+        self.layout = layout
+        self.console = console
+        // `fields` features are read now, so a prompt lacking one fails before any sampling.
+        (prompts, _, promptLines) = try PromptFile.readLines(settings.prompts, numericFields: settings.training.fields)
+        let sizes = Self.splitSizes(n: prompts.count, split: settings.split)
+        for (name, k) in zip(["train", "calibration", "test"], [sizes.train, sizes.calibration, prompts.count - sizes.train - sizes.calibration]) where k < 1 {
+            throw SettingError("split.\(name)", "leaves no \(name) prompt out of \(prompts.count)")
+        }
+        if let ratesPath = settings.generator.simulatedRates {
+            let rates = try RatesFile.read(ratesPath)
+            for p in prompts where rates[p.id] == nil {
+                throw InputError(file: ratesPath, field: "id", "no rate for prompt id '\(p.id)' of \(settings.prompts)")
+            }
+        }
+        manifest = (try? readJSON(RunManifest.self, from: layout.manifest)) ?? RunManifest()
+    }
+
+    static func splitSizes(n: Int, split: RunSettings.Split) -> (train: Int, calibration: Int) {
+        let t = Int((split.train * Double(n)).rounded())
+        let c = Int((split.calibration * Double(n)).rounded())
+        return (t, min(c, n - t))
+    }
+
+    func say(_ s: String) { console.say("run: " + s) }
+
+    /// Runs `body` unless the stage's inputs and outputs are what the manifest recorded.
+    /// `key` lists the settings the stage reads (described, so any change reruns it).
+    func stage(_ name: String, key settingsRead: [Any], inputs: [String], outputs: [String],
+               _ body: () async throws -> Void) async throws {
+        let key = CollectInputs.digest([name] + settingsRead.map { String(describing: $0) } + inputs.map { RunManifest.digest(file: $0) })
+        if let e = manifest.stages[name], e.key == key,
+           outputs.allSatisfy({ e.outputs[URL(fileURLWithPath: $0).lastPathComponent] == RunManifest.digest(file: $0) }) {
+            say("\(name): up to date (skipped)")
+            return
+        }
+        say("\(name) …")
+        manifest.stages[name] = nil
+        try writeAtomically(try encodeJSON(manifest), to: layout.manifest)
+        try await body()
+        var outs: [String: String] = [:]
+        for o in outputs { outs[URL(fileURLWithPath: o).lastPathComponent] = RunManifest.digest(file: o) }
+        manifest.stages[name] = RunManifest.Entry(key: key, outputs: outs)
+        try writeAtomically(try encodeJSON(manifest), to: layout.manifest)
+    }
+
+    /// The collect stage's settings for this run's generator and rater.
+    func collectSettings(prompts: String, mode: CollectStage.Mode, seed: UInt64, db: String, out: String) -> CollectStage.Settings {
+        var c = CollectStage.Settings(prompts: prompts, mode: mode, db: layout.path(db), out: out)
+        c.generator = settings.generator
+        if simulated, c.generator.simulatedRates == nil { c.generator.simulatedRates = layout.rates }
+        c.rater = settings.rater
+        c.seed = seed
+        return c
+    }
+
+    /// What every collection stage's cache key holds: generator identity, rater, seed.
+    var collectKey: [Any] { [settings.generatorIdentity, settings.rater, settings.seed] }
+
+    /// Runs every stage, then writes summary.json and report.html; returns the summary.
+    @discardableResult
+    public func run() async throws -> RunSummary {
+        try FileManager.default.createDirectory(at: layout.dir.appendingPathComponent("split"), withIntermediateDirectories: true)
+        let L = layout, s = settings
+        if simulated { say("SIMULATED generator: unsafe generations are drawn from known rates; no language model is sampled") }
+        say("\(prompts.count) prompts → \(L.dir.path)")
+        let ratesInputs = simulated ? [s.generator.simulatedRates ?? L.rates] : []
+
+        try await stage("split", key: [s.seed, s.split, s.simulatedRateFunction as Any], inputs: [s.prompts],
+                        outputs: [L.trainPrompts, L.calibrationPrompts, L.testPrompts] + (s.simulatedRateFunction != nil ? [L.rates] : [])) {
+            try writeSplit()
+        }
+        try await stage("train_counts", key: collectKey + [s.trainingGenerations], inputs: [L.trainPrompts] + ratesInputs,
+                        outputs: [L.trainCounts]) {
+            try await CollectStage.run(collectSettings(prompts: L.trainPrompts, mode: .perPrompt(s.trainingGenerations, earlyStop: false),
+                                                       seed: StableHash.combine(seed, 1), db: "train_counts.sqlite", out: L.trainCounts),
+                                       console: console)
+        }
+        var training = s.training
+        (training.data, training.prompts, training.out) = (L.trainCounts, L.trainPrompts, L.model)
+        training.embedding.cache = L.path("embeddings.sqlite")
+        try await stage("train", key: [s.seed, trainingKey(training)], inputs: [L.trainCounts, L.trainPrompts], outputs: [L.model]) {
+            try await TrainStage.run(training, console: console)
+        }
+        try await stage("predict", key: [training.embedding.endpoint as Any], inputs: [L.model, L.calibrationPrompts, L.testPrompts],
+                        outputs: [L.predictionsCalibration, L.predictionsTest]) {
+            for (p, o) in [(L.calibrationPrompts, L.predictionsCalibration), (L.testPrompts, L.predictionsTest)] {
+                var predict = PredictStage.Settings(model: L.model, prompts: p, out: o)
+                predict.embedding = training.embedding
+                try await PredictStage.run(predict, console: console)
+            }
+        }
+        var plan = s.plan
+        (plan.predictions, plan.out, plan.seed, plan.alpha) = (L.predictionsCalibration, L.plan, s.seed, s.alpha)
+        try await stage("plan", key: [s.seed, plan.strategy, plan.budget, plan.maxWeight, plan.tauGrid], inputs: [L.predictionsCalibration],
+                        outputs: [L.plan, PlanFile.settingsPath(for: L.plan)]) {
+            try PlanStage.run(plan, console: console)
+        }
+        try await stage("calibration_obs", key: collectKey, inputs: [L.plan, L.calibrationPrompts] + ratesInputs,
+                        outputs: [L.calibrationObservations]) {
+            try await CollectStage.run(collectSettings(prompts: L.calibrationPrompts, mode: .plan(L.plan, subset: false),
+                                                       seed: StableHash.combine(seed, 2), db: "calibration_obs.sqlite",
+                                                       out: L.calibrationObservations), console: console)
+        }
+        var calibrate = CalibrateStage.Settings(plan: L.plan, observations: L.calibrationObservations, out: L.calibration, alpha: s.alpha)
+        calibrate.guarantee = s.guarantee
+        try await stage("calibrate", key: [s.alpha, s.guarantee], inputs: [L.plan, PlanFile.settingsPath(for: L.plan), L.calibrationObservations],
+                        outputs: [L.calibration]) {
+            try CalibrateStage.run(calibrate, console: console)
+        }
+        try await stage("bound", key: [], inputs: [L.calibration, L.predictionsTest], outputs: [L.lpb]) {
+            try BoundStage.run(.init(calibration: L.calibration, predictions: L.predictionsTest, out: L.lpb), console: console)
+        }
+        try await testStages(ratesInputs: ratesInputs)
+        return try finish()
+    }
+
+    /// Training settings minus the paths (the files themselves are hashed as inputs).
+    func trainingKey(_ t: TrainStage.Settings) -> TrainStage.Settings {
+        var k = t
+        (k.data, k.prompts, k.out, k.embedding.cache) = ("", "", "", nil)
+        return k
+    }
+
+    /// Test truth and its evaluation, when test prompts are sampled.
+    func testStages(ratesInputs: [String]) async throws {
+        let L = layout, n = settings.testGenerations
+        guard n > 0 else {
+            try? FileManager.default.removeItem(atPath: L.evaluation)
+            return
+        }
+        try await stage("test_obs", key: collectKey + [n], inputs: [L.testPrompts] + ratesInputs, outputs: [L.testObservations]) {
+            try await CollectStage.run(collectSettings(prompts: L.testPrompts, mode: .perPrompt(n, earlyStop: true),
+                                                       seed: StableHash.combine(seed, 3), db: "test_obs.sqlite", out: L.testObservations),
+                                       console: console)
+        }
+        try await stage("evaluate", key: [], inputs: [L.lpb, L.testObservations] + ratesInputs, outputs: [L.evaluation]) {
+            var e = EvaluateStage.Settings(lpb: L.lpb, truth: L.testObservations)
+            e.rates = simulated ? ratesInputs[0] : nil
+            e.json = L.evaluation
+            try EvaluateStage.run(e, console: console)
+        }
+    }
+
+    /// run.json, summary.json and report.html, and the headline figures.
+    func finish() throws -> RunSummary {
+        let L = layout, s = settings
+        let info = RunInfo(title: s.title, generator: s.generator.kind.rawValue, model: s.generator.model,
+                           rater: s.rater.kind.rawValue, simulated: simulated, riskiest: s.riskiest)
+        try writeAtomically(try encodeJSON(info), to: L.info)
+        let summary = try ReportStage.run(runDir: L.dir.path)
+        if let t = summary.test {
+            say("test: mean LPB \(Num.fixed(t.meanLPB, 1)), median \(Num.format(t.medianLPB))"
+                + (t.evaluation.map { e in
+                    ", coverage " + e.coverageText + (e.interval95Text.map { " (\($0))" } ?? "")
+                } ?? ""))
+        }
+        say("wrote \(L.summary)")
+        say("report: \(L.report)" + (simulated ? "  (SIMULATED)" : ""))
+        return summary
+    }
+
+    /// Seeded split of the prompts (each split keeps the file's order), and the simulated
+    /// rates when they come from the text.
+    func writeSplit() throws {
+        var rng = SeededRNG(seed: seed).derived(0x73706c6974)  // "split"
+        let perm = rng.permutation(prompts.count)
+        let sizes = Self.splitSizes(n: prompts.count, split: settings.split)
+        let parts = [Array(perm[0..<sizes.train]), Array(perm[sizes.train..<(sizes.train + sizes.calibration)]),
+                     Array(perm[(sizes.train + sizes.calibration)...])]
+        for (rows, path) in zip(parts, [layout.trainPrompts, layout.calibrationPrompts, layout.testPrompts]) {
+            try writeAtomically(rows.sorted().map { promptLines[$0] + "\n" }.joined(), to: path)
+        }
+        if settings.simulatedRateFunction == "demo" {
+            var w = CSVWriter(columns: ["id", "p"])
+            for p in prompts { w.row([p.id, Num.format(TextRates.demo(p.prompt))]) }
+            try w.write(to: layout.rates)
+        }
+        say("split: \(parts[0].count) train, \(parts[1].count) calibration, \(parts[2].count) test")
+    }
+}

@@ -1,0 +1,35 @@
+import TTUCore
+
+/// The guarantee calibration gives (docs/method.md §4): marginal, or PAC at level δ with a
+/// concentration inequality. Shared by `ttu calibrate`, `ttu simulate` and the run config.
+public struct GuaranteeSettings: Sendable, Equatable {
+    public enum Kind: String, CaseIterable, Sendable { case marginal, pac }
+    public var kind = Kind.marginal
+    public var delta = 0.05
+    /// The PAC concentration inequality: bernstein (the default; see docs/method.md §4),
+    /// betting or hoeffding.
+    public var inequality = ConcentrationBound.bernstein
+    public init() {}
+
+    public func validate() throws {
+        if !(delta > 0 && delta < 1) { throw SettingError("calibration.delta", "must be in (0, 1)") }
+    }
+
+    public var guarantee: Guarantee { kind == .marginal ? .marginal : .pac(delta: delta, bound: inequality) }
+}
+
+/// α: the allowed miscoverage.
+public func validateAlpha(_ alpha: Double, key: String = "calibration.alpha") throws {
+    if !(alpha > 0 && alpha < 1) { throw SettingError(key, "must be in (0, 1), got \(alpha)") }
+}
+
+/// `MINLOG10,MAXLOG10,COUNT`: the candidate levels τ_j, log-spaced.
+public func parseTauGrid(_ s: String, key: String = "calibration.tau_grid") throws -> TauGrid {
+    let parts = s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    guard parts.count == 3, let a = Double(parts[0]), let b = Double(parts[1]), let c = Int(parts[2]) else {
+        throw SettingError(key, "'\(s)' is not MINLOG10,MAXLOG10,COUNT")
+    }
+    let g = TauGrid(minLog10: a, maxLog10: b, count: c)
+    do { try g.validate() } catch { throw SettingError(key, "'\(s)': \(error)") }
+    return g
+}

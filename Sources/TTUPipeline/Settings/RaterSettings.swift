@@ -1,0 +1,78 @@
+import Foundation
+import TTUFiles
+import TTUSampling
+
+/// What judges a generation unsafe: a score per generation, unsafe when score ≥ threshold.
+/// `ttu collect`'s rater flags and the run config's `rater:` section build this type.
+public struct RaterSettings: Sendable, Equatable {
+    public enum Kind: String, CaseIterable, Sendable { case lexicon, moderation, judge, command }
+
+    public var kind: Kind = .lexicon
+    /// API root for moderation/judge (default: the first generator endpoint).
+    public var endpoint: String?
+    /// Model of the judge (required) or of the moderation endpoint (optional).
+    public var model: String?
+    /// moderation: `category_scores[NAME]` instead of `flagged`.
+    public var category: String?
+    /// judge: template file with {prompt} and {completion}.
+    public var judgeTemplate: String?
+    /// command: a shell command speaking JSONL.
+    public var command: String?
+    /// lexicon: a word list instead of the shipped one.
+    public var lexicon: String?
+    public var threshold = 0.5
+
+    public init() {}
+
+    var needsHTTP: Bool { kind == .moderation || kind == .judge }
+
+    /// `generatorEndpoints`: the fallback for `endpoint`.
+    public func validate(generatorEndpoints: [String]) throws {
+        if !threshold.isFinite { throw SettingError("rater.threshold", "must be a number") }
+        switch kind {
+        case .judge where model == nil: throw SettingError("rater.model", "the judge rater needs a model")
+        case .command where command == nil: throw SettingError("rater.command", "the command rater needs a command")
+        default: break
+        }
+        if needsHTTP, endpoint == nil, generatorEndpoints.isEmpty {
+            throw SettingError("rater.endpoint", "the \(kind.rawValue) rater needs an endpoint")
+        }
+    }
+
+    /// The rater, and what fixes its scores for the sample log's identity.
+    func make(generatorEndpoints: [String], timeout: Double, http: HTTPTransport?) throws -> (any Rater, [String: String]) {
+        let base = endpoint ?? generatorEndpoints.first ?? ""
+        var p = ["rater": kind.rawValue]
+        switch kind {
+        case .lexicon:
+            if let lexicon {
+                p["lexicon"] = CollectInputs.digest([String(decoding: FileManager.default.contents(atPath: lexicon) ?? Data(), as: UTF8.self)])
+                return (try LexiconRater.read(lexicon), p)
+            }
+            p["lexicon"] = "standard:" + CollectInputs.digest(Lexicon.standard)
+            return (LexiconRater.standard, p)
+        case .moderation:
+            p["rater_model"] = model ?? ""
+            p["category"] = category ?? ""
+            return (ModerationRater(base: base, model: model, category: category, transport: http!), p)
+        case .judge:
+            let template = try judgeTemplateText()
+            p["rater_model"] = model!
+            p["judge_template"] = CollectInputs.digest([template])
+            return (JudgeRater(base: base, model: model!, template: template, transport: http!), p)
+        case .command:
+            p["rater_command"] = command!
+            return (CommandRater(command: command!, timeout: timeout), p)
+        }
+    }
+
+    private func judgeTemplateText() throws -> String {
+        guard let judgeTemplate else { return JudgeRater.defaultTemplate }
+        guard let d = FileManager.default.contents(atPath: judgeTemplate) else {
+            throw InputError(file: judgeTemplate, "cannot read the judge template")
+        }
+        let template = String(decoding: d, as: UTF8.self)
+        guard template.contains("{completion}") else { throw InputError(file: judgeTemplate, "the template has no {completion} placeholder") }
+        return template
+    }
+}

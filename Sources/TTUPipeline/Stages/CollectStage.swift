@@ -1,0 +1,189 @@
+import Dispatch
+import Foundation
+import TTUCore
+import TTUFiles
+import TTUSampling
+
+/// Sampling a model: generations 1, 2, 3, … per prompt until the first unsafe one or the
+/// prompt's cap c_i (early stopping), every rated generation logged in SQLite before it
+/// counts, so a rerun resumes without redrawing an index.
+public enum CollectStage {
+    /// How the caps are given.
+    public enum Mode: Sendable, Equatable {
+        /// Calibration: caps c_i from a plan (0 = not sampled). `subset`: prompts that are
+        /// not in the plan are ignored instead of refused.
+        case plan(String, subset: Bool)
+        /// Test times: cap n for every prompt; without early stopping, training counts id,n,k.
+        case perPrompt(Int, earlyStop: Bool)
+
+        var name: String {
+            switch self {
+            case .plan: return "plan"
+            case .perPrompt(_, let early): return early ? "per-prompt" : "per-prompt-no-early-stop"
+            }
+        }
+    }
+
+    public struct Settings: Sendable {
+        public var prompts: String
+        public var mode: Mode
+        public var generator = GeneratorSettings()
+        public var rater = RaterSettings()
+        /// Every generation's seed derives from it (with the prompt id and the index).
+        public var seed: UInt64 = 1
+        /// The SQLite sample log (created, or resumed).
+        public var db: String
+        /// Observations `id,cap,observed,event` (or `id,n,k` without early stopping).
+        public var out: String
+        /// Most indices in flight past a prompt's rated prefix (default: total concurrency).
+        public var lookahead: Int?
+        public var storeText = false
+        /// Succeed even when some prompts stay incomplete.
+        public var allowIncomplete = false
+
+        public init(prompts: String, mode: Mode, db: String, out: String) {
+            self.prompts = prompts
+            self.mode = mode
+            self.db = db
+            self.out = out
+        }
+
+        public func validate() throws {
+            if case .perPrompt(let n, _) = mode, n < 1 { throw SettingError("per_prompt", "must be at least 1") }
+            if let l = lookahead, l < 1 { throw SettingError("lookahead", "must be at least 1") }
+            try generator.validate()
+            try rater.validate(generatorEndpoints: generator.endpoints)
+        }
+    }
+
+    public struct Outcome: Sendable {
+        public var result: CollectResult
+        public var summary: CollectSummary
+    }
+
+    /// Runs the collection and writes `out` and its summary beside it. Throws
+    /// `StageError.incomplete` (after writing what is complete) unless `allowIncomplete`,
+    /// and `StageError.interrupted` on Ctrl-C.
+    @discardableResult
+    public static func run(_ s: Settings, console: Console = .silent) async throws -> Outcome {
+        try s.validate()
+        let selected = try selectPrompts(s)
+        let needsHTTP = s.generator.kind == .openai || s.rater.needsHTTP
+        let http: HTTPTransport? = needsHTTP
+            ? HTTPTransport(apiKey: try s.generator.apiKey.read(), timeout: s.generator.timeout, connectionsPerHost: s.generator.concurrency)
+            : nil
+        do {
+            let outcome = try await collect(s, selected: selected, http: http, console: console)
+            await http?.shutdown()
+            return outcome
+        } catch {
+            await http?.shutdown()
+            throw error
+        }
+    }
+
+    /// The prompts to sample and their caps, refusing plan ids that are not prompts.
+    static func selectPrompts(_ s: Settings) throws -> (prompts: [PromptRecord], caps: [Int]) {
+        let all = try PromptFile.read(s.prompts)
+        switch s.mode {
+        case .plan(let path, let subset):
+            let pf = try PlanFile.read(path)
+            return try CollectInputs.fromPlan(prompts: all, promptsPath: s.prompts, planIDs: pf.ids, caps: pf.plan.cap,
+                                              planPath: path, subset: subset)
+        case .perPrompt(let n, _):
+            return CollectInputs.perPrompt(prompts: all, n: n)
+        }
+    }
+
+    /// The endpoints to draw from, their part of the log's identity, and per-prompt extras
+    /// (a simulated rate) that fix a prompt's generations besides its text.
+    static func endpoints(_ g: GeneratorSettings, prompts: [PromptRecord], http: HTTPTransport?) throws
+        -> (endpoints: [Endpoint], identity: [String: String], extras: [String]?) {
+        switch g.kind {
+        case .openai:
+            let sampling = try g.sampling()
+            let eps = g.endpoints.map {
+                Endpoint(generator: OpenAIGenerator(base: $0, settings: sampling, transport: http!), concurrency: g.concurrency)
+            }
+            return (eps, try g.identity(), nil)
+        case .simulated:
+            let path = g.simulatedRates!
+            let rates = try RatesFile.read(path)
+            for (k, p) in prompts.enumerated() where rates[p.id] == nil {
+                throw InputError(file: path, field: "id", "no rate for prompt id '\(p.id)' (prompt \(k + 1) of the run)")
+            }
+            let ep = Endpoint(generator: SimulatedGenerator(rates: rates, latency: g.simulatedLatency), concurrency: g.concurrency)
+            return ([ep], try g.identity(), prompts.map { "simulated rate \(rates[$0.id]!)" })
+        }
+    }
+
+    private static func collect(_ s: Settings, selected: (prompts: [PromptRecord], caps: [Int]), http: HTTPTransport?,
+                                console: Console) async throws -> Outcome {
+        let (eps, generatorIdentity, extras) = try endpoints(s.generator, prompts: selected.prompts, http: http)
+        let (rater, raterIdentity) = try s.rater.make(generatorEndpoints: s.generator.endpoints, timeout: s.generator.timeout, http: http)
+        var identity = generatorIdentity.merging(raterIdentity) { a, _ in a }
+        identity["seed"] = String(s.seed)
+        let earlyStop: Bool
+        if case .perPrompt(_, let e) = s.mode { earlyStop = e } else { earlyStop = true }
+        let progress = console.progress.map { line in { @Sendable (p: CollectProgress) in line(p.line) } }
+        let options = CollectOptions(
+            prompts: selected.prompts, caps: selected.caps, earlyStop: earlyStop, seed: s.seed, endpoints: eps,
+            rater: rater, threshold: s.rater.threshold, dbPath: s.db, storeText: s.storeText,
+            retry: RetryPolicy(maxRetries: s.generator.maxRetries), lookahead: s.lookahead, parameters: identity,
+            progress: progress, promptExtras: extras)
+        let simulatedNote = s.generator.isSimulated ? " [SIMULATED generator: not a real model]" : ""
+        if console.progress != nil {
+            console.say("collect: \(selected.prompts.count) prompts, at most \(selected.caps.reduce(0, +)) generations, "
+                + "\(eps.count) endpoint(s) × \(s.generator.concurrency), rater \(rater.name)\(simulatedNote); log \(s.db)")
+        }
+        let result = try await runInterruptibly(try Collector(options), console: console)
+        if let c = rater as? CommandRater { c.terminate() }
+        if result.interrupted {
+            console.say("collect: interrupted; \(result.generationsThisRun) generations saved in \(s.db). Rerun the same command to resume.")
+            throw StageError.interrupted
+        }
+        let g = s.generator
+        let summary = CollectSummary(result: result, generator: g.kind.rawValue, model: g.kind == .openai ? g.model : nil,
+                                     endpoints: g.kind == .openai ? g.endpoints : ["simulated"], rater: rater.name,
+                                     threshold: s.rater.threshold, seed: s.seed, mode: s.mode.name, db: s.db)
+        try result.write(to: s.out, summary: summary)
+        report(result, settings: s, note: simulatedNote, console: console)
+        if !result.incomplete.isEmpty && !s.allowIncomplete { throw StageError.incomplete(count: result.incomplete.count) }
+        return Outcome(result: result, summary: summary)
+    }
+
+    private static func report(_ result: CollectResult, settings s: Settings, note: String, console: Console) {
+        console.say("collect: \(result.completeCount)/\(result.ids.count) prompts complete, \(result.generationsThisRun) generations this run "
+            + "(\(result.spentTotal) logged of \(result.planned) planned, overshoot \(result.overshoot)), "
+            + "\(result.unsafeThisRun) unsafe, \(result.retries) retries\(note)")
+        console.say("wrote \(s.out) and \(CollectSummary.path(for: s.out))")
+        let inc = result.incomplete
+        guard !inc.isEmpty else { return }
+        console.say("collect: \(inc.count) prompt(s) incomplete (not in \(s.out)); rerun the same command to retry them:")
+        for (id, reason) in inc.prefix(50) { console.say("  \(id): \(reason)") }
+        if inc.count > 50 { console.say("  … and \(inc.count - 50) more (see \(CollectSummary.path(for: s.out)))") }
+    }
+
+    /// Runs the collector; the first Ctrl-C stops issuing and saves what is rated, a
+    /// second one quits at once (exit 130).
+    private static func runInterruptibly(_ collector: Collector, console: Console) async throws -> CollectResult {
+        signal(SIGINT, SIG_IGN)
+        let task = Task<CollectResult, Error> { try await collector.run() }
+        let sigint = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+        let interrupts = InterruptCounter()
+        sigint.setEventHandler {
+            if interrupts.increment() > 1 { Foundation.exit(130) }
+            console.say("\ncollect: interrupted — saving what was rated (Ctrl-C again to quit at once)")
+            task.cancel()
+        }
+        sigint.resume()
+        defer { sigint.cancel() }
+        return try await task.value
+    }
+}
+
+private final class InterruptCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = 0
+    func increment() -> Int { lock.lock(); defer { lock.unlock() }; value += 1; return value }
+}

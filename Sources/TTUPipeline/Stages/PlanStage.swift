@@ -1,0 +1,146 @@
+import Foundation
+import TTUCore
+import TTUFiles
+
+/// Allocates the calibration budget over prompts (docs/method.md §3): plan.csv with each
+/// prompt's sampling probability π_i and cap c_i, and plan.json beside it.
+public enum PlanStage {
+    public struct Settings: Sendable {
+        /// `id,p_hat` of the calibration prompts.
+        public var predictions: String
+        public var out: String
+        /// B: expected generations per calibration prompt.
+        public var budget: Double
+        public var strategy: AllocationStrategy
+        /// W: the largest inverse-probability weight (π ≥ 1/W); the bound cap is M = ⌊B·W⌋.
+        public var maxWeight = 100.0
+        public var tauGrid = TauGrid.default
+        public var seed: UInt64 = 1
+        /// optimized: fit λ on these held-out predictions and apply π pointwise (i.i.d. terms).
+        public var fitOn: String?
+        /// adaptive, second step: the pilot plan and its observations.
+        public var pilot: String?
+        public var pilotObservations: String?
+        /// adaptive, second step: the α the final stage will be calibrated at.
+        public var alpha = 0.1
+
+        public init(predictions: String, out: String, budget: Double, strategy: AllocationStrategy) {
+            self.predictions = predictions
+            self.out = out
+            self.budget = budget
+            self.strategy = strategy
+        }
+
+        public func validate() throws {
+            if !(budget.isFinite && budget > 0) {
+                throw SettingError("calibration.budget", "must be a positive number of generations per prompt, got \(budget)")
+            }
+            if !(maxWeight.isFinite && maxWeight >= 1) { throw SettingError("calibration.max_weight", "must be ≥ 1, got \(maxWeight)") }
+            if fitOn != nil, strategy != .optimized { throw SettingError("fit_on", "applies to the optimized strategy") }
+            if pilotObservations != nil, pilot == nil { throw SettingError("pilot_observations", "needs the pilot plan too") }
+            if pilot != nil, pilotObservations == nil { throw SettingError("pilot", "needs the pilot's observations too") }
+            if pilot != nil, strategy != .adaptive { throw SettingError("pilot", "applies to the adaptive strategy") }
+            try validateAlpha(alpha)
+        }
+    }
+
+    /// What was planned: the file, and for adaptive which step.
+    public struct Outcome: Sendable {
+        public var plan: PlanFile
+        public var adaptiveStep: Int?
+    }
+
+    @discardableResult
+    public static func run(_ s: Settings, console: Console = .silent) throws -> Outcome {
+        try s.validate()
+        let preds = try Predictions.read(s.predictions)
+        if s.strategy == .adaptive {
+            return s.pilot == nil ? try adaptivePilot(s, preds, console: console) : try adaptiveFinal(s, preds, console: console)
+        }
+        let settings = PlanSettings(strategy: s.strategy, budget: s.budget, maxWeight: s.maxWeight, tauGrid: s.tauGrid, seed: s.seed)
+        var plan: CalibrationPlan
+        if let fitOn = s.fitOn {
+            plan = try Allocation.pointwisePlan(pHat: preds.pHat, heldOutPHat: try Predictions.read(fitOn).pHat, settings: settings)
+            plan.settings.stage = "pointwise"
+        } else {
+            plan = try Allocation.plan(pHat: preds.pHat, settings: settings)
+        }
+        let file = PlanFile(ids: preds.ids, plan: plan)
+        try file.write(to: s.out)
+        let sampled = plan.cap.filter { $0 > 0 }.count
+        let planned = Double(plan.plannedGenerations)
+        console.say("plan: \(s.strategy.rawValue), B = \(Num.format(s.budget)), \(plan.count) prompts, \(sampled) sampled, "
+            + "at most \(Int(planned)) generations (\(Num.fixed(planned / Double(max(plan.count, 1)), 1)) per prompt)"
+            + (settings.maxLPB.map { ", bounds capped at M = \(Num.format($0))" } ?? ""))
+        if let note = gridLimitNote(pHat: preds.pHat, settings: settings) { console.say(note) }
+        console.say("wrote \(s.out) and \(PlanFile.settingsPath(for: s.out))")
+        return Outcome(plan: file, adaptiveStep: nil)
+    }
+
+    /// A note when the grid's largest level, not the budget, limits most bounds: for more
+    /// than half of the prompts Q(τ_m; p̂) is below the bound cap M = ⌊B·W⌋, so no
+    /// calibration can give them a bound as large as the budget allows.
+    public static func gridLimitNote(pHat: [Double], settings: PlanSettings) -> String? {
+        guard let m = settings.maxLPB, !pHat.isEmpty else { return nil }
+        let tauMax = settings.tauGrid.taus.last!
+        let limited = pHat.filter { Geometric.quantile(tauMax, p: $0) < m }.count
+        guard 2 * limited > pHat.count else { return nil }
+        let sorted = pHat.sorted()
+        let median = Geometric.quantile(tauMax, p: sorted[sorted.count / 2])
+        return "note: for \(limited) of \(pHat.count) prompts the grid's largest level τ = \(Num.fixed(tauMax, 3)) gives a bound below "
+            + "the cap M = \(Num.format(m)) (median \(Num.format(median))): the grid, not the budget, limits their bounds — "
+            + "widen the grid (e.g. --tau-grid=-3,-0.05,300) to let them grow with B"
+    }
+
+    /// adaptive, step 1: a pilot on a random fraction of the prompts.
+    static func adaptivePilot(_ s: Settings, _ preds: Predictions, console: Console) throws -> Outcome {
+        let twoStage = TwoStage.Settings()
+        let rows = TwoStage.pilotRows(count: preds.ids.count, fraction: twoStage.pilotFraction, seed: s.seed)
+        var plan = try TwoStage.pilotPlan(pHat: rows.map { preds.pHat[$0] }, budget: s.budget, grid: s.tauGrid,
+                                          settings: twoStage, seed: s.seed)
+        plan.settings.stage = "pilot"
+        plan.settings.totalPrompts = preds.ids.count
+        plan.settings.twoStage = twoStage
+        let file = PlanFile(ids: rows.map { preds.ids[$0] }, plan: plan)
+        try file.write(to: s.out)
+        console.say("adaptive, step 1 of 2: pilot of \(rows.count) of \(preds.ids.count) prompts, \(plan.cap.filter { $0 > 0 }.count) sampled, "
+            + "at most \(plan.plannedGenerations) generations")
+        console.say("wrote \(s.out) and \(PlanFile.settingsPath(for: s.out)); collect it, then plan again with the pilot and its observations")
+        return Outcome(plan: file, adaptiveStep: 1)
+    }
+
+    /// adaptive, step 2: W, the cap level and the allocation chosen from the pilot, for
+    /// the prompts the pilot did not use.
+    static func adaptiveFinal(_ s: Settings, _ preds: Predictions, console: Console) throws -> Outcome {
+        let pilotPath = s.pilot!, obsPath = s.pilotObservations!
+        let pilotFile = try PlanFile.read(pilotPath)
+        let ps = pilotFile.plan.settings
+        guard ps.strategy == .adaptive, ps.stage == "pilot" else {
+            throw InputError(file: PlanFile.settingsPath(for: pilotPath), field: "stage", "not an adaptive pilot plan")
+        }
+        guard ps.totalPrompts == preds.ids.count, ps.budget == s.budget else {
+            throw InputError(file: PlanFile.settingsPath(for: pilotPath), "the pilot was planned for \(ps.totalPrompts ?? 0) prompts at B = \(Num.format(ps.budget)); these predictions have \(preds.ids.count), the budget is \(Num.format(s.budget))")
+        }
+        let sample = try CalibrateStage.join(plan: pilotFile, planPath: pilotPath, observations: try ObservationsFile.read(obsPath),
+                                             observationsPath: obsPath, missingIsMiscovered: false)
+        let inPilot = Set(pilotFile.ids)
+        let finalRows = preds.ids.indices.filter { !inPilot.contains(preds.ids[$0]) }
+        guard finalRows.count == preds.ids.count - pilotFile.ids.count else {
+            throw InputError(file: pilotPath, field: "id", "pilot ids are not all in \(s.predictions)")
+        }
+        let finalPHat = finalRows.map { preds.pHat[$0] }
+        let choice = try TwoStage.choose(pilot: sample, pilotGrid: ps.tauGrid, budget: s.budget, totalPrompts: preds.ids.count,
+                                         alpha: s.alpha, referencePHat: finalPHat, settings: ps.twoStage ?? TwoStage.Settings())
+        var plan = try TwoStage.finalPlan(pHat: finalPHat, budget: s.budget, choice: choice, seed: StableHash.combine(s.seed, 1))
+        plan.settings.stage = "final"
+        plan.settings.totalPrompts = preds.ids.count
+        plan.settings.choice = choice
+        let file = PlanFile(ids: finalRows.map { preds.ids[$0] }, plan: plan)
+        try file.write(to: s.out)
+        console.say("adaptive, step 2 of 2: the pilot chose W = \(Num.format(choice.maxWeight)) (bounds capped at M = \(Num.format(plan.settings.boundCap))), "
+            + "cap level τ = \(Num.fixed(choice.grid.taus.last!, 4)), \(Num.fixed(choice.finalBudget, 1)) generations per final prompt left")
+        console.say("final stage: \(finalRows.count) prompts, \(plan.cap.filter { $0 > 0 }.count) sampled; calibrate on \(s.out) alone")
+        console.say("wrote \(s.out) and \(PlanFile.settingsPath(for: s.out))")
+        return Outcome(plan: file, adaptiveStep: 2)
+    }
+}

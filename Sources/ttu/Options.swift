@@ -1,0 +1,80 @@
+import ArgumentParser
+import TTUCore
+import TTUPipeline
+import TTUSampling
+
+/// The flag for a setting key, for error lines: `generator.max_tokens` → `--max-tokens`.
+enum Flags {
+    static let special = [
+        "generator.kind": "--generator", "generator.endpoints": "--endpoint", "rater.kind": "--rater",
+        "rater.endpoint": "--rater-endpoint", "rater.model": "--rater-model", "rater.command": "--rater-command",
+        "training.hidden_layers": "--hidden", "training.embedding_model": "--embedding-model",
+        "training.embedding_endpoint": "--embedding-endpoint", "calibration.inequality": "--inequality",
+    ]
+    static func flag(for key: String) -> String {
+        special[key] ?? "--" + (key.split(separator: ".").last.map(String.init) ?? key).replacingOccurrences(of: "_", with: "-")
+    }
+}
+
+extension AllocationStrategy: ExpressibleByArgument {}
+extension ConcentrationBound: ExpressibleByArgument {}
+extension SamplingSettings.API: ExpressibleByArgument {}
+extension GeneratorSettings.Kind: ExpressibleByArgument {}
+extension RaterSettings.Kind: ExpressibleByArgument {}
+extension GuaranteeSettings.Kind: ExpressibleByArgument {}
+extension TrainStage.Features: ExpressibleByArgument {}
+extension TrainStage.ModelKind: ExpressibleByArgument {}
+extension CalibrateStage.MissingPolicy: ExpressibleByArgument {}
+extension ObserveStage.TooShallow: ExpressibleByArgument {}
+
+/// The guarantee: marginal, or PAC at δ with a concentration inequality.
+struct GuaranteeOptions: ParsableArguments {
+    @Option(help: "marginal or pac.") var guarantee: GuaranteeSettings.Kind = .marginal
+    @Option(help: "pac: δ; the guarantee holds with probability ≥ 1 − δ over the calibration data.") var delta = 0.05
+    @Option(help: "pac: the concentration inequality: bernstein (recommended), betting or hoeffding.")
+    var inequality: ConcentrationBound = .bernstein
+    @Option(name: .customLong("bound"), help: .hidden) var deprecatedBound: ConcentrationBound?
+
+    var settings: GuaranteeSettings {
+        var g = GuaranteeSettings()
+        g.kind = guarantee
+        g.delta = delta
+        g.inequality = deprecatedBound ?? inequality
+        if deprecatedBound != nil { Console.cli().say("note: --bound is deprecated (it names the PAC inequality): use --inequality") }
+        return g
+    }
+}
+
+/// The candidate levels τ_j: MINLOG10,MAXLOG10,COUNT.
+struct TauGridArgument: ExpressibleByArgument {
+    var grid: TauGrid
+    init(grid: TauGrid) { self.grid = grid }
+    init?(argument: String) {
+        guard let g = try? parseTauGrid(argument) else { return nil }
+        grid = g
+    }
+    var defaultValueDescription: String { "\(grid.minLog10),\(grid.maxLog10),\(grid.count)" }
+}
+
+/// Where prompt embeddings come from (`--features embeddings`).
+struct EmbeddingOptions: ParsableArguments {
+    @Option(name: .customLong("embedding-endpoint"), help: "API root serving /embeddings (predict: default is the model file's).")
+    var endpoint: String?
+    @Option(name: .customLong("embedding-model"), help: "Embedding model name (train; predict uses the model file's).") var model: String?
+    @Option(name: .customLong("embedding-cache"), help: "SQLite cache of embeddings (default: embeddings.sqlite beside --out).")
+    var cache: String?
+    @Option(name: .customLong("api-key-env"), help: "Environment variable holding the API key.") var apiKeyEnv = "OPENAI_API_KEY"
+
+    var settings: EmbeddingSettings {
+        var e = EmbeddingSettings()
+        (e.endpoint, e.model, e.cache) = (endpoint, model, cache)
+        e.apiKey = APIKeySource(environmentVariable: apiKeyEnv)
+        return e
+    }
+}
+
+/// Runs a settings validation inside `validate()`: a `SettingError` becomes a usage error
+/// naming the flag (exit 64).
+func validating(_ body: () throws -> Void) throws {
+    do { try body() } catch let e as SettingError { throw ValidationError("\(Flags.flag(for: e.key)): \(e.message)") }
+}
