@@ -70,7 +70,10 @@ let package = Package(
             "TTUSampling", "TTUCore", "TTUFiles", "TTUTestSupport", "ttu",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
-        .testTarget(name: "TTUPipelineTests", dependencies: ["TTUPipeline", "TTUFiles", "TTUCore", "TTUTestSupport", "ttu"]),
+        .testTarget(name: "TTUPipelineTests", dependencies: [
+            "TTUPipeline", "TTUFiles", "TTUCore", "TTUTestSupport", "ttu",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
     ],
     swiftLanguageModes: [.v5]
 )

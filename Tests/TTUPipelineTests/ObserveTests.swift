@@ -96,11 +96,11 @@ final class ObserveTests: XCTestCase {
         try t.write("pred.csv", "id,p_hat\na,0.02\nb,0.015\nc,0.03\n")
         var r = try t.run(["plan", "--predictions", "pred.csv", "--budget", "30", "--strategy", "optimized", "--max-weight", "2", "--out", "plan.csv"])
         XCTAssertEqual(r.code, 0, r.err)
-        XCTAssertTrue(r.out.contains("the grid, not the budget, limits their bounds"), r.out)
+        XCTAssertTrue(r.err.contains("the grid, not the budget, limits their bounds"), r.err)
         r = try t.run(["plan", "--predictions", "pred.csv", "--budget", "30", "--strategy", "optimized", "--max-weight", "2",
                        "--tau-grid=-3,-0.05,300", "--out", "plan.csv"])
         XCTAssertEqual(r.code, 0, r.err)
-        XCTAssertFalse(r.out.contains("not the budget"), r.out)
+        XCTAssertFalse(r.err.contains("not the budget"), r.err)
     }
 
     func testNaiveRefusesBudgetOne() throws {

@@ -103,6 +103,7 @@ public final class Pipeline {
         var training = s.training
         (training.data, training.prompts, training.out) = (L.trainCounts, L.trainPrompts, L.model)
         training.embedding.cache = L.path("embeddings.sqlite")
+        training.seed = s.seed  // the run seed seeds training too
         try await stage("train", key: [s.seed, trainingKey(training)], inputs: [L.trainCounts, L.trainPrompts], outputs: [L.model]) {
             try await TrainStage.run(training, console: console)
         }
