@@ -76,4 +76,27 @@ final class BadInputTests: XCTestCase {
         try FileManager.default.removeItem(atPath: t.path("plan.json"))
         try t.assertRefused(try calibrate("id,cap,observed,event\n"), output: "cal.json", mentions: ["plan.json"])
     }
+
+    /// One validation for flags and the run config: the same message, with the flag for
+    /// the one and `file:line: field` for the other; nothing is written.
+    func testFlagsAndConfigShareOneValidation() throws {
+        try t.write("p.jsonl", "{\"id\": \"a\", \"prompt\": \"hello\"}\n")
+        let collect = ["collect", "--prompts", "p.jsonl", "--per-prompt", "3", "--generator", "openai", "--endpoint", "http://127.0.0.1:9/v1",
+                       "--model", "m", "--db", "log.sqlite", "--out", "o.csv"]
+        try t.assertRefused(collect + ["--max-tokens", "0"], output: "o.csv", mentions: ["--max-tokens: must be at least 1"], exitCode: 64)
+        try t.assertRefused(collect + ["--extra-body", "{\"top_k\": 0,}"], output: "o.csv", mentions: ["--extra-body", "not valid JSON"], exitCode: 64)
+        let yaml = """
+            prompts: p.jsonl
+            generator:
+              endpoints: [http://127.0.0.1:9/v1]
+              model: m
+              max_tokens: 0
+            """
+        try t.write("bad.yaml", yaml)
+        try t.assertRefused(["run", "--config", "bad.yaml", "--out", "runx"], output: "runx",
+                            mentions: ["bad.yaml:5", "field 'generator.max_tokens'", "must be at least 1"], exitCode: 2)
+        try t.write("bad.yaml", yaml.replacingOccurrences(of: "max_tokens: 0", with: "extra_body: '{\"top_k\": 0,}'"))
+        try t.assertRefused(["run", "--config", "bad.yaml", "--out", "runx"], output: "runx",
+                            mentions: ["bad.yaml:5", "field 'generator.extra_body'", "not valid JSON"], exitCode: 2)
+    }
 }

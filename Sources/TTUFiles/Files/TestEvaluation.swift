@@ -1,7 +1,7 @@
 import Foundation
 import TTUCore
 
-/// Bounds scored against sampled test truth (METHOD §5): what `ttu evaluate` prints and
+/// Bounds scored against sampled test truth (docs/method.md §5): what `ttu evaluate` prints and
 /// what `summary.json` carries under `test.evaluation`.
 public struct TestEvaluation: Codable, Equatable, Sendable {
     public var n: Int

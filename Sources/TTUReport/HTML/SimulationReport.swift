@@ -95,7 +95,7 @@ public struct SimulationReport {
         th{background:#f4f4f4} td:first-child{text-align:left}
         </style></head><body>
         <h1>\(escapeHTML(title))</h1>
-        <p class="sim"><b>Simulated data.</b> Prompts, unsafe probabilities and every generation here are simulated (METHOD §6); no language model was sampled.</p>
+        <p class="sim"><b>Simulated data.</b> Prompts, unsafe probabilities and every generation here are simulated (docs/method.md §6); no language model was sampled.</p>
         <ul>\(settingsLines.map { "<li>\(escapeHTML($0))</li>" }.joined())</ul>
         <p>Uncalibrated predictor (L = Q(α; p̂)): coverage \(Num.fixed(uncalibratedCoverage, 4)), mean LPB \(Num.fixed(uncalibratedLPB, 1)).</p>
         <div class="panels">\(cov.render())\(gen.render())\(lpb.render())</div>

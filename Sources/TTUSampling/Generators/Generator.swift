@@ -98,6 +98,7 @@ public struct SamplingSettings: Sendable, Equatable, Codable {
     /// form (sorted keys, no whitespace). Throws a message for anything else: not JSON,
     /// not an object, or a field the request builder sets itself.
     public static func canonicalExtraBody(_ text: String) throws -> String {
+        do { try StrictJSON.validate(text) } catch { throw ExtraBodyError(message: "\(error): \(text)") }
         guard let d = text.data(using: .utf8),
               let obj = try? JSONSerialization.jsonObject(with: d, options: [.fragmentsAllowed]) else {
             throw ExtraBodyError(message: "not valid JSON: \(text)")

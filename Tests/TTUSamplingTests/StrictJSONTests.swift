@@ -1,0 +1,22 @@
+import XCTest
+@testable import TTUSampling
+
+/// `--extra-body` is checked strictly: Foundation's parser accepts a trailing comma.
+final class StrictJSONTests: XCTestCase {
+    func testValidJSONPasses() throws {
+        for ok in ["{}", "{\"top_k\": 0, \"min_p\": 0.05, \"x\": [1, -2.5e3, true, null, \"a\\\"b\\u00e9\"]}", " [ ] ", "0", "\"s\""] {
+            XCTAssertNoThrow(try StrictJSON.validate(ok), ok)
+        }
+    }
+
+    func testInvalidJSONIsRefusedWithItsPosition() {
+        let bad: [(String, Int)] = [("{\"a\": 1,}", 9), ("[1,]", 4), ("{'a': 1}", 2), ("{\"a\" 1}", 6), ("01", 2), ("{\"a\": tru}", 10),
+                                    ("[1] x", 5), ("{\"a\": \"x", 9), ("", 1), ("1.", 3)]
+        for (text, position) in bad {
+            XCTAssertThrowsError(try StrictJSON.validate(text), text) { e in
+                XCTAssertEqual((e as? StrictJSON.SyntaxError)?.offset.advanced(by: 1), position, "\(text): \(e)")
+            }
+        }
+        XCTAssertThrowsError(try SamplingSettings.canonicalExtraBody("{\"top_k\": 0,}"))
+    }
+}
