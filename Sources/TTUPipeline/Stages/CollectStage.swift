@@ -119,6 +119,7 @@ public enum CollectStage {
 
     private static func collect(_ s: Settings, selected: (prompts: [PromptRecord], caps: [Int]), http: HTTPTransport?,
                                 console: Console) async throws -> Outcome {
+        if let http { try await checkModels(s, http: http, console: console) }
         let (eps, generatorIdentity, extras) = try endpoints(s.generator, prompts: selected.prompts, http: http)
         let (rater, raterIdentity) = try s.rater.make(generatorEndpoints: s.generator.endpoints, timeout: s.generator.timeout, http: http)
         var identity = generatorIdentity.merging(raterIdentity) { a, _ in a }
@@ -150,6 +151,29 @@ public enum CollectStage {
         report(result, settings: s, note: simulatedNote, console: console)
         if !result.incomplete.isEmpty && !s.allowIncomplete { throw StageError.incomplete(count: result.incomplete.count) }
         return Outcome(result: result, summary: summary)
+    }
+
+    /// Before anything is drawn: every model the user named (generator, and the rater's
+    /// when it has one) must be in the list its server gives at `/models`; a server that
+    /// gives no usable list gets a warning, not a refusal.
+    static func checkModels(_ s: Settings, http: HTTPTransport, console: Console) async throws {
+        var wanted: [(base: String, model: String, what: String)] = []
+        if s.generator.kind == .openai, let m = s.generator.model { wanted += s.generator.endpoints.map { ($0, m, "--model / generator.model") } }
+        if s.rater.needsHTTP, let m = s.rater.model, let base = s.rater.endpoint ?? s.generator.endpoints.first {
+            wanted.append((base, m, "--rater-model / rater.model"))
+        }
+        var listed: [String: [String]?] = [:]
+        for w in wanted {
+            let base = w.base.hasSuffix("/") ? String(w.base.dropLast()) : w.base
+            if listed[base] == nil { listed[base] = .some(try await http.listModels(base)) }
+            guard let models = listed[base]! else {
+                console.say("warning: \(base)/models gives no list of models, so the model name '\(w.model)' cannot be checked")
+                continue
+            }
+            if !models.contains(w.model) {
+                throw FatalSamplingError("\(base) does not serve the model '\(w.model)' (\(w.what)); it lists: \(models.prefix(20).joined(separator: ", "))")
+            }
+        }
     }
 
     private static func report(_ result: CollectResult, settings s: Settings, note: String, console: Console) {

@@ -100,6 +100,32 @@ public final class HTTPTransport: Sendable {
         }
     }
 
+    /// The model ids `GET {base}/models` lists (`{"data": [{"id": …}, …]}`, the OpenAI
+    /// shape vLLM, llama.cpp, Ollama and TGI answer), or nil when the server gives no usable
+    /// list (another status, another shape, an empty list). A server that cannot be
+    /// connected to is fatal, as in `probe`.
+    public func listModels(_ base: String) async throws -> [String]? {
+        let url = base + "/models"
+        var request = HTTPClientRequest(url: url)
+        request.method = .GET
+        do {
+            let response = try await client.execute(request, timeout: .seconds(30))
+            let body = try await response.body.collect(upTo: 1 << 22)
+            guard response.status == .ok,
+                  let obj = try? JSONSerialization.jsonObject(with: Data(body.readableBytesView)) as? [String: Any],
+                  let data = obj["data"] as? [[String: Any]] else { return nil }
+            let ids = data.compactMap { $0["id"] as? String }
+            return ids.isEmpty ? nil : ids
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            if let reason = Self.connectFailure(error) {
+                throw FatalSamplingError("cannot connect to \(url) (\(reason)): is the server running, and is the URL right?")
+            }
+            return nil
+        }
+    }
+
     /// A short reason when `error` means no connection could be made, else nil.
     static func connectFailure(_ error: Error) -> String? {
         if let e = error as? HTTPClientError {
