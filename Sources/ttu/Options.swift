@@ -45,15 +45,13 @@ struct GuaranteeOptions: ParsableArguments {
     }
 }
 
-/// The candidate levels τ_j: MINLOG10,MAXLOG10,COUNT.
-struct TauGridArgument: ExpressibleByArgument {
-    var grid: TauGrid
-    init(grid: TauGrid) { self.grid = grid }
-    init?(argument: String) {
-        guard let g = try? parseTauGrid(argument) else { return nil }
-        grid = g
+/// The candidate levels τ_j: `auto` or MINLOG10,MAXLOG10,COUNT.
+extension TauGridChoice: ExpressibleByArgument {
+    public init?(argument: String) {
+        guard let c = try? TauGridChoice.parse(argument) else { return nil }
+        self = c
     }
-    var defaultValueDescription: String { "\(grid.minLog10),\(grid.maxLog10),\(grid.count)" }
+    public var defaultValueDescription: String { description }
 }
 
 /// Where prompt embeddings come from (`--features embeddings`).

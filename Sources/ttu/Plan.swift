@@ -33,8 +33,8 @@ struct Plan: ParsableCommand {
     @Option(name: .customLong("max-weight"), help: "W: largest inverse-probability weight (π ≥ 1/W); bounds are capped at M = ⌊B·W⌋.")
     var maxWeight = 100.0
     @Option(help: "Seed of the sampling draw.") var seed: UInt64 = 1
-    @Option(name: .customLong("tau-grid"), help: "Candidate levels τ_j: MINLOG10,MAXLOG10,COUNT (log-spaced).")
-    var tauGrid = TauGridArgument(grid: .default)
+    @Option(name: .customLong("tau-grid"), help: "Candidate levels τ_j: auto (up to where the largest candidate bound reaches M for 90% of the prompts) or MINLOG10,MAXLOG10,COUNT (log-spaced; the paper's: -3,-0.75,300).")
+    var tauGrid = TauGridChoice.auto
     @Option(name: .customLong("fit-on"), help: "optimized: fit the allocation on these held-out predictions and apply it pointwise, so the weighted terms are i.i.d. as --guarantee pac assumes.")
     var fitOn: String?
     @Option(help: "adaptive, step 2: the pilot plan written by step 1.") var pilot: String?
@@ -46,7 +46,7 @@ struct Plan: ParsableCommand {
 
     var settings: PlanStage.Settings {
         var s = PlanStage.Settings(predictions: predictions, out: out, budget: budget, strategy: strategy)
-        (s.maxWeight, s.tauGrid, s.seed, s.fitOn) = (maxWeight, tauGrid.grid, seed, fitOn)
+        (s.maxWeight, s.tauGrid, s.seed, s.fitOn) = (maxWeight, tauGrid, seed, fitOn)
         (s.pilot, s.pilotObservations, s.alpha) = (pilot, pilotObservations, alpha)
         return s
     }

@@ -58,7 +58,7 @@ final class ObserveTests: XCTestCase {
     func testTooShallowIsAnErrorOrTheWorstCase() throws {
         try t.write("pred.csv", "id,p_hat\na,0.001\nb,0.001\nc,0.2\n")
         XCTAssertEqual(try t.run(["plan", "--predictions", "pred.csv", "--budget", "50", "--strategy", "optimized", "--max-weight", "2",
-                                  "--out", "plan.csv"]).code, 0)
+                                  "--tau-grid=-3,-0.75,300", "--out", "plan.csv"]).code, 0)
         let caps = try PlanFile.read(t.path("plan.csv")).plan.cap
         XCTAssertEqual(caps[0], 100)   // 1/p_hat ≫ B·W: capped at M = 100
         // a censored at 20 < 100: too shallow; b unsafe at 7; c censored at 20.
@@ -92,15 +92,27 @@ final class ObserveTests: XCTestCase {
         }
     }
 
-    func testPlanNotesWhenTheGridLimitsTheBounds() throws {
+    /// The paper's grid limits these bounds below M = 60; the auto grid (the default) goes
+    /// higher, as far as the budget pays; a grid reaching M makes the plan say that M binds
+    /// and what a larger W would allow.
+    func testPlanNotesWhenTheGridOrTheCapLimitsTheBounds() throws {
         try t.write("pred.csv", "id,p_hat\na,0.02\nb,0.015\nc,0.03\n")
-        var r = try t.run(["plan", "--predictions", "pred.csv", "--budget", "30", "--strategy", "optimized", "--max-weight", "2", "--out", "plan.csv"])
+        var r = try t.run(["plan", "--predictions", "pred.csv", "--budget", "30", "--strategy", "optimized", "--max-weight", "2",
+                           "--tau-grid=-3,-0.75,300", "--out", "plan.csv"])
         XCTAssertEqual(r.code, 0, r.err)
         XCTAssertTrue(r.err.contains("the grid, not the budget, limits their bounds"), r.err)
+        r = try t.run(["plan", "--predictions", "pred.csv", "--budget", "30", "--strategy", "optimized", "--max-weight", "2", "--out", "plan.csv"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertFalse(r.err.contains("not the budget"), r.err)
+        XCTAssertTrue(r.err.contains("τ grid: auto"), r.err)
+        let json = try JSONSerialization.jsonObject(with: Data(try t.read("plan.json").utf8)) as! [String: Any]
+        let grid = json["tau_grid"] as! [String: Any]
+        XCTAssertGreaterThan(grid["max_log10"] as! Double, -0.75)
         r = try t.run(["plan", "--predictions", "pred.csv", "--budget", "30", "--strategy", "optimized", "--max-weight", "2",
                        "--tau-grid=-3,-0.05,300", "--out", "plan.csv"])
         XCTAssertEqual(r.code, 0, r.err)
         XCTAssertFalse(r.err.contains("not the budget"), r.err)
+        XCTAssertTrue(r.err.contains("reaches the cap M = ⌊B·W⌋ = 60") && r.err.contains("W = 4 would allow up to 120"), r.err)
     }
 
     func testNaiveRefusesBudgetOne() throws {

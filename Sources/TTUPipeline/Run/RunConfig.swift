@@ -82,7 +82,7 @@ public struct RunConfig {
         Key(name: "calibration.strategy", defaultValue: "optimized", kind: .choice(AllocationStrategy.allCases.map(\.rawValue)), doc: "Budget allocation: naive, basic, trimmed, optimized (docs/method.md §3; see ttu plan --help)."),
         Key(name: "calibration.budget", defaultValue: "100", kind: .double, doc: "B: expected generations per calibration prompt."),
         Key(name: "calibration.max_weight", defaultValue: "100", kind: .double, doc: "W: largest inverse-probability weight; every bound L is capped at M = ⌊B·W⌋."),
-        Key(name: "calibration.tau_grid", defaultValue: "-3,-0.75,300", kind: .string, doc: "Candidate levels τ_j: MINLOG10,MAXLOG10,COUNT (log-spaced)."),
+        Key(name: "calibration.tau_grid", defaultValue: "auto", kind: .string, doc: "Candidate levels τ_j: auto (300 levels up to where the largest candidate bound reaches M for 90% of the prompts) or MINLOG10,MAXLOG10,COUNT (log-spaced; the paper's: -3,-0.75,300)."),
         Key(name: "test.generations_per_prompt", defaultValue: "0", kind: .int, doc: "Cap on generations per test prompt to sample test truth and measure coverage (0: no test sampling)."),
         Key(name: "report.riskiest", defaultValue: "25", kind: .int, doc: "Rows in the report's table of riskiest test prompts."),
     ]
@@ -263,7 +263,7 @@ public struct RunConfig {
         r.plan.strategy = AllocationStrategy(rawValue: string("calibration.strategy")!)!
         r.plan.budget = double("calibration.budget")
         r.plan.maxWeight = double("calibration.max_weight")
-        r.plan.tauGrid = try parseTauGrid(string("calibration.tau_grid")!)
+        r.plan.tauGrid = try TauGridChoice.parse(string("calibration.tau_grid")!)
         r.alpha = double("calibration.alpha")
         r.guarantee.kind = GuaranteeSettings.Kind(rawValue: string("calibration.guarantee")!)!
         r.guarantee.delta = double("calibration.delta")

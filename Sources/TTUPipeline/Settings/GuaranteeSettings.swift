@@ -33,3 +33,28 @@ public func parseTauGrid(_ s: String, key: String = "calibration.tau_grid") thro
     do { try g.validate() } catch { throw SettingError(key, "'\(s)': \(error)") }
     return g
 }
+
+/// The candidate levels τ_j: chosen from p̂, M and B (`auto`, docs/method.md §2), or given.
+public enum TauGridChoice: Sendable, Equatable, CustomStringConvertible {
+    case auto
+    case fixed(TauGrid)
+
+    /// `auto`, or `MINLOG10,MAXLOG10,COUNT`.
+    public static func parse(_ s: String, key: String = "calibration.tau_grid") throws -> TauGridChoice {
+        s.trimmingCharacters(in: .whitespaces) == "auto" ? .auto : .fixed(try parseTauGrid(s, key: key))
+    }
+
+    public func resolve(pHat: [Double], maxLPB: Double?, budget: Double) -> TauGrid {
+        switch self {
+        case .auto: return TauGrid.auto(pHat: pHat, maxLPB: maxLPB, budget: budget)
+        case .fixed(let g): return g
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .auto: return "auto"
+        case .fixed(let g): return "\(g.minLog10),\(g.maxLog10),\(g.count)"
+        }
+    }
+}

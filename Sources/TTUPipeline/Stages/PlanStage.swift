@@ -14,7 +14,8 @@ public enum PlanStage {
         public var strategy: AllocationStrategy
         /// W: the largest inverse-probability weight (π ≥ 1/W); the bound cap is M = ⌊B·W⌋.
         public var maxWeight = 100.0
-        public var tauGrid = TauGrid.default
+        /// The candidate levels: `auto` (from p̂ and M) or a given grid.
+        public var tauGrid = TauGridChoice.auto
         public var seed: UInt64 = 1
         /// optimized: fit λ on these held-out predictions and apply π pointwise (i.i.d. terms).
         public var fitOn: String?
@@ -57,7 +58,8 @@ public enum PlanStage {
         if s.strategy == .adaptive {
             return s.pilot == nil ? try adaptivePilot(s, preds, console: console) : try adaptiveFinal(s, preds, console: console)
         }
-        let settings = PlanSettings(strategy: s.strategy, budget: s.budget, maxWeight: s.maxWeight, tauGrid: s.tauGrid, seed: s.seed)
+        var settings = PlanSettings(strategy: s.strategy, budget: s.budget, maxWeight: s.maxWeight, seed: s.seed)
+        settings.tauGrid = s.tauGrid.resolve(pHat: preds.pHat, maxLPB: settings.maxLPB, budget: s.budget)
         var plan: CalibrationPlan
         if let fitOn = s.fitOn {
             plan = try Allocation.pointwisePlan(pHat: preds.pHat, heldOutPHat: try Predictions.read(fitOn).pHat, settings: settings)
@@ -72,7 +74,12 @@ public enum PlanStage {
         console.say("plan: \(s.strategy.rawValue), B = \(Num.format(s.budget)), \(plan.count) prompts, \(sampled) sampled, "
             + "at most \(Int(planned)) generations (\(Num.fixed(planned / Double(max(plan.count, 1)), 1)) per prompt)"
             + (settings.maxLPB.map { ", bounds capped at M = \(Num.format($0))" } ?? ""))
-        if let note = gridLimitNote(pHat: preds.pHat, settings: settings) { console.say(note) }
+        if s.tauGrid == .auto, settings.tauGrid != .default {
+            console.say("τ grid: auto, \(settings.tauGrid.count) levels up to τ = \(Num.fixed(settings.tauGrid.taus.last!, 3)) (the paper's top is 0.178): "
+                + "as high as sampling every prompt to its largest candidate bound fits the budget, and no higher than where that bound reaches M for 90% of the prompts")
+        }
+        if let note = capNote(pHat: preds.pHat, settings: settings) { console.say(note) }
+        if s.tauGrid != .auto, let note = gridLimitNote(pHat: preds.pHat, settings: settings) { console.say(note) }
         console.say("wrote \(s.out) and \(PlanFile.settingsPath(for: s.out))")
         return Outcome(plan: file, adaptiveStep: nil)
     }
@@ -92,11 +99,25 @@ public enum PlanStage {
             + "widen the grid (e.g. --tau-grid=-3,-0.05,300) to let them grow with B"
     }
 
+    /// A note when the bound cap M = ⌊B·W⌋, not the grid, will limit most bounds: for more
+    /// than half of the prompts the largest candidate bound reaches M, so every level the
+    /// calibration may select puts them at M or below. Says what a larger W would allow.
+    public static func capNote(pHat: [Double], settings: PlanSettings) -> String? {
+        guard let m = settings.maxLPB, !pHat.isEmpty else { return nil }
+        let top = settings.tauGrid.taus.last!
+        let atCap = pHat.filter { Geometric.quantile(top, p: $0) >= m }.count
+        guard 2 * atCap > pHat.count else { return nil }
+        let w2 = 2 * settings.maxWeight
+        return "note: for \(atCap) of \(pHat.count) prompts the largest candidate bound reaches the cap M = ⌊B·W⌋ = \(Num.format(m)), "
+            + "so M may bind most bounds; W = \(Num.format(w2)) would allow up to \(Num.format((settings.budget * w2).rounded(.down))) "
+            + "(at the price of weights up to \(Num.format(w2)), a noisier calibration)"
+    }
+
     /// adaptive, step 1: a pilot on a random fraction of the prompts.
     static func adaptivePilot(_ s: Settings, _ preds: Predictions, console: Console) throws -> Outcome {
         let twoStage = TwoStage.Settings()
         let rows = TwoStage.pilotRows(count: preds.ids.count, fraction: twoStage.pilotFraction, seed: s.seed)
-        var plan = try TwoStage.pilotPlan(pHat: rows.map { preds.pHat[$0] }, budget: s.budget, grid: s.tauGrid,
+        var plan = try TwoStage.pilotPlan(pHat: rows.map { preds.pHat[$0] }, budget: s.budget, grid: s.tauGrid.resolve(pHat: [], maxLPB: nil, budget: s.budget),
                                           settings: twoStage, seed: s.seed)
         plan.settings.stage = "pilot"
         plan.settings.totalPrompts = preds.ids.count
