@@ -126,14 +126,106 @@ final class CalibrationTests: XCTestCase {
         XCTAssertEqual(LowerBound(tauHat: nil, maxLPB: nil).bound(pHat: 0.3), 1)
     }
 
-    func testConcentrationBoundReferenceValues() {
-        // Hoeffding margin from METHOD §4: w·√(ln(1/δ)/2n) = 0.58 for w = 100, n = 45,000, δ = 0.05.
-        XCTAssertEqual(100 * (log(1 / 0.05) / (2 * 45_000)).squareRoot(), 0.577, accuracy: 0.001)
-        // Empirical Bernstein by hand: Y ∈ {0, 1} with mean 0.1 over n = 1000, δ = 0.05.
-        let ub = BernsteinBound.upper(mean: 0.1, meanSquare: 0.1, range: 1, n: 1000, delta: 0.05)
-        let v = (0.1 - 0.01) * 1000 / 999
-        let expected = 0.1 + (2 * v * log(40) / 1000).squareRoot() + 7 * log(40) / (3 * 999)
-        XCTAssertEqual(ub, expected, accuracy: 1e-15)
+    /// `(α̂_j, (1/n) Σ_i Z_ij²)` straight from METHOD §2.5, written here without
+    /// `CandidateBounds` or `MiscoverageCurve`: a dense loop over levels × prompts with
+    ///
+    ///     q_j(x) = min(max(1, ⌈log(1 − τ_j) / log(1 − p̂)⌉), M),  τ_j = 10^(min + j·step)
+    ///     Z_ij = (ξ_i / π_i) · 1{t̃_i < q_j(x_i)}              (ξ_i = 1{c_i > 0}; adaptive)
+    ///     Z_ij = 1{t̃_i < q_j ≤ c_i} / (1 − 1/B)^(q_j − 1)     (naive: P(C ≥ q) for C ~ Geom(1/B))
+    func independentCurve(_ s: CalibrationSample, grid: TauGrid, cap: Double) -> (mean: [Double], meanSquare: [Double]) {
+        let m = grid.count, n = Double(s.count)
+        let step = m > 1 ? (grid.maxLog10 - grid.minLog10) / Double(m - 1) : 0
+        var mean = [Double](repeating: 0, count: m), meanSquare = mean
+        for j in 0..<m {
+            let tau = pow(10, grid.minLog10 + Double(j) * step)
+            for i in 0..<s.count {
+                let p = s.pHat[i]
+                let q0: Double = p <= 0 ? .infinity : (p >= 1 ? 1 : max(1, (log1p(-tau) / log1p(-p)).rounded(.up)))
+                let q = min(q0, cap)
+                let t = Double(s.observed[i])
+                var z = 0.0
+                if s.strategy == .naive {
+                    if t < q && q <= Double(s.cap[i]) { z = pow(1 - 1 / s.budget, -(q - 1)) }
+                } else if s.cap[i] > 0 && t < q {
+                    z = 1 / s.pi![i]
+                }
+                mean[j] += z / n
+                meanSquare[j] += z * z / n
+            }
+        }
+        return (mean, meanSquare)
+    }
+
+    /// ĵ of fixed-sequence testing: the last index of the leading run of passes, −1 if none.
+    func lastOfFirstRun(_ pass: [Bool]) -> Int { (pass.firstIndex(of: false) ?? pass.count) - 1 }
+
+    /// The curve, and the levels the marginal, Hoeffding and Bernstein rules select, against
+    /// the independent dense computation: α̂ from the loop above, w = max_i 1/π_i, and
+    ///   Hoeffding  α̂_j + w·√(ln(1/δ) / 2n) < α
+    ///   Bernstein  α̂_j + √(2·V_j·ln(2/δ)/n) + 7·w·ln(2/δ) / (3(n − 1)) < α,
+    ///              V_j = (mean of Z² − α̂_j²)·n/(n − 1)   (Maurer & Pontil, Thm 4).
+    func testCurveAndSelectionsMatchIndependentComputation() throws {
+        let pop = TestPopulation(n: 3000, seed: 11)
+        let grid = TauGrid(minLog10: -3, maxLog10: -0.75, count: 40)
+        let delta = 0.05
+        var interior = 0
+        for strategy in [.naive, .trimmed, .optimized] as [AllocationStrategy] {
+            let settings = PlanSettings(strategy: strategy, budget: 30, maxWeight: 4, tauGrid: grid, seed: 12)
+            let plan = try Allocation.plan(pHat: pop.pHat, settings: settings)
+            var rng = SeededRNG(seed: 13)
+            let (o, e) = SimulatedSampling.observe(p: pop.p, cap: plan.cap, rng: &rng)
+            let s = CalibrationSample(strategy: strategy, budget: 30, pHat: pop.pHat, pi: plan.pi, cap: plan.cap, observed: o, event: e)
+            let bounds = CandidateBounds(grid: grid, cap: settings.boundCap)
+            let (mean, meanSquare) = independentCurve(s, grid: grid, cap: settings.boundCap)
+            XCTAssertGreaterThan(mean.last!, 0.05, "\(strategy): the population should miss the widest level often")
+
+            let curve = try MiscoverageCurve(sample: s, bounds: bounds)
+            for j in 0..<grid.count {
+                XCTAssertEqual(curve.estimate[j], mean[j], accuracy: 1e-12 * max(1, mean[j]), "\(strategy) j=\(j)")
+                XCTAssertEqual(curve.meanSquare[j], meanSquare[j], accuracy: 1e-12 * max(1, meanSquare[j]), "\(strategy) j=\(j)")
+            }
+            let n = Double(s.count)
+            for alpha in [0.03, 0.1, 0.2] {
+                let marginal = try Calibrator.calibrate(s, bounds: bounds, alpha: alpha, guarantee: .marginal)
+                let jm = lastOfFirstRun(mean.map { $0 < alpha })
+                XCTAssertEqual(marginal.tauIndex, jm, "\(strategy) α \(alpha) marginal")
+                if jm >= 0 { XCTAssertEqual(marginal.miscoverageEstimate!, mean[jm], accuracy: 1e-12) } else { XCTAssertNil(marginal.tauHat) }
+                if jm > 0 && jm < grid.count - 1 { interior += 1 }
+                guard strategy != .naive else { continue }
+
+                let w = max(1, s.pi!.filter { $0 > 0 }.map { 1 / $0 }.max()!)
+                let hoeffding = mean.map { $0 + w * (log(1 / delta) / (2 * n)).squareRoot() }
+                let rh = try Calibrator.calibrate(s, bounds: bounds, alpha: alpha, guarantee: .pac(delta: delta, bound: .hoeffding))
+                let jh = lastOfFirstRun(hoeffding.map { $0 < alpha })
+                XCTAssertEqual(rh.tauIndex, jh, "\(strategy) α \(alpha) hoeffding")
+                if jh >= 0 { XCTAssertEqual(rh.miscoverageUpperBound!, hoeffding[jh], accuracy: 1e-12) }
+                if jh > 0 && jh < grid.count - 1 { interior += 1 }
+
+                let l = log(2 / delta)
+                let bernstein = (0..<grid.count).map { j -> Double in
+                    let v = max(0, (meanSquare[j] - mean[j] * mean[j]) * n / (n - 1))
+                    return mean[j] + (2 * v * l / n).squareRoot() + 7 * w * l / (3 * (n - 1))
+                }
+                let rb = try Calibrator.calibrate(s, bounds: bounds, alpha: alpha, guarantee: .pac(delta: delta, bound: .bernstein))
+                let jb = lastOfFirstRun(bernstein.map { $0 < alpha })
+                XCTAssertEqual(rb.tauIndex, jb, "\(strategy) α \(alpha) bernstein")
+                if jb >= 0 { XCTAssertEqual(rb.miscoverageUpperBound!, bernstein[jb], accuracy: 1e-12) }
+                if jb > 0 && jb < grid.count - 1 { interior += 1 }
+            }
+        }
+        // The comparison means something only if some selections fall strictly inside the grid.
+        XCTAssertGreaterThanOrEqual(interior, 6, "too few interior selections: the test would not see an off-by-one")
+    }
+
+    func testBernsteinBoundReferenceValue() {
+        // Y ∈ {0, 1} with mean 0.1 over n = 1000, δ = 0.05: V = 0.09·1000/999, ln(2/δ) = ln 40, so
+        // 0.1 + √(2·V·ln 40/1000) + 7·ln 40/(3·999) = 0.1 + 0.0257811… + 0.0086160… (computed in Python).
+        XCTAssertEqual(BernsteinBound.upper(mean: 0.1, meanSquare: 0.1, range: 1, n: 1000, delta: 0.05),
+                       0.1343970596485028, accuracy: 1e-14)
+        // The range scales the bound: terms in [0, w] are w times terms in [0, 1].
+        XCTAssertEqual(BernsteinBound.upper(mean: 2, meanSquare: 40, range: 20, n: 1000, delta: 0.05),
+                       20 * 0.1343970596485028, accuracy: 1e-12)
+        XCTAssertEqual(BernsteinBound.upper(mean: 0.1, meanSquare: 0.1, range: 1, n: 1, delta: 0.05), .infinity)
     }
 
     /// Under H: E[Y] ≥ μ₀ the betting test rejects with probability ≤ δ; far below μ₀ it rejects.

@@ -13,6 +13,9 @@ public func encodeJSON<T: Encodable>(_ value: T, snakeCaseKeys: Bool = false) th
 public func decodeJSON<T: Decodable>(_ type: T.Type, from data: Data, file: String) throws -> T {
     let d = JSONDecoder()
     d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    if let bad = data.withUnsafeBytes({ invalidUTF8Offset($0.bindMemory(to: UInt8.self)) }) {
+        throw notUTF8Error(file: file, bytes: data, offset: bad)
+    }
     do {
         return try d.decode(type, from: data)
     } catch let DecodingError.keyNotFound(key, _) {

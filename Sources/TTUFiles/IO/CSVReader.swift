@@ -3,7 +3,9 @@ import Foundation
 /// A strict, fast reader for the comma-separated files `ttu` exchanges.
 ///
 /// The header must name exactly the expected columns (any order); every row must
-/// have as many fields as the header. Fields may be quoted (`"a,b"`, `""` for a quote).
+/// have as many fields as the header. Fields may be quoted (`"a,b"`, `""` for a quote,
+/// line breaks allowed inside quotes; line numbers in errors are the file's lines).
+/// The file must be UTF-8 (a leading BOM is skipped); lines may end in LF or CRLF.
 /// Fields are read on demand from the raw bytes, so half a million rows parse in
 /// well under a second without building a `String` per field.
 public struct CSVReader {
@@ -12,7 +14,8 @@ public struct CSVReader {
     public let header: [String]
     private let bytes: [UInt8]
     private let bodyStart: Int
-    private let headerLine: Int
+    /// The file line of the first data row (after a header with quoted line breaks, not 2).
+    private let firstDataLine: Int
 
     /// Reads `path`, requiring exactly `columns` (any order) unless `columns` is nil.
     public init(path: String, columns: [String]?) throws {
@@ -26,19 +29,24 @@ public struct CSVReader {
         self.path = path
         var b = bytes
         if b.starts(with: [0xEF, 0xBB, 0xBF]) { b.removeFirst(3) }  // UTF-8 BOM
+        // Every field is text: refuse the file rather than decode a bad byte as U+FFFD.
+        if let bad = b.withUnsafeBufferPointer({ invalidUTF8Offset($0) }) {
+            throw notUTF8Error(file: path, bytes: b, offset: bad)
+        }
         self.bytes = b
         var pos = 0
         var fields: [String] = []
         var end = 0
-        let ok = try CSVReader.splitLine(b, from: 0, into: &fields, lineEnd: &end, path: path, line: 1)
+        var headerBreaks = 0
+        let ok = try CSVReader.splitLine(b, from: 0, into: &fields, lineEnd: &end, breaks: &headerBreaks, path: path, line: 1)
         guard ok, !(fields.count == 1 && fields[0].isEmpty) else {
-            throw InputError(file: path, line: 1, "empty file: expected a header line"
+            throw InputError(file: path, line: 1, (b.isEmpty ? "empty file" : "blank first line") + ": expected a header line"
                 + (columns.map { " '\($0.joined(separator: ","))'" } ?? ""))
         }
         pos = end
         header = fields.map { $0.trimmingCharacters(in: .whitespaces) }
         bodyStart = pos
-        headerLine = 1
+        firstDataLine = 2 + headerBreaks
         approximateRowCount = CSVReader.countLines(b, from: pos)
         var seen = Set<String>()
         for name in header {
@@ -67,15 +75,15 @@ public struct CSVReader {
     /// A row with the wrong number of fields, or a blank line before the end, is an error.
     public func forEachRow(_ body: (inout CSVRow) throws -> Void) throws {
         var pos = bodyStart
-        var line = headerLine
+        var line = firstDataLine
         var row = CSVRow(reader: self)
         let n = bytes.count
         try bytes.withUnsafeBufferPointer { buf in
             while pos < n {
-                line += 1
                 row.line = line
                 row.ranges.removeAll(keepingCapacity: true)
                 row.unquoted.removeAll(keepingCapacity: true)
+                row.quotedLineBreaks = 0
                 let next = try CSVReader.scanRow(buf, from: pos, row: &row, path: path)
                 let blank = row.ranges.count == 1 && row.ranges[0].isEmpty && row.unquoted[0] == nil
                 if blank {
@@ -92,6 +100,7 @@ public struct CSVReader {
                 row.buffer = buf
                 try body(&row)
                 pos = next
+                line += 1 + row.quotedLineBreaks
             }
         }
     }
@@ -112,16 +121,17 @@ public struct CSVReader {
 
     /// Splits one line into strings (used for the header only).
     static func splitLine(_ b: [UInt8], from start: Int, into fields: inout [String], lineEnd: inout Int,
-                          path: String, line: Int) throws -> Bool {
+                          breaks: inout Int, path: String, line: Int) throws -> Bool {
         var row = CSVRow(reader: nil)
+        row.line = line
         let next = try b.withUnsafeBufferPointer { buf -> Int in
             let nx = try scanRow(buf, from: start, row: &row, path: path)
             row.buffer = buf
-            row.line = line
             fields = (0..<row.ranges.count).map { row.string($0) }
             return nx
         }
         lineEnd = next
+        breaks = row.quotedLineBreaks
         return !b.isEmpty
     }
 
@@ -141,6 +151,7 @@ public struct CSVReader {
                         i += 1
                         break
                     }
+                    if buf[i] == 0x0A { row.quotedLineBreaks += 1 }
                     s.append(buf[i]); i += 1
                 }
                 row.ranges.append(i..<i)
@@ -170,7 +181,10 @@ public struct CSVRow {
     var ranges: [Range<Int>] = []
     var unquoted: [String?] = []
     var buffer: UnsafeBufferPointer<UInt8> = UnsafeBufferPointer(start: nil, count: 0)
+    /// The line (of the file) where this row starts.
     public internal(set) var line: Int = 0
+    /// Line feeds inside this row's quoted fields: the next row starts this many lines later.
+    var quotedLineBreaks = 0
 
     init(reader: CSVReader?) {
         readerPath = reader?.path ?? ""
@@ -202,22 +216,15 @@ public struct CSVRow {
         return true
     }
 
-    /// A non-empty identifier.
+    /// A non-empty identifier (not only spaces, quoted or not).
     public func id(_ column: Int) throws -> String {
-        let s = string(column)
-        if s.isEmpty { throw error(column, "empty id") }
-        return s
+        if isEmpty(column) { throw error(column, "empty id") }
+        return string(column)
     }
 
     /// A floating-point number; `inf`/`infinity` are accepted, `nan` is refused.
     public func double(_ column: Int) throws -> Double {
-        let v: Double?
-        if let u = unquoted[column] {
-            v = Double(u.trimmingCharacters(in: .whitespaces))
-        } else {
-            v = parseDouble(ranges[column])
-        }
-        guard let x = v else {
+        guard let x = number(column) else {
             throw error(column, "'\(string(column))' is not a number")
         }
         if x.isNaN { throw error(column, "NaN is not allowed") }
@@ -238,9 +245,8 @@ public struct CSVRow {
         var value: Int? = nil
         if unquoted[column] == nil { value = parseInt(ranges[column]) }
         if value == nil {
-            let s = string(column)
-            if let d = Double(s), d.isFinite, d == d.rounded(), abs(d) < 9.0e15 { value = Int(d) }
-            else { throw error(column, "'\(s)' is not a whole number") }
+            if let d = number(column), d.isFinite, d == d.rounded(), abs(d) < 9.0e15 { value = Int(d) }
+            else { throw error(column, "'\(string(column))' is not a whole number") }
         }
         guard let v = value, v >= min else { throw error(column, "\(value!) is below \(min)") }
         return v
@@ -273,15 +279,23 @@ public struct CSVRow {
         return neg ? -v : v
     }
 
-    private func parseDouble(_ r: Range<Int>) -> Double? {
-        var lo = r.lowerBound, hi = r.upperBound
-        while lo < hi, buffer[lo] == 0x20 { lo += 1 }
-        while hi > lo, buffer[hi - 1] == 0x20 { hi -= 1 }
+    /// Field `column` as a number, quoted or not, by the one rule of `parseDouble`.
+    private func number(_ column: Int) -> Double? {
+        if var u = unquoted[column] { return u.withUTF8 { CSVRow.parseDouble($0) } }
+        return CSVRow.parseDouble(UnsafeBufferPointer(rebasing: buffer[ranges[column]]))
+    }
+
+    /// strtod over the whole of `field` (spaces and tabs around it ignored): decimal and
+    /// exponent forms, `inf`/`infinity`, `nan`; hex floats and any trailing text refused.
+    static func parseDouble(_ field: UnsafeBufferPointer<UInt8>) -> Double? {
+        var lo = 0, hi = field.count
+        while lo < hi, field[lo] == 0x20 || field[lo] == 0x09 { lo += 1 }
+        while hi > lo, field[hi - 1] == 0x20 || field[hi - 1] == 0x09 { hi -= 1 }
         let len = hi - lo
-        guard len > 0, len < 64 else { return nil }
+        guard len > 0 else { return nil }
         // strtod on a NUL-terminated copy; the whole field must be consumed.
         return withUnsafeTemporaryAllocation(of: CChar.self, capacity: len + 1) { tmp -> Double? in
-            for k in 0..<len { tmp[k] = CChar(bitPattern: buffer[lo + k]) }
+            for k in 0..<len { tmp[k] = CChar(bitPattern: field[lo + k]) }
             tmp[len] = 0
             var endp: UnsafeMutablePointer<CChar>? = nil
             let v = strtod(tmp.baseAddress!, &endp)
@@ -295,4 +309,39 @@ public struct CSVRow {
 
 func fmt(_ x: Double) -> String {
     x == x.rounded() && abs(x) < 1e15 ? String(Int(x)) : String(x)
+}
+
+/// The offset of the first byte of `buf` that is not part of well-formed UTF-8 (overlong
+/// forms, surrogates and truncated sequences included), or nil when all of it is.
+func invalidUTF8Offset(_ buf: UnsafeBufferPointer<UInt8>) -> Int? {
+    let n = buf.count
+    var i = 0
+    while i < n {
+        let b = buf[i]
+        if b < 0x80 { i += 1; continue }
+        let len: Int, lo: UInt8, hi: UInt8  // length, and the range of the second byte
+        switch b {
+        case 0xC2...0xDF: (len, lo, hi) = (2, 0x80, 0xBF)
+        case 0xE0: (len, lo, hi) = (3, 0xA0, 0xBF)
+        case 0xE1...0xEC, 0xEE...0xEF: (len, lo, hi) = (3, 0x80, 0xBF)
+        case 0xED: (len, lo, hi) = (3, 0x80, 0x9F)
+        case 0xF0: (len, lo, hi) = (4, 0x90, 0xBF)
+        case 0xF1...0xF3: (len, lo, hi) = (4, 0x80, 0xBF)
+        case 0xF4: (len, lo, hi) = (4, 0x80, 0x8F)
+        default: return i
+        }
+        guard i + len <= n, buf[i + 1] >= lo, buf[i + 1] <= hi else { return i }
+        if len > 2 { for k in 2..<len where buf[i + k] & 0xC0 != 0x80 { return i } }
+        i += len
+    }
+    return nil
+}
+
+/// The error for a byte that is not UTF-8 at `offset` of `bytes`, naming its line.
+func notUTF8Error(file: String, bytes: some Collection<UInt8>, offset: Int) -> InputError {
+    var line = 1
+    for b in bytes.prefix(offset) where b == 0x0A { line += 1 }
+    let byte = bytes[bytes.index(bytes.startIndex, offsetBy: offset)]
+    return InputError(file: file, line: line,
+                      "byte 0x\(String(byte, radix: 16, uppercase: true)) is not valid UTF-8 (save the file as UTF-8)")
 }

@@ -25,8 +25,13 @@ public struct CSVWriter {
         try writeAtomically(text, to: path)
     }
 
+    /// Quotes a field with a comma, quote or line break, and one with spaces or tabs at
+    /// either end (the reader trims those from unquoted fields). Bytes, not Characters:
+    /// "\r\n" is one Character, equal to neither "\r" nor "\n".
     static func escape(_ s: String) -> String {
-        if s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
+        let u = s.utf8
+        if u.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D })
+            || u.first.map({ $0 == 0x20 || $0 == 0x09 }) == true || u.last.map({ $0 == 0x20 || $0 == 0x09 }) == true {
             return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
         }
         return s

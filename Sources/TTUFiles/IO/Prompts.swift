@@ -10,9 +10,9 @@ public struct PromptRecord: Sendable, Equatable {
 }
 
 public enum PromptFile {
-    /// Reads a JSONL prompt file. Each non-blank line must be a JSON object with a
-    /// non-empty string `id` (integers are accepted and turned into text) and a
-    /// non-empty string `prompt`; ids must be unique.
+    /// Reads a JSONL prompt file (UTF-8; a leading BOM is skipped). Each non-blank line
+    /// must be a JSON object with a non-empty string `id` (integers are accepted and
+    /// turned into text) and a non-empty string `prompt`; ids must be unique.
     public static func read(_ path: String) throws -> [PromptRecord] {
         try read(path, numericFields: []).records
     }
@@ -35,8 +35,13 @@ public enum PromptFile {
 
     private static func parse(_ path: String, numericFields names: [String], keepLines: Bool = false) throws
         -> (records: [PromptRecord], fields: [[Double]], lines: [String]) {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard var data = FileManager.default.contents(atPath: path) else {
             throw InputError(file: path, "cannot read file (missing or unreadable)")
+        }
+        if data.starts(with: [0xEF, 0xBB, 0xBF]) { data = Data(data.dropFirst(3)) }  // UTF-8 BOM
+        // JSON is UTF-8: refuse a bad byte (naming its line) rather than let it decode as U+FFFD.
+        if let bad = data.withUnsafeBytes({ invalidUTF8Offset($0.bindMemory(to: UInt8.self)) }) {
+            throw notUTF8Error(file: path, bytes: data, offset: bad)
         }
         var out: [PromptRecord] = []
         var fields: [[Double]] = []
@@ -89,7 +94,8 @@ public enum PromptFile {
                     guard let v = dict[name] else {
                         throw InputError(file: path, line: lineNo, field: name, "missing (the model's features need it for every prompt)")
                     }
-                    guard type(of: v) != Bool.self, let n = v as? NSNumber, n.doubleValue.isFinite else {
+                    // JSON true/false arrive as NSNumber too (never as Bool): objCType "c" marks them.
+                    guard let n = v as? NSNumber, String(cString: n.objCType) != "c", n.doubleValue.isFinite else {
                         throw InputError(file: path, line: lineNo, field: name, "must be a finite number")
                     }
                     return n.doubleValue
