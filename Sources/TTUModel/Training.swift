@@ -157,15 +157,60 @@ enum Trainer {
         guard features.cols == net.inputDimension else {
             throw TTUModelError.shapeMismatch("model takes \(net.inputDimension) features, data has \(features.cols)")
         }
-        let n = features.rows
         let root = SeededRNG(seed: config.seed)
+        let split = try splitRows(weights: weights, fraction: config.validationFraction, root: root)
+        let pooled = PooledRate(rows: split.training, targets: targets, weights: weights)
+        if config.startAtPooledRate { startAtPooledRate(&net, pooled) }
 
-        // Validation split.
+        let batch = min(config.batchSize, split.training.count)
+        let ws = DenseWorkspace(sizes: net.sizes, capacity: max(batch, 256))
+        var optimiser = AdamW(parameterCount: net.parameters.count, learningRate: config.learningRate,
+                              weightDecay: config.weightDecay)
+        let validation = ValidationSet(rows: split.validation, features: features, targets: targets, weights: weights)
+        let constantValidationLL = validation.constantLogLikelihoodPerGeneration(pooledRate: pooled.rate)
+
+        var records: [EpochRecord] = []
+        var stopping = EarlyStopping(patience: config.earlyStoppingPatience)
+        var stoppedEarly = false
+        var order = [Int](repeating: 0, count: split.training.count)
+        for epoch in stride(from: 1, through: config.epochs, by: 1) {
+            shuffle(split.training, into: &order, epoch: epoch, root: root)
+            let trainLoss = minibatchEpoch(net: &net, optimiser: &optimiser, workspace: ws, order: order, batch: batch,
+                                           features: features, targets: targets, weights: weights)
+            var record = EpochRecord(epoch: epoch, trainLoss: trainLoss, trainLogLikelihoodPerGeneration: -trainLoss,
+                                     validationLoss: nil, validationLogLikelihoodPerGeneration: nil)
+            if !validation.isEmpty {
+                let loss = validation.loss(net.parameters, workspace: ws)
+                record.validationLoss = loss; record.validationLogLikelihoodPerGeneration = -loss
+                stopping.observe(validationLoss: loss, epoch: epoch, parameters: net.parameters)
+            }
+            records.append(record)
+            if stopping.shouldStop(after: epoch, of: config.epochs) {
+                stoppedEarly = true
+                break
+            }
+        }
+
+        let selected = stopping.restoreBest(into: &net) ?? records.last?.epoch ?? 0
+        return TrainingReport(epochs: records, selectedEpoch: selected, stoppedEarly: stoppedEarly,
+                              steps: optimiser.step, trainingRows: split.training.count,
+                              validationRows: split.validation.count, zeroWeightRows: split.zeroWeight,
+                              pooledTrainingRate: pooled.rate,
+                              constantValidationLogLikelihoodPerGeneration: constantValidationLL)
+    }
+
+    /// The validation split: a seeded permutation's first ⌈fraction·n⌉ rows validate, the
+    /// rest train (both sorted). Training rows with weight 0 are then dropped — they add
+    /// nothing to the loss, and dropping them keeps every batch's Σ w > 0 — and counted.
+    /// Validation rows of weight 0 stay (they add nothing there either), but not all of them may be 0.
+    static func splitRows(weights: [Double], fraction: Double, root: SeededRNG) throws
+        -> (training: [Int], validation: [Int], zeroWeight: Int) {
+        let n = weights.count
         var trainRows = Array(0..<n), valRows: [Int] = []
-        if config.validationFraction > 0 {
+        if fraction > 0 {
             var rng = root.derived(RandomStream.validationSplit)
             let perm = rng.permutation(n)
-            let nVal = Int((config.validationFraction * Double(n)).rounded(.up))
+            let nVal = Int((fraction * Double(n)).rounded(.up))
             guard nVal < n else { throw TTUModelError.noWeight("validation split leaves no training rows") }
             valRows = Array(perm[0..<nVal]).sorted()
             trainRows = Array(perm[nVal...]).sorted()
@@ -176,101 +221,138 @@ enum Trainer {
         if !valRows.isEmpty && !valRows.contains(where: { weights[$0] > 0 }) {
             throw TTUModelError.noWeight("every validation row has weight 0")
         }
+        return (trainRows, valRows, zeroWeight)
+    }
 
-        var pooledY = 0.0, pooledW = 0.0
-        for r in trainRows { pooledY += weights[r] * targets[r]; pooledW += weights[r] }
-        let pooled = pooledY / pooledW
-        if config.startAtPooledRate {
-            // Clamped so an all-safe (or all-unsafe) training set gives a finite logit.
-            let clamped = min(max(pooled, 0.5 / pooledW), 1 - 0.5 / pooledW)
-            net.parameters[net.parameters.count - 1] = BinaryCrossEntropy.logit(clamped)
+    /// The pooled unsafe rate of the training rows, `Σ w·y / Σ w`: the constant predictor
+    /// every model has to beat. `generations` is `Σ w`.
+    struct PooledRate {
+        var rate: Double
+        var generations: Double
+
+        init(rows: [Int], targets: [Double], weights: [Double]) {
+            var unsafe = 0.0, generations = 0.0
+            for r in rows { unsafe += weights[r] * targets[r]; generations += weights[r] }
+            rate = unsafe / generations
+            self.generations = generations
+        }
+    }
+
+    /// Initialisation at the pooled rate: sets the output bias (the last parameter) to its
+    /// logit, so training starts at the constant predictor. The rate is clamped to
+    /// `[0.5/Σw, 1 − 0.5/Σw]` so an all-safe (or all-unsafe) training set gives a finite logit.
+    static func startAtPooledRate(_ net: inout DenseNet, _ pooled: PooledRate) {
+        let clamped = min(max(pooled.rate, 0.5 / pooled.generations), 1 - 0.5 / pooled.generations)
+        net.parameters[net.parameters.count - 1] = BinaryCrossEntropy.logit(clamped)
+    }
+
+    /// The validation rows copied out contiguously (row-major features, targets, weights),
+    /// so their loss is one batched forward pass.
+    struct ValidationSet {
+        var x: [Double] = [], y: [Double] = [], w: [Double] = []
+        var count: Int
+        var isEmpty: Bool { count == 0 }
+
+        init(rows: [Int], features: FeatureMatrix, targets: [Double], weights: [Double]) {
+            let d = features.cols
+            for r in rows {
+                x.append(contentsOf: features.values[(r * d)..<((r + 1) * d)])
+                y.append(targets[r]); w.append(weights[r])
+            }
+            count = rows.count
         }
 
-        let batch = min(config.batchSize, trainRows.count)
-        let ws = DenseWorkspace(sizes: net.sizes, capacity: max(batch, 256))
-        var opt = AdamW(parameterCount: net.parameters.count, learningRate: config.learningRate,
-                        weightDecay: config.weightDecay)
-
-        // Validation data, contiguous (zero-weight rows kept: they add nothing).
-        let d = features.cols
-        var valX = [Double](), valY = [Double](), valW = [Double]()
-        for r in valRows {
-            valX.append(contentsOf: features.values[(r * d)..<((r + 1) * d)])
-            valY.append(targets[r]); valW.append(weights[r])
-        }
-        func validationLoss(_ params: [Double]) -> Double {
-            let z = ws.logits(params: params, x: valX, rows: valRows.count)
-            return BinaryCrossEntropy.weightedMean(logits: z, targets: valY, weights: valW)
+        /// Weighted BCE `Σ w·BCE / Σ w` of `parameters` on the validation rows (its
+        /// negation is the validation log-likelihood per generation).
+        func loss(_ parameters: [Double], workspace ws: DenseWorkspace) -> Double {
+            let z = ws.logits(params: parameters, x: x, rows: count)
+            return BinaryCrossEntropy.weightedMean(logits: z, targets: y, weights: w)
         }
 
-        var constantValidationLL: Double? = nil
-        if !valRows.isEmpty {
-            let clamped = min(max(pooled, 1e-12), 1 - 1e-12)
-            constantValidationLL = -BinaryCrossEntropy.weightedMean(
-                probabilities: [Double](repeating: clamped, count: valRows.count), targets: valY, weights: valW)
+        /// Validation log-likelihood per generation of the constant predictor p̂ = the pooled
+        /// training rate (clamped away from 0 and 1); nil without validation rows.
+        func constantLogLikelihoodPerGeneration(pooledRate: Double) -> Double? {
+            guard !isEmpty else { return nil }
+            let clamped = min(max(pooledRate, 1e-12), 1 - 1e-12)
+            return -BinaryCrossEntropy.weightedMean(
+                probabilities: [Double](repeating: clamped, count: count), targets: y, weights: w)
         }
+    }
 
-        var records: [EpochRecord] = []
-        var best: (loss: Double, epoch: Int, params: [Double])? = nil
-        var sinceBest = 0
-        var stoppedEarly = false
-        var order = [Int](repeating: 0, count: trainRows.count)
+    /// Epoch `epoch`'s visiting order: the training rows in a fresh permutation drawn from
+    /// the epoch's own seeded stream (so an epoch's order does not depend on earlier ones).
+    static func shuffle(_ trainRows: [Int], into order: inout [Int], epoch: Int, root: SeededRNG) {
+        var rng = root.derived(RandomStream.epochBase + UInt64(epoch))
+        let perm = rng.permutation(trainRows.count)
+        for k in 0..<perm.count { order[k] = trainRows[perm[k]] }
+    }
 
-        for epoch in stride(from: 1, through: config.epochs, by: 1) {
-            var rng = root.derived(RandomStream.epochBase + UInt64(epoch))
-            let perm = rng.permutation(trainRows.count)
-            for k in 0..<perm.count { order[k] = trainRows[perm[k]] }
-            var lossSum = 0.0, weightSum = 0.0
-            features.values.withUnsafeBufferPointer { xp in
-                targets.withUnsafeBufferPointer { yp in
-                    weights.withUnsafeBufferPointer { wp in
-                        order.withUnsafeBufferPointer { op in
-                            net.parameters.withUnsafeMutableBufferPointer { pp in
-                                let params = pp.baseAddress!
-                                var start = 0
-                                while start < op.count {
-                                    let count = min(batch, op.count - start)
-                                    ws.gather(x: xp.baseAddress!, y: yp.baseAddress!, w: wp.baseAddress!,
-                                              indices: op.baseAddress! + start, count: count)
-                                    ws.forward(params, count: count)
-                                    let (l, sw) = ws.lossSums(count: count)
-                                    lossSum += l; weightSum += sw
-                                    ws.backward(params, count: count, normaliser: sw)
-                                    opt.update(params, gradient: ws.gradient)
-                                    start += count
-                                }
+    /// One epoch of minibatch AdamW: the rows of `order` in consecutive batches of `batch`
+    /// (the last may be smaller), one optimiser step per batch on the batch's weighted mean
+    /// BCE. Returns the epoch's running training loss `Σ w·BCE / Σ w` over all its batches
+    /// (accumulated while the parameters change). Works on raw pointers so a step allocates nothing.
+    static func minibatchEpoch(net: inout DenseNet, optimiser: inout AdamW, workspace ws: DenseWorkspace,
+                               order: [Int], batch: Int,
+                               features: FeatureMatrix, targets: [Double], weights: [Double]) -> Double {
+        var lossSum = 0.0, weightSum = 0.0
+        features.values.withUnsafeBufferPointer { xp in
+            targets.withUnsafeBufferPointer { yp in
+                weights.withUnsafeBufferPointer { wp in
+                    order.withUnsafeBufferPointer { op in
+                        net.parameters.withUnsafeMutableBufferPointer { pp in
+                            let params = pp.baseAddress!
+                            var start = 0
+                            while start < op.count {
+                                let count = min(batch, op.count - start)
+                                ws.gather(x: xp.baseAddress!, y: yp.baseAddress!, w: wp.baseAddress!,
+                                          indices: op.baseAddress! + start, count: count)
+                                ws.forward(params, count: count)
+                                let (l, sw) = ws.lossSums(count: count)
+                                lossSum += l; weightSum += sw
+                                ws.backward(params, count: count, normaliser: sw)
+                                optimiser.update(params, gradient: ws.gradient)
+                                start += count
                             }
                         }
                     }
                 }
             }
-            let trainLoss = lossSum / weightSum
-            var rec = EpochRecord(epoch: epoch, trainLoss: trainLoss, trainLogLikelihoodPerGeneration: -trainLoss,
-                                  validationLoss: nil, validationLogLikelihoodPerGeneration: nil)
-            if !valRows.isEmpty {
-                let vl = validationLoss(net.parameters)
-                rec.validationLoss = vl; rec.validationLogLikelihoodPerGeneration = -vl
-                if best == nil || vl < best!.loss {
-                    best = (vl, epoch, net.parameters); sinceBest = 0
-                } else {
-                    sinceBest += 1
-                }
-            }
-            records.append(rec)
-            if let patience = config.earlyStoppingPatience, sinceBest >= patience, epoch < config.epochs {
-                stoppedEarly = true
-                break
+        }
+        return lossSum / weightSum
+    }
+
+    /// Early-stopping bookkeeping: the best validation loss so far (its epoch and a copy of
+    /// its parameters) and how many epochs have passed without beating it.
+    struct EarlyStopping {
+        /// `nil`: never stop early and keep the final parameters.
+        var patience: Int?
+        var best: (loss: Double, epoch: Int, parameters: [Double])? = nil
+        var epochsSinceBest = 0
+
+        init(patience: Int?) { self.patience = patience }
+
+        /// Records epoch `epoch`'s validation loss; a strictly smaller loss becomes the new best.
+        mutating func observe(validationLoss loss: Double, epoch: Int, parameters: [Double]) {
+            if best == nil || loss < best!.loss {
+                best = (loss, epoch, parameters); epochsSinceBest = 0
+            } else {
+                epochsSinceBest += 1
             }
         }
 
-        var selected = records.last?.epoch ?? 0
-        if config.earlyStoppingPatience != nil, let b = best {
-            net.parameters = b.params
-            selected = b.epoch
+        /// Whether to stop after `epoch`: `patience` epochs without a new best, and epochs left
+        /// to skip (stopping after the last epoch is not stopping early).
+        func shouldStop(after epoch: Int, of epochs: Int) -> Bool {
+            guard let patience else { return false }
+            return epochsSinceBest >= patience && epoch < epochs
         }
-        return TrainingReport(epochs: records, selectedEpoch: selected, stoppedEarly: stoppedEarly,
-                              steps: opt.step, trainingRows: trainRows.count, validationRows: valRows.count,
-                              zeroWeightRows: zeroWeight, pooledTrainingRate: pooled,
-                              constantValidationLogLikelihoodPerGeneration: constantValidationLL)
+
+        /// With early stopping and a best epoch: puts its parameters back into `net` and
+        /// returns that epoch; otherwise leaves `net` alone and returns nil (the last epoch is selected).
+        func restoreBest(into net: inout DenseNet) -> Int? {
+            guard patience != nil, let best else { return nil }
+            net.parameters = best.parameters
+            return best.epoch
+        }
     }
 }

@@ -113,105 +113,222 @@ public enum TwoStage {
 
     /// Chooses W, the cap level and the final allocation from the pilot's observations.
     /// `referencePHat` are the predictions whose mean bound is maximised (the final stage's).
-    public static func choose(pilot: CalibrationSample, pilotGrid grid: TauGrid, budget: Double, totalPrompts n: Int,
+    ///
+    /// Steps: assess every candidate W on the pilot (`Pilot.assess`), keep the best
+    /// (`bestCandidate`), set the cap level above the level it expects (`capIndex`), cut
+    /// the grid there (`finalGrid`) and fit the final allocation's cost model on the
+    /// pilot for that W and grid (`Pilot.fitCostModel`).
+    public static func choose(pilot sample: CalibrationSample, pilotGrid grid: TauGrid, budget: Double, totalPrompts n: Int,
                               alpha: Double, referencePHat: [Double], settings: Settings) throws -> Choice {
-        guard let pilotPi = pilot.pi else { throw TTUError.invalidArgument("the pilot needs π") }
-        let np = pilot.count
-        let nFinal = Double(n - np)
-        guard nFinal >= 1 else { throw TTUError.invalidArgument("no prompts left for the final stage") }
-        // Budget left for the final stage (per prompt), and the cost correction κ.
-        let pilotSpent = Double(pilot.observed.reduce(0, +))
-        let finalBudget = max(1, (budget * Double(n) - pilotSpent) / nFinal)
-        var drawn = 0.0, expected = 0.0
-        for i in 0..<np where pilot.cap[i] > 0 {
-            drawn += Double(pilot.observed[i])
-            expected += expectedCost(pHat: pilot.pHat[i], cap: Double(pilot.cap[i]))
+        let pilot = try Pilot(sample, budget: budget, totalPrompts: n, settings: settings)
+        var candidates: [Choice.Candidate] = []
+        for maxWeight in settings.weightCandidates.sorted() {
+            candidates.append(try pilot.assess(maxWeight: maxWeight, grid: grid, alpha: alpha, referencePHat: referencePHat))
         }
-        let kappa = drawn > 0 && expected > 0 ? drawn / expected : 1
+        let best = bestCandidate(candidates)
+        let maxWeight = best?.maxWeight ?? (settings.weightCandidates.min() ?? 100)
+        let capLevel = capIndex(grid.taus, expectedLevel: best?.pilotTauIndex, capSafety: settings.capSafety)
+        let finalStageGrid = finalGrid(grid, capIndex: capLevel)
+        let finalBounds = CandidateBounds(grid: finalStageGrid, cap: boundCap(budget: budget, maxWeight: maxWeight))
+        return Choice(maxWeight: maxWeight, grid: finalStageGrid, costModel: pilot.fitCostModel(finalBounds, top: finalBounds.count - 1),
+                      costRatio: pilot.costRatio(), finalBudget: pilot.finalBudget,
+                      candidates: candidates)
+    }
 
-        func finalCosts(_ bounds: CandidateBounds, top: Int, pHat: [Double]) -> [Double] {
-            pHat.map { settings.byExpectedCost ? expectedCost(pHat: $0, cap: bounds.bound(top, pHat: $0)) : bounds.bound(top, pHat: $0) }
+    /// The bound cap `M = ⌊B·W⌋` for budget B per prompt and maximum weight W.
+    static func boundCap(budget: Double, maxWeight: Double) -> Double { (budget * maxWeight).rounded(.down) }
+
+    /// Choosing W: among the candidates with an admissible level, the one with the largest
+    /// predicted mean bound (the first, i.e. the smallest W, on ties); nil if none has one.
+    static func bestCandidate(_ candidates: [Choice.Candidate]) -> Choice.Candidate? {
+        var best: Choice.Candidate? = nil
+        for c in candidates where c.pilotTauIndex >= 0 {
+            if best == nil || c.predictedMeanLPB > best!.predictedMeanLPB { best = c }
         }
+        return best
+    }
+
+    /// The cap level: the first candidate τ at least `capSafety` times the level the pilot
+    /// expects the final stage to select (τ of `expectedLevel`), the grid's last level if
+    /// the safety factor goes past it or nothing was admissible (`expectedLevel` nil).
+    /// The 1e-12 slack keeps a τ equal to the target up to rounding.
+    static func capIndex(_ taus: [Double], expectedLevel: Int?, capSafety: Double) -> Int {
+        guard let j = expectedLevel else { return taus.count - 1 }
+        let target = min(taus[taus.count - 1], capSafety * taus[j])
+        return taus.firstIndex { $0 >= target * (1 - 1e-12) } ?? taus.count - 1
+    }
+
+    /// The final stage's grid: the pilot grid's first `capIndex + 1` levels (rebuilt from
+    /// its end points, so the same τ_j up to rounding); a single level when `capIndex` is 0.
+    static func finalGrid(_ grid: TauGrid, capIndex: Int) -> TauGrid {
+        capIndex == 0
+            ? TauGrid(minLog10: grid.minLog10, maxLog10: grid.minLog10, count: 1)
+            : TauGrid(minLog10: grid.minLog10, maxLog10: log10(grid.taus[capIndex]), count: capIndex + 1)
+    }
+
+    /// The pilot sample with what every step of `choose` reads from it: the pilot's
+    /// inclusion probabilities π₁, the number of final-stage prompts and the budget left
+    /// for each of them.
+    struct Pilot {
+        let sample: CalibrationSample
+        /// π₁: the pilot's sampling probabilities.
+        let pi: [Double]
+        let budget: Double
+        let settings: Settings
+        /// Prompts left for the final stage.
+        let finalCount: Double
+        /// Budget per final-stage prompt: what the pilot left of B·n, spread over the final
+        /// prompts (at least 1).
+        let finalBudget: Double
+
+        var count: Int { sample.count }
+
+        init(_ sample: CalibrationSample, budget: Double, totalPrompts n: Int, settings: Settings) throws {
+            guard let pi = sample.pi else { throw TTUError.invalidArgument("the pilot needs π") }
+            let finalCount = Double(n - sample.count)
+            guard finalCount >= 1 else { throw TTUError.invalidArgument("no prompts left for the final stage") }
+            let pilotSpent = Double(sample.observed.reduce(0, +))
+            self.sample = sample; self.pi = pi; self.budget = budget; self.settings = settings
+            self.finalCount = finalCount
+            self.finalBudget = max(1, (budget * Double(n) - pilotSpent) / finalCount)
+        }
+
+        /// κ, the cost ratio: generations the sampled pilot prompts actually drew per
+        /// generation p̂ expected up to their caps c_i. A diagnostic of p̂'s calibration only.
+        func costRatio() -> Double {
+            var drawn = 0.0, expected = 0.0
+            for i in 0..<count where sample.cap[i] > 0 {
+                drawn += Double(sample.observed[i])
+                expected += TwoStage.expectedCost(pHat: sample.pHat[i], cap: Double(sample.cap[i]))
+            }
+            return drawn > 0 && expected > 0 ? drawn / expected : 1
+        }
+
+        /// Pilot calibration at one candidate W (bound cap M = ⌊B·W⌋, full grid): the pilot's
+        /// miscoverage curve α̂_j, the final allocation π₂ this W would use, and from them the
+        /// level the final stage is predicted to select, its predicted standard error, and the
+        /// mean bound q_j over `referencePHat` at that level (1 if no level is admissible).
+        func assess(maxWeight: Double, grid: TauGrid, alpha: Double, referencePHat: [Double]) throws -> Choice.Candidate {
+            let bounds = CandidateBounds(grid: grid, cap: TwoStage.boundCap(budget: budget, maxWeight: maxWeight))
+            let curve = try MiscoverageCurve(sample: sample, bounds: bounds)
+            let noise = finalStageNoise(bounds, finalPi: finalPi(bounds, top: bounds.count - 1))
+            let (j, standardError) = predictedLevel(curve.estimate, levels: bounds.count, noise: noise, alpha: alpha)
+            let meanLPB = j < 0 ? 1 : Evaluation.mean(referencePHat.map { bounds.bound(j, pHat: $0) })
+            return .init(maxWeight: maxWeight, pilotTauIndex: j, predictedMeanLPB: meanLPB, standardError: standardError)
+        }
+
+        /// The level the final stage is predicted to select: the largest j of the first run
+        /// of levels, from the smallest, whose pilot estimate clears α by `noiseMargin` predicted
+        /// final-stage standard errors (α̂_j + margin·SE_j < α) with SE_j ≤ `maxStandardError`.
+        /// Returns that level and its SE, or (−1, 0) when the first level already fails.
+        func predictedLevel(_ estimate: [Double], levels: Int, noise: FinalStageNoise, alpha: Double)
+            -> (index: Int, standardError: Double) {
+            var jHat = -1
+            var se = 0.0
+            for j in 0..<levels {
+                let a = estimate[j]
+                let sej = noise.standardError(level: j, miscoverage: a)
+                guard a + settings.noiseMargin * sej < alpha, sej <= settings.maxStandardError else { break }
+                jHat = j; se = sej
+            }
+            return (jHat, se)
+        }
+
+        /// What the noise of the final stage's estimate α̂_j would be, estimated on the pilot.
+        /// A final prompt's IPW term `1{sampled}·1{miss_j}/π₂` has second moment
+        /// `E[1{miss_j}/π₂]`; on the pilot that is the IPW sum of `1/(π₁·π₂)` over sampled
+        /// prompts miscovered at j. A prompt whose sampling stopped at t generations is
+        /// miscovered at every level from the first with q_j > t on, so one cumulative sum
+        /// over j gives every level at once.
+        func finalStageNoise(_ bounds: CandidateBounds, finalPi pi2: [Double]) -> FinalStageNoise {
+            var missMoment = [Double](repeating: 0, count: bounds.count + 1)
+            for i in 0..<count where sample.cap[i] > 0 {
+                let firstMissed = bounds.firstIndex(above: Double(sample.observed[i]), pHat: sample.pHat[i])
+                missMoment[firstMissed] += 1 / (pi[i] * pi2[i])
+            }
+            for j in 1..<bounds.count { missMoment[j] += missMoment[j - 1] }
+            return FinalStageNoise(missMoment: missMoment,
+                                   meanInverseFinalPi: pi2.reduce(0) { $0 + 1 / $1 } / Double(count),
+                                   pilotCount: Double(count), finalCount: finalCount)
+        }
+
+        /// π₂ on the pilot prompts: the final allocation `min(1, s/√c)` fitted for the caps
+        /// q_top (the bounds at level `top` under this W's cap M).
+        func finalPi(_ bounds: CandidateBounds, top: Int) -> [Double] {
+            let model = fitCostModel(bounds, top: top)
+            return finalCosts(bounds, top: top).map { model.probability(expectedCost: $0) }
+        }
+
+        /// Each pilot prompt's uncorrected final-stage cost: p̂'s expected cost up to its
+        /// final cap, the bound q_top(x), or (by worst-case cost) that cap itself.
+        func finalCosts(_ bounds: CandidateBounds, top: Int) -> [Double] {
+            sample.pHat.map {
+                settings.byExpectedCost ? TwoStage.expectedCost(pHat: $0, cap: bounds.bound(top, pHat: $0)) : bounds.bound(top, pHat: $0)
+            }
+        }
+
+        /// How many strata (deciles of the expected cost) the cost correction has.
+        static let costStrata = 10
+
         /// The cost model and scale of the final allocation `π₂ = min(1, s/√c)`, where c is
         /// p̂'s expected cost corrected per stratum: p̂ is too high for some prompts and too
         /// low for others, so one global correction (dominated by prompts whose p̂ is far too
         /// low) would badly under-price the others. Strata are deciles of the expected cost
-        /// on the pilot; each gets κ_b, the inverse-probability-weighted ratio of what its
-        /// sampled pilot prompts actually cost up to the final caps w₂ (observable: the
-        /// pilot's caps are at least w₂) to what p̂ expected. s is then fitted on the pilot
-        /// prompts to spend the budget left per final prompt, divided by the margin.
-        func costModel(_ bounds: CandidateBounds, top: Int) -> CostModel {
-            let costs = finalCosts(bounds, top: top, pHat: pilot.pHat)
-            let sorted = costs.sorted()
-            let bins = 10
-            let edges = (1..<bins).map { sorted[min(sorted.count - 1, $0 * sorted.count / bins)] }
-            var actual = [Double](repeating: 0, count: bins), predicted = actual
-            for i in 0..<np where pilot.cap[i] > 0 {
-                let w2 = bounds.bound(top, pHat: pilot.pHat[i])
-                let b = CostModel.bin(costs[i], edges)
-                actual[b] += min(Double(pilot.observed[i]), w2) / pilotPi[i]
-                predicted[b] += costs[i] / pilotPi[i]
-            }
-            let ratios = (0..<bins).map { predicted[$0] > 0 && actual[$0] > 0 ? actual[$0] / predicted[$0] : 1 }
-            var model = CostModel(edges: edges, ratios: settings.byExpectedCost ? ratios.map { $0 * settings.costMargin } : [Double](repeating: 1, count: bins),
-                                  scale: 0, byExpectedCost: settings.byExpectedCost)
+        /// on the pilot (`costDecileEdges`), each with its own correction times the margin
+        /// (`perDecileCorrection`; 1 everywhere by worst-case cost). s is then fitted on the
+        /// pilot prompts to spend the budget left per final prompt.
+        func fitCostModel(_ bounds: CandidateBounds, top: Int) -> CostModel {
+            let costs = finalCosts(bounds, top: top)
+            let edges = Pilot.costDecileEdges(costs)
+            let ratios = settings.byExpectedCost
+                ? perDecileCorrection(costs, edges: edges, bounds, top: top).map { $0 * settings.costMargin }
+                : [Double](repeating: 1, count: Pilot.costStrata)
+            var model = CostModel(edges: edges, ratios: ratios, scale: 0, byExpectedCost: settings.byExpectedCost)
             let corrected = costs.map { model.cost($0) }
-            model.scale = Allocation.optimizedScale(weights: corrected, totalBudget: finalBudget * Double(np))
+            model.scale = Allocation.optimizedScale(weights: corrected, totalBudget: finalBudget * Double(count))
             return model
         }
-        var candidates: [Choice.Candidate] = []
-        var best: (lpb: Double, w: Double, j: Int)? = nil
-        for wc in settings.weightCandidates.sorted() {
-            let cap = (budget * wc).rounded(.down)
-            let bounds = CandidateBounds(grid: grid, cap: cap)
-            let curve = try MiscoverageCurve(sample: pilot, bounds: bounds)
-            let m = bounds.count
-            // Final-stage π for this W (full grid), fitted on the pilot prompts.
-            let model = costModel(bounds, top: m - 1)
-            let pi2 = finalCosts(bounds, top: m - 1, pHat: pilot.pHat).map { model.probability(expectedCost: $0) }
-            // E[1{miss_j}/π₂] by IPW on the pilot, for every j at once (suffix sums), with the
-            // spread of that estimate: where the pilot sampled few prompts the estimate is
-            // unreliable, so the standard error used is an upper (≈ 97.5%) estimate, never
-            // below what misses spread evenly over the prompts would give.
-            var second = [Double](repeating: 0, count: m + 1)
-            var secondSq = [Double](repeating: 0, count: m + 1)
-            for i in 0..<np where pilot.cap[i] > 0 {
-                let j0 = bounds.firstIndex(above: Double(pilot.observed[i]), pHat: pilot.pHat[i])
-                let z = 1 / (pilotPi[i] * pi2[i])
-                second[j0] += z; secondSq[j0] += z * z
-            }
-            for j in 1..<m { second[j] += second[j - 1]; secondSq[j] += secondSq[j - 1] }
-            let meanInversePi2 = pi2.reduce(0) { $0 + 1 / $1 } / Double(np)
-            var jHat = -1
-            var se = 0.0
-            for j in 0..<m {
-                let a = curve.estimate[j]
-                let npd = Double(np)
-                let moment = max(second[j] / npd, a * meanInversePi2)
-                let sej = (max(0, moment - a * a) / nFinal).squareRoot()
-                guard a + settings.noiseMargin * sej < alpha, sej <= settings.maxStandardError else { break }
-                jHat = j; se = sej
-            }
-            let lpb = jHat < 0 ? 1 : Evaluation.mean(referencePHat.map { bounds.bound(jHat, pHat: $0) })
-            candidates.append(.init(maxWeight: wc, pilotTauIndex: jHat, predictedMeanLPB: lpb, standardError: se))
-            if jHat >= 0, best == nil || lpb > best!.lpb { best = (lpb, wc, jHat) }
+
+        /// Upper edges of the cost deciles (the last stratum is open): the costs at ranks
+        /// k·n/10, k = 1…9, of the sorted pilot costs.
+        static func costDecileEdges(_ costs: [Double]) -> [Double] {
+            let sorted = costs.sorted()
+            return (1..<costStrata).map { sorted[min(sorted.count - 1, $0 * sorted.count / costStrata)] }
         }
-        let wChosen = best?.w ?? (settings.weightCandidates.min() ?? 100)
-        let taus = grid.taus
-        let capIndex: Int
-        if let b = best {
-            let target = min(taus[taus.count - 1], settings.capSafety * taus[b.j])
-            capIndex = taus.firstIndex { $0 >= target * (1 - 1e-12) } ?? taus.count - 1
-        } else {
-            capIndex = taus.count - 1
+
+        /// κ_b per cost decile: the inverse-probability-weighted ratio of what its sampled
+        /// pilot prompts actually cost up to their final caps w₂ = q_top(x) (observable: the
+        /// pilot's caps c_i are at least w₂) to what p̂ expected; 1 for a decile without both.
+        func perDecileCorrection(_ costs: [Double], edges: [Double], _ bounds: CandidateBounds, top: Int) -> [Double] {
+            var actual = [Double](repeating: 0, count: Pilot.costStrata), predicted = actual
+            for i in 0..<count where sample.cap[i] > 0 {
+                let w2 = bounds.bound(top, pHat: sample.pHat[i])
+                let b = CostModel.bin(costs[i], edges)
+                actual[b] += min(Double(sample.observed[i]), w2) / pi[i]
+                predicted[b] += costs[i] / pi[i]
+            }
+            return (0..<Pilot.costStrata).map { predicted[$0] > 0 && actual[$0] > 0 ? actual[$0] / predicted[$0] : 1 }
         }
-        let finalGrid = capIndex == 0
-            ? TauGrid(minLog10: grid.minLog10, maxLog10: grid.minLog10, count: 1)
-            : TauGrid(minLog10: grid.minLog10, maxLog10: log10(taus[capIndex]), count: capIndex + 1)
-        let bounds = CandidateBounds(grid: finalGrid, cap: (budget * wChosen).rounded(.down))
-        return Choice(maxWeight: wChosen, grid: finalGrid, costModel: costModel(bounds, top: bounds.count - 1),
-                      costRatio: kappa, finalBudget: finalBudget,
-                      candidates: candidates)
+    }
+
+    /// The final stage's predicted noise at every level, from the pilot (see
+    /// `Pilot.finalStageNoise`).
+    struct FinalStageNoise {
+        /// Σ of `1/(π₁·π₂)` over the sampled pilot prompts miscovered at level j, for every j.
+        let missMoment: [Double]
+        /// Mean of `1/π₂` over the pilot prompts.
+        let meanInverseFinalPi: Double
+        let pilotCount: Double
+        let finalCount: Double
+
+        /// The predicted standard error of the final stage's α̂_j when the pilot estimates
+        /// α_j as `a`: `√((m₂ − a²)/n_final)` with the second moment m₂ from the pilot. Where
+        /// the pilot sampled few prompts m₂ is unreliable, so it is never taken below
+        /// `a·mean(1/π₂)`, what the misses spread evenly over the prompts would give.
+        func standardError(level j: Int, miscoverage a: Double) -> Double {
+            let moment = max(missMoment[j] / pilotCount, a * meanInverseFinalPi)
+            return (max(0, moment - a * a) / finalCount).squareRoot()
+        }
     }
 
     /// The final-stage plan for the prompts that were not in the pilot.

@@ -80,75 +80,26 @@ public struct RunReport {
         return chart.render()
     }
 
+    /// The page, section by section from the top.
     public func html() -> String {
-        let s = summary, c = s.calibration
-        let simBanner = s.simulated
-            ? "<p class=\"sim\"><b>SIMULATED.</b> The generations of this run come from the simulated generator (unsafe probabilities known by construction, a function of the prompt text); no language model was sampled. The numbers show the method working, not the safety of any model.</p>"
-            : ""
-        var facts: [(String, String)] = [
-            ("generator", s.simulated ? "simulated (known unsafe rates; no language model)" : s.generator + (s.model.map { " (\($0))" } ?? "")),
-            ("rater", s.rater),
-            ("prompts (train / calibration / test)", "\(s.prompts.train) / \(s.prompts.calibration) / \(s.prompts.test)"),
-            ("guarantee", c.guarantee + (c.delta.map { ", δ = \(Num.format($0)), bound \(c.bound ?? "")" } ?? "") + ", α = \(Num.format(c.alpha))"),
-            ("allocation", "\(c.strategy), B = \(Num.format(c.budgetPerPrompt)) generations per calibration prompt"
-                + (c.maxLPB.map { ", bounds capped at \(Num.format($0))" } ?? "")),
-            ("selected level", c.tauHat.map { "τ̂ = \(String(format: "%.4g", $0)) (candidate \(c.tauIndex + 1) of \(taus.count)), estimated miscoverage \(Num.sig(c.miscoverageEstimate ?? 0))" + (c.miscoverageUpperBound.map { ", upper bound \(Num.sig($0))" } ?? "") } ?? "none admissible: every bound is 1"),
-        ]
-        if let t = s.training {
-            var v = "\(t.model) on \(t.features) features, trained on \(t.form) data"
-            if let m = t.validationLogLikelihoodPerGeneration, let k = t.constantValidationLogLikelihoodPerGeneration {
-                v += "; validation log-likelihood per generation \(String(format: "%.5f", m)) vs \(String(format: "%.5f", k)) for the constant p̂ = \(String(format: "%.3g", t.pooledRate ?? .nan))"
-                v += m > k ? " (the predictor is better)" : " (the predictor is <b>not</b> better than a constant)"
-            }
-            facts.append(("predictor", v))
-        }
-        var results = ""
-        if let t = s.test {
-            results += "<tr><th>test prompts</th><td>\(t.n)</td></tr>"
-            results += "<tr><th>mean / median lower bound</th><td>\(Num.fixed(t.meanLPB, 1)) / \(Num.format(t.medianLPB)) generations</td></tr>"
-            results += "<tr><th>trivial bounds (L = 1)</th><td>\(Num.fixed(100 * t.trivialFraction, 1))%</td></tr>"
-            if let e = t.evaluation {
-                let target = 1 - c.alpha
-                var verdict = ""
-                if let ci = e.interval95, let text = e.interval95Text {
-                    verdict = "; \(text) over \(e.n) test prompts"
-                    if ci.upper < target {
-                        verdict += " — <b>below target</b>: even the interval's upper end is under \(Num.format(target))"
-                    } else if e.coverageUpper < target {
-                        verdict += " — under the target as measured, but within the interval: not evidence of a shortfall at this size"
-                    }
-                }
-                results += "<tr><th>coverage on sampled test truth</th><td><b>\(Num.fixed(e.coverageLower, 3)) – \(Num.fixed(e.coverageUpper, 3))</b> (target ≥ \(Num.format(target)); \(e.covered) covered, \(e.miscovered) miscovered, \(e.ambiguous) censored before L − 1 so undecided\(verdict))</td></tr>"
-                if let x = e.exactCoverageSimulated {
-                    results += "<tr><th>exact coverage (known simulated rates)</th><td>\(Num.fixed(x, 3))</td></tr>"
-                }
-            } else {
-                results += "<tr><th>coverage</th><td>not measured: no test sampling configured (test.generations_per_prompt = 0)</td></tr>"
-            }
-        }
-        var budget = ""
-        for b in s.budget {
-            let pct = b.planned > 0 ? " (\(Num.fixed(100 * Double(b.spent) / Double(b.planned), 1))%)" : ""
-            budget += "<tr><td>\(escapeHTML(b.stage))</td><td>\(b.prompts)</td><td>\(b.planned)</td><td>\(b.spent)\(pct)</td></tr>"
-        }
-        var rows = ""
-        for p in s.riskiest {
-            let truth: String
-            if let o = p.observed, let e = p.event, let cap = p.cap {
-                truth = e ? "unsafe at \(o)" : "safe for all \(o) (cap \(cap))"
-            } else { truth = "—" }
-            rows += "<tr><td>\(escapeHTML(p.id))</td><td class=\"txt\">\(escapeHTML(p.prompt))</td>"
-                + "<td data-v=\"\(p.pHat)\">\(String(format: "%.3g", p.pHat))</td><td data-v=\"\(p.lpb)\">\(Num.format(p.lpb))</td>"
-                + "<td data-v=\"\(p.observed.map(String.init) ?? "")\">\(truth)</td>"
-                + (s.simulated ? "<td data-v=\"\(p.trueRate ?? 0)\">\(p.trueRate.map { String(format: "%.3g", $0) } ?? "—")</td>" : "") + "</tr>\n"
-        }
-        // Survival curves: the riskiest, a middle one and the safest of the table.
-        var examples: [RunSummary.Prompt] = []
-        if let f = s.riskiest.first { examples.append(f) }
-        if s.riskiest.count > 2 { examples.append(s.riskiest[s.riskiest.count / 2]) }
-        if s.riskiest.count > 1 { examples.append(s.riskiest.last!) }
-        let title = escapeHTML(s.title + (s.simulated ? " (SIMULATED)" : ""))
-        return """
+        let title = escapeHTML(summary.title + (summary.simulated ? " (SIMULATED)" : ""))
+        return [
+            pageHead(title: title),
+            header(title: title),
+            guaranteeStatement(),
+            resultsSection(),
+            settingsSection(),
+            calibrationCharts(),
+            budgetSection(),
+            riskiestPromptsSection(),
+            survivalSection(),
+            footer(),
+        ].joined(separator: "\n")
+    }
+
+    /// The document head (title and the inline stylesheet) and the opening `<body>`.
+    func pageHead(title: String) -> String {
+        """
         <!DOCTYPE html>
         <html lang="en"><head><meta charset="utf-8"><title>\(title)</title>
         <style>
@@ -161,24 +112,175 @@ public struct RunReport {
         th{background:#f4f4f4} table.sortable th{cursor:pointer} td.txt{max-width:520px}
         .note{color:#555;font-size:13px}
         </style></head><body>
-        <h1>\(title)</h1>
-        \(simBanner)
-        <p class="claim">\(escapeHTML(s.statement))</p>
-        <h2>Results</h2>
-        <table>\(results)</table>
-        <h2>Setting</h2>
-        <table>\(facts.map { "<tr><th>\(escapeHTML($0.0))</th><td>\($0.1.contains("<b>") ? $0.1 : escapeHTML($0.1))</td></tr>" }.joined())</table>
-        <div class="panels">\(miscoverageChart())\(histogram())</div>
-        <p class="note">Left: the inverse-probability-weighted estimate of P(T &lt; Q(τ; p̂)) for every candidate level; the selected τ̂ is the largest level of the first run of admissible ones. Right: the bounds L = Q(τ̂; p̂) of the test prompts.</p>
-        <h2>Budget: planned vs spent</h2>
-        <table><tr><th>stage</th><th>prompts</th><th>planned (Σ caps)</th><th>spent (generations logged)</th></tr>\(budget)</table>
-        <p class="note">Planned is the most a stage could draw; collection stops a prompt at its first unsafe generation, so it usually spends less.</p>
-        <h2>Riskiest test prompts (smallest bounds)</h2>
-        <table class="sortable" id="risky"><thead><tr><th>id</th><th>prompt</th><th>p̂</th><th>L</th><th>sampled test truth</th>\(s.simulated ? "<th>true p (simulated)</th>" : "")</tr></thead><tbody>
-        \(rows)</tbody></table>
-        <p class="note">Click a column header to sort. L: with the stated guarantee, at least L generations come before the first unsafe one.</p>
-        <div class="panels">\(survivalChart(examples))</div>
-        <p class="note">Predicted survival of three prompts from the table; the dashed vertical line is each prompt's bound L, where the calibrated level (not the prompt's own 1 − α quantile) is read off.</p>
+        """
+    }
+
+    /// The page title and, for a simulated run, the banner saying no language model was
+    /// sampled (an empty line otherwise).
+    func header(title: String) -> String {
+        let banner = summary.simulated
+            ? "<p class=\"sim\"><b>SIMULATED.</b> The generations of this run come from the simulated generator (unsafe probabilities known by construction, a function of the prompt text); no language model was sampled. The numbers show the method working, not the safety of any model.</p>"
+            : ""
+        return "<h1>\(title)</h1>\n\(banner)"
+    }
+
+    /// The guarantee in one sentence with its numbers, as the run states it.
+    func guaranteeStatement() -> String {
+        "<p class=\"claim\">\(escapeHTML(summary.statement))</p>"
+    }
+
+    /// Results: the test prompts' lower bounds L and, when test truth was sampled, the
+    /// coverage measured on it (empty table without test prompts).
+    func resultsSection() -> String {
+        var rows = ""
+        if let t = summary.test {
+            rows += boundRows(t)
+            rows += coverageRows(t.evaluation)
+        }
+        return "<h2>Results</h2>\n<table>\(rows)</table>"
+    }
+
+    /// How many test prompts, their mean / median bound L and the share of trivial bounds (L = 1).
+    func boundRows(_ t: RunSummary.Test) -> String {
+        "<tr><th>test prompts</th><td>\(t.n)</td></tr>"
+            + "<tr><th>mean / median lower bound</th><td>\(Num.fixed(t.meanLPB, 1)) / \(Num.format(t.medianLPB)) generations</td></tr>"
+            + "<tr><th>trivial bounds (L = 1)</th><td>\(Num.fixed(100 * t.trivialFraction, 1))%</td></tr>"
+    }
+
+    /// Coverage on the sampled test truth against the target 1 − α (with the exact coverage
+    /// from the true p when the run is simulated), or a row saying it was not measured.
+    func coverageRows(_ evaluation: TestEvaluation?) -> String {
+        guard let e = evaluation else {
+            return "<tr><th>coverage</th><td>not measured: no test sampling configured (test.generations_per_prompt = 0)</td></tr>"
+        }
+        let target = 1 - summary.calibration.alpha
+        var rows = "<tr><th>coverage on sampled test truth</th><td><b>\(Num.fixed(e.coverageLower, 3)) – \(Num.fixed(e.coverageUpper, 3))</b> (target ≥ \(Num.format(target)); \(e.covered) covered, \(e.miscovered) miscovered, \(e.ambiguous) censored before L − 1 so undecided\(coverageVerdict(e, target: target)))</td></tr>"
+        if let x = e.exactCoverageSimulated {
+            rows += "<tr><th>exact coverage (known simulated rates)</th><td>\(Num.fixed(x, 3))</td></tr>"
+        }
+        return rows
+    }
+
+    /// The 95% interval of the measured coverage and what it says about the target: a
+    /// shortfall only when even its upper end is below target; under target as measured but
+    /// inside the interval is not evidence of one at this many prompts.
+    func coverageVerdict(_ e: TestEvaluation, target: Double) -> String {
+        guard let ci = e.interval95, let text = e.interval95Text else { return "" }
+        var verdict = "; \(text) over \(e.n) test prompts"
+        if ci.upper < target {
+            verdict += " — <b>below target</b>: even the interval's upper end is under \(Num.format(target))"
+        } else if e.coverageUpper < target {
+            verdict += " — under the target as measured, but within the interval: not evidence of a shortfall at this size"
+        }
+        return verdict
+    }
+
+    /// The settings table: generator, rater, split, guarantee, allocation, selected level and
+    /// predictor. Values are escaped unless they carry the page's own `<b>` markup.
+    func settingsSection() -> String {
+        let rows = settingFacts().map { "<tr><th>\(escapeHTML($0.0))</th><td>\($0.1.contains("<b>") ? $0.1 : escapeHTML($0.1))</td></tr>" }
+        return "<h2>Setting</h2>\n<table>\(rows.joined())</table>"
+    }
+
+    /// The settings as (label, value) pairs, in the order shown.
+    func settingFacts() -> [(String, String)] {
+        let s = summary, c = s.calibration
+        var facts: [(String, String)] = [
+            ("generator", s.simulated ? "simulated (known unsafe rates; no language model)" : s.generator + (s.model.map { " (\($0))" } ?? "")),
+            ("rater", s.rater),
+            ("prompts (train / calibration / test)", "\(s.prompts.train) / \(s.prompts.calibration) / \(s.prompts.test)"),
+            ("guarantee", c.guarantee + (c.delta.map { ", δ = \(Num.format($0)), bound \(c.bound ?? "")" } ?? "") + ", α = \(Num.format(c.alpha))"),
+            ("allocation", "\(c.strategy), B = \(Num.format(c.budgetPerPrompt)) generations per calibration prompt"
+                + (c.maxLPB.map { ", bounds capped at \(Num.format($0))" } ?? "")),
+            ("selected level", selectedLevel()),
+        ]
+        if let t = s.training { facts.append(("predictor", predictor(t))) }
+        return facts
+    }
+
+    /// The selected level τ̂ (which candidate it is) with its estimated miscoverage and, under
+    /// PAC with hoeffding or bernstein (betting gives none), the concentration inequality's
+    /// (1 − δ) upper bound on it; or that no level was admissible (every L is 1).
+    func selectedLevel() -> String {
+        let c = summary.calibration
+        return c.tauHat.map { "τ̂ = \(String(format: "%.4g", $0)) (candidate \(c.tauIndex + 1) of \(taus.count)), estimated miscoverage \(Num.sig(c.miscoverageEstimate ?? 0))" + (c.miscoverageUpperBound.map { ", upper bound \(Num.sig($0))" } ?? "") } ?? "none admissible: every bound is 1"
+    }
+
+    /// The predictor p̂ and, with a validation split, whether its validation log-likelihood
+    /// beats the constant p̂ = the pooled training rate.
+    func predictor(_ t: RunSummary.Training) -> String {
+        var v = "\(t.model) on \(t.features) features, trained on \(t.form) data"
+        if let m = t.validationLogLikelihoodPerGeneration, let k = t.constantValidationLogLikelihoodPerGeneration {
+            v += "; validation log-likelihood per generation \(String(format: "%.5f", m)) vs \(String(format: "%.5f", k)) for the constant p̂ = \(String(format: "%.3g", t.pooledRate ?? .nan))"
+            v += m > k ? " (the predictor is better)" : " (the predictor is <b>not</b> better than a constant)"
+        }
+        return v
+    }
+
+    /// The calibration panels side by side: the miscoverage curve over the candidate levels
+    /// and the histogram of the test bounds, with their caption.
+    func calibrationCharts() -> String {
+        "<div class=\"panels\">\(miscoverageChart())\(histogram())</div>\n"
+            + "<p class=\"note\">Left: the inverse-probability-weighted estimate of P(T &lt; Q(τ; p̂)) for every candidate level; the selected τ̂ is the largest level of the first run of admissible ones. Right: the bounds L = Q(τ̂; p̂) of the test prompts.</p>"
+    }
+
+    /// Planned (Σ of the per-prompt caps c_i) vs spent generations per collection stage.
+    func budgetSection() -> String {
+        var rows = ""
+        for b in summary.budget {
+            let pct = b.planned > 0 ? " (\(Num.fixed(100 * Double(b.spent) / Double(b.planned), 1))%)" : ""
+            rows += "<tr><td>\(escapeHTML(b.stage))</td><td>\(b.prompts)</td><td>\(b.planned)</td><td>\(b.spent)\(pct)</td></tr>"
+        }
+        return "<h2>Budget: planned vs spent</h2>\n"
+            + "<table><tr><th>stage</th><th>prompts</th><th>planned (Σ caps)</th><th>spent (generations logged)</th></tr>\(rows)</table>\n"
+            + "<p class=\"note\">Planned is the most a stage could draw; collection stops a prompt at its first unsafe generation, so it usually spends less.</p>"
+    }
+
+    /// The sortable table of the test prompts with the smallest bounds L: p̂, L, the sampled
+    /// test truth and, simulated, the true p. `data-v` holds the number a column sorts by.
+    func riskiestPromptsSection() -> String {
+        let trueRateHeader = summary.simulated ? "<th>true p (simulated)</th>" : ""
+        return "<h2>Riskiest test prompts (smallest bounds)</h2>\n"
+            + "<table class=\"sortable\" id=\"risky\"><thead><tr><th>id</th><th>prompt</th><th>p̂</th><th>L</th><th>sampled test truth</th>\(trueRateHeader)</tr></thead><tbody>\n"
+            + "\(summary.riskiest.map(riskyPromptRow).joined())</tbody></table>\n"
+            + "<p class=\"note\">Click a column header to sort. L: with the stated guarantee, at least L generations come before the first unsafe one.</p>"
+    }
+
+    /// One row of the riskiest-prompts table (ends in a newline).
+    func riskyPromptRow(_ p: RunSummary.Prompt) -> String {
+        "<tr><td>\(escapeHTML(p.id))</td><td class=\"txt\">\(escapeHTML(p.prompt))</td>"
+            + "<td data-v=\"\(p.pHat)\">\(String(format: "%.3g", p.pHat))</td><td data-v=\"\(p.lpb)\">\(Num.format(p.lpb))</td>"
+            + "<td data-v=\"\(p.observed.map(String.init) ?? "")\">\(sampledTruth(p))</td>"
+            + (summary.simulated ? "<td data-v=\"\(p.trueRate ?? 0)\">\(p.trueRate.map { String(format: "%.3g", $0) } ?? "—")</td>" : "") + "</tr>\n"
+    }
+
+    /// What sampling the prompt showed: unsafe at generation t, or safe for all of them up
+    /// to its cap c_i; "—" without test truth.
+    func sampledTruth(_ p: RunSummary.Prompt) -> String {
+        guard let o = p.observed, let e = p.event, let cap = p.cap else { return "—" }
+        return e ? "unsafe at \(o)" : "safe for all \(o) (cap \(cap))"
+    }
+
+    /// Predicted survival curves of a few prompts from the riskiest table, with their caption.
+    func survivalSection() -> String {
+        "<div class=\"panels\">\(survivalChart(survivalExamples()))</div>\n"
+            + "<p class=\"note\">Predicted survival of three prompts from the table; the dashed vertical line is each prompt's bound L, where the calibrated level (not the prompt's own 1 − α quantile) is read off.</p>"
+    }
+
+    /// The riskiest, a middle one and the safest prompt of the table (fewer if it is shorter).
+    func survivalExamples() -> [RunSummary.Prompt] {
+        let riskiest = summary.riskiest
+        var examples: [RunSummary.Prompt] = []
+        if let f = riskiest.first { examples.append(f) }
+        if riskiest.count > 2 { examples.append(riskiest[riskiest.count / 2]) }
+        if riskiest.count > 1 { examples.append(riskiest.last!) }
+        return examples
+    }
+
+    /// The few lines of script that sort a table by the clicked column (numerically by
+    /// `data-v` where both cells have one, else by text), and the end of the page.
+    func footer() -> String {
+        """
         <script>
         document.querySelectorAll('table.sortable th').forEach(function(th, i){th.addEventListener('click', function(){
           var tb = th.closest('table').tBodies[0], rs = Array.from(tb.rows), asc = th.dataset.asc !== '1';
