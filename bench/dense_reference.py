@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Dense numpy reference for `ttu calibrate` (marginal guarantee), written straight from
-METHOD.md §2–§4: builds the full n×m matrix of candidate bounds. Used to cross-check the
+docs/method.md §2–§4: builds the full n×m matrix of candidate bounds. Used to cross-check the
 selected grid index and as the speed baseline of `ttu calibrate`.
 
 usage: dense_reference.py PLAN.csv OBS.csv ALPHA   → prints tau_index (0-based, -1 if none)

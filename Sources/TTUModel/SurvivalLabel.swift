@@ -1,4 +1,4 @@
-/// Survival data for one training prompt, in either of the two forms of METHOD.md §2,
+/// Survival data for one training prompt, in either of the two forms of docs/method.md §2,
 /// reduced to a weighted binary cross-entropy row `(target, weight)`.
 ///
 /// Both log-likelihoods are `weight · [y·log p + (1 − y)·log(1 − p)]`:

@@ -2,7 +2,7 @@ import Foundation
 import TTUCore
 import TTUModel
 
-/// METHOD §6 up to the predictions: population, split, training counts, the paper's MLP.
+/// docs/method.md §6 up to the predictions: population, split, training counts, the paper's MLP.
 /// Shared by `simulate` and `bench`. All data simulated.
 public struct SyntheticSetup {
     public var population: SyntheticPopulation

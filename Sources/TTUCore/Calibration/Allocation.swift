@@ -23,7 +23,7 @@ public struct CalibrationPlan: Sendable {
     public var plannedGenerations: Int { cap.reduce(0, +) }
 }
 
-/// The budget allocation strategies of METHOD §3.
+/// The budget allocation strategies of docs/method.md §3.
 public enum Allocation {
     /// Builds the plan for predictions `pHat` (each in [0, 1]) under `settings`,
     /// drawing the sampling indicators (or naive caps) from `settings.seed`.
@@ -80,7 +80,7 @@ public enum Allocation {
 
     /// The scale `s = 1/√λ` of the optimal allocation `π = min(1, s/√w)` (∞ when every
     /// prompt can be sampled). Fitted on one set of prompts, it can be applied pointwise
-    /// to others: the i.i.d. variant of `optimized` (METHOD §3, beyond).
+    /// to others: the i.i.d. variant of `optimized` (docs/method.md §3, beyond).
     public static func optimizedScale(weights w: [Double], totalBudget total: Double) -> Double {
         let n = w.count
         let sumW = w.reduce(0, +)

@@ -1,4 +1,4 @@
-/// How the calibration budget is spread over prompts (METHOD §3).
+/// How the calibration budget is spread over prompts (docs/method.md §3).
 public enum AllocationStrategy: String, CaseIterable, Codable, Sendable {
     /// Paper's "naive / fixed budgeting": every prompt gets a random cap
     /// `c ~ Geometric(1/B)` independent of x. Baseline; under-covers by design.
@@ -9,7 +9,7 @@ public enum AllocationStrategy: String, CaseIterable, Codable, Sendable {
     case trimmed
     /// Paper's "optimized / global": minimise `Σ 1/π` subject to `Σ π·w = n·B`.
     case optimized
-    /// Beyond the paper (METHOD §3): a pilot on a fraction of the prompts chooses W and
+    /// Beyond the paper (docs/method.md §3): a pilot on a fraction of the prompts chooses W and
     /// the cap level; the other prompts are allocated pointwise by expected cost under p̂
     /// and calibrated on their own. See `TwoStage`.
     case adaptive

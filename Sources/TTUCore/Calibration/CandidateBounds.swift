@@ -1,6 +1,6 @@
 import Foundation
 
-/// The candidate bounds `q_j(x) = min(Q(τ_j; p̂(x)), M)` for one grid and cap (METHOD §2).
+/// The candidate bounds `q_j(x) = min(Q(τ_j; p̂(x)), M)` for one grid and cap (docs/method.md §2).
 ///
 /// Never materialises the n×m matrix: `q_j` for one prompt is computed on demand
 /// from `log(1 − τ_j)` and `log(1 − p̂)`, and because `q_j` is non-decreasing in j the

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The calibrated lower predictive bound `L(x) = q_ĵ(x) = min(Q(τ̂; p̂(x)), M)`,
-/// or the trivial bound 1 when no candidate was admissible (METHOD §2.6).
+/// or the trivial bound 1 when no candidate was admissible (docs/method.md §2 step 6).
 public struct LowerBound: Codable, Equatable, Sendable {
     /// `τ̂` (nil = trivial bound).
     public var tauHat: Double?

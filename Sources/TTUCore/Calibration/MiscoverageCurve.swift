@@ -31,7 +31,7 @@ public struct CalibrationSample: Sendable {
     public var meanGenerations: Double { Double(observed.reduce(0, +)) / Double(max(count, 1)) }
 }
 
-/// The inverse-probability-weighted miscoverage estimate of every candidate (METHOD §2.5):
+/// The inverse-probability-weighted miscoverage estimate of every candidate (docs/method.md §2 step 5):
 ///
 ///     α̂_j = (1/n) Σ_i Z_ij,   Z_ij = (ξ_i / π_i) · 1{ t̃_i < q_j(x_i) }
 ///

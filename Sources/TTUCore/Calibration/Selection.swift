@@ -1,6 +1,6 @@
 import Foundation
 
-/// Concentration bounds for the PAC guarantee (METHOD §4).
+/// Concentration bounds for the PAC guarantee (docs/method.md §4).
 public enum ConcentrationBound: String, CaseIterable, Codable, Sendable {
     /// `exp(−2n(α − α̂)₊² / w_max²) ≤ δ`: simple, loose when weights are large.
     case hoeffding
@@ -42,7 +42,7 @@ public struct CalibrationResult: Sendable {
 
 public enum Calibrator {
     /// Selects the largest admissible candidate by fixed-sequence testing from the
-    /// smallest τ upward (METHOD §4): `ĵ` is the last of the first run of admissible ones.
+    /// smallest τ upward (docs/method.md §4): `ĵ` is the last of the first run of admissible ones.
     /// `seed` fixes the random order the betting test uses.
     public static func calibrate(_ sample: CalibrationSample, bounds: CandidateBounds, alpha: Double,
                                  guarantee: Guarantee, seed: UInt64 = 0) throws -> CalibrationResult {

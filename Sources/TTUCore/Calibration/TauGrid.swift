@@ -1,6 +1,6 @@
 import Foundation
 
-/// The candidate quantile levels `τ_1 < … < τ_m`, log-spaced (METHOD §2).
+/// The candidate quantile levels `τ_1 < … < τ_m`, log-spaced (docs/method.md §2).
 /// Default: 300 points on [10^-3, 10^-0.75], as in the paper.
 public struct TauGrid: Codable, Equatable, Sendable {
     public var minLog10: Double

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The two-stage `adaptive` strategy (METHOD §3, beyond the paper).
+/// The two-stage `adaptive` strategy (docs/method.md §3, beyond the paper).
 ///
 /// The paper fixes the maximum weight W (hence the bound cap M = ⌊B·W⌋) and the cap level
 /// (the largest candidate τ_m) by hand, and budgets each sampled prompt by its worst-case
@@ -37,7 +37,7 @@ public enum TwoStage {
         /// Corrected expected costs are inflated by this factor. The final stage's spend is
         /// dominated by the few prompts whose p̂ is far too low (they cost ~1/p, not the cap),
         /// and the pilot sees few of them, so its cost estimate is noisy; in the synthetic
-        /// study (METHOD §6, seeds 1–3) 1.1 overspent B = 1120 by ~20% and 1.6 kept the mean
+        /// study (docs/method.md §6, seeds 1–3) 1.1 overspent B = 1120 by ~20% and 1.6 kept the mean
         /// draw below B at every budget from 1120 up.
         public var costMargin: Double = 1.6
         /// Allocate the final stage by p̂'s expected cost (true) or by worst-case cost, the cap (false).

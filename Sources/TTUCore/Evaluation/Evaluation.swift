@@ -1,6 +1,6 @@
 import Foundation
 
-/// How bounds fare against the truth (METHOD §5).
+/// How bounds fare against the truth (docs/method.md §5).
 public enum Evaluation {
     /// Exact coverage when the true p is known (synthetic data): the mean over prompts
     /// of `P(T ≥ L | p) = (1 − p)^(L − 1)`.

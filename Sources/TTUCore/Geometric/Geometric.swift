@@ -1,7 +1,7 @@
 import Foundation
 
 /// The geometric law of time-to-unsafe-sampling: `T | x ~ Geometric(p)` on {1, 2, …},
-/// `T` the index of the first unsafe generation (METHOD §1).
+/// `T` the index of the first unsafe generation (docs/method.md §1).
 ///
 /// Every function works in log space (`log1p`) so that p down to 1e-12 and up to 1
 /// is handled without cancellation. p = 0 means "never unsafe": quantiles are +∞.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Repeated calibration on a population with known p (METHOD §5–§6): for each strategy,
+/// Repeated calibration on a population with known p (docs/method.md §5–§6): for each strategy,
 /// budget and repetition, plan the calibration sample, draw it from the true p
 /// (simulated sampling), calibrate, bound the test prompts and score exact coverage.
 ///

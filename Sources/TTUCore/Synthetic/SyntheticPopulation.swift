@@ -1,6 +1,6 @@
 import Foundation
 
-/// The paper's synthetic population (METHOD §6), reproducible from a seed.
+/// The paper's synthetic population (docs/method.md §6), reproducible from a seed.
 ///
 /// `p`: 90% log-spaced on [1e-3, 1e-2], 10% on [1e-5, 1e-4]. Features: for
 /// τ_k = 0.1, 0.189, …, 0.9 the geometric quantile `Q(τ_k; p)^0.25`, all divided by
