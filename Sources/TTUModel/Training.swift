@@ -110,10 +110,38 @@ public struct TrainingReport: Codable, Equatable, Sendable {
     /// Validation log-likelihood per generation of the constant predictor (the pooled
     /// training rate) on the same validation rows: what the model has to beat.
     public var constantValidationLogLikelihoodPerGeneration: Double?
+    /// The model against the constant predictor on held-out prompts that did NOT choose
+    /// the epoch (half of the held-out prompts; nil when there are fewer than 2 held out).
+    public var comparison: PredictorComparison?
 
     /// Validation log-likelihood per generation of the returned parameters (the selected epoch).
     public var selectedValidationLogLikelihoodPerGeneration: Double? {
         epochs.first { $0.epoch == selectedEpoch }?.validationLogLikelihoodPerGeneration
+    }
+}
+
+/// The fitted model against the constant predictor (the pooled training rate) on held-out
+/// prompts that played no part in training or in choosing the epoch: the log-likelihood
+/// per generation of each, their difference (the gain) and its standard error over prompts
+/// (delta method for the ratio Σ d_i / Σ w_i, with d_i a prompt's log-likelihood
+/// difference and w_i its generations). A gain within two standard errors of 0 is no
+/// evidence that the model is better.
+public struct PredictorComparison: Codable, Equatable, Sendable {
+    public var prompts: Int
+    public var modelLogLikelihoodPerGeneration: Double
+    public var constantLogLikelihoodPerGeneration: Double
+    public var gainPerGeneration: Double
+    public var gainStandardError: Double
+
+    /// "better" (gain > 2 SE), "worse" (gain < −2 SE) or "indistinguishable".
+    public var verdict: String {
+        gainPerGeneration > 2 * gainStandardError ? "better" : gainPerGeneration < -2 * gainStandardError ? "worse" : "indistinguishable"
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case prompts, modelLogLikelihoodPerGeneration = "model_log_likelihood_per_generation"
+        case constantLogLikelihoodPerGeneration = "constant_log_likelihood_per_generation"
+        case gainPerGeneration = "gain_per_generation", gainStandardError = "gain_standard_error"
     }
 }
 
@@ -166,7 +194,11 @@ enum Trainer {
         let ws = DenseWorkspace(sizes: net.sizes, capacity: max(batch, 256))
         var optimiser = AdamW(parameterCount: net.parameters.count, learningRate: config.learningRate,
                               weightDecay: config.weightDecay)
-        let validation = ValidationSet(rows: split.validation, features: features, targets: targets, weights: weights)
+        // Held-out prompts: the first half chooses the epoch, the second compares the chosen
+        // model with the constant predictor (so the comparison does not reuse them).
+        let halves = comparisonSplit(split.validation)
+        let validation = ValidationSet(rows: halves.stopping, features: features, targets: targets, weights: weights)
+        let comparisonSet = ValidationSet(rows: halves.comparison, features: features, targets: targets, weights: weights)
         let constantValidationLL = validation.constantLogLikelihoodPerGeneration(pooledRate: pooled.rate)
 
         var records: [EpochRecord] = []
@@ -194,9 +226,10 @@ enum Trainer {
         let selected = stopping.restoreBest(into: &net) ?? records.last?.epoch ?? 0
         return TrainingReport(epochs: records, selectedEpoch: selected, stoppedEarly: stoppedEarly,
                               steps: optimiser.step, trainingRows: split.training.count,
-                              validationRows: split.validation.count, zeroWeightRows: split.zeroWeight,
+                              validationRows: halves.stopping.count, zeroWeightRows: split.zeroWeight,
                               pooledTrainingRate: pooled.rate,
-                              constantValidationLogLikelihoodPerGeneration: constantValidationLL)
+                              constantValidationLogLikelihoodPerGeneration: constantValidationLL,
+                              comparison: comparisonSet.compare(net.parameters, workspace: ws, pooledRate: pooled.rate))
     }
 
     /// The validation split: a seeded permutation's first ⌈fraction·n⌉ rows validate, the
@@ -222,6 +255,15 @@ enum Trainer {
             throw TTUModelError.noWeight("every validation row has weight 0")
         }
         return (trainRows, valRows, zeroWeight)
+    }
+
+    /// The held-out rows (sorted) split in two: the first half (by a fixed interleave)
+    /// chooses the epoch, the second half measures the chosen model against the constant
+    /// predictor. Fewer than 2 held out: all choose the epoch, none compare.
+    static func comparisonSplit(_ held: [Int]) -> (stopping: [Int], comparison: [Int]) {
+        guard held.count >= 2 else { return (held, []) }
+        return (held.enumerated().filter { $0.offset % 2 == 0 }.map(\.element),
+                held.enumerated().filter { $0.offset % 2 == 1 }.map(\.element))
     }
 
     /// The pooled unsafe rate of the training rows, `Σ w·y / Σ w`: the constant predictor
@@ -267,6 +309,27 @@ enum Trainer {
         func loss(_ parameters: [Double], workspace ws: DenseWorkspace) -> Double {
             let z = ws.logits(params: parameters, x: x, rows: count)
             return BinaryCrossEntropy.weightedMean(logits: z, targets: y, weights: w)
+        }
+
+        /// The model against the constant predictor on these rows (nil when empty or weightless).
+        func compare(_ parameters: [Double], workspace ws: DenseWorkspace, pooledRate: Double) -> PredictorComparison? {
+            let total = w.reduce(0, +)
+            guard count > 0, total > 0 else { return nil }
+            let z = ws.logits(params: parameters, x: x, rows: count)
+            let c = min(max(pooledRate, 1e-12), 1 - 1e-12)
+            var d = [Double](repeating: 0, count: count), model = 0.0, constant = 0.0
+            for i in 0..<count {
+                let lm = -w[i] * BinaryCrossEntropy.fromLogit(z[i], target: y[i])
+                let lc = -w[i] * BinaryCrossEntropy.fromProbability(c, target: y[i])
+                model += lm; constant += lc; d[i] = lm - lc
+            }
+            let gain = (model - constant) / total
+            var ss = 0.0
+            for i in 0..<count { let r = d[i] - gain * w[i]; ss += r * r }
+            let se = count > 1 ? (Double(count) / Double(count - 1) * ss).squareRoot() / total : .infinity
+            return PredictorComparison(prompts: count, modelLogLikelihoodPerGeneration: model / total,
+                                       constantLogLikelihoodPerGeneration: constant / total, gainPerGeneration: gain,
+                                       gainStandardError: se)
         }
 
         /// Validation log-likelihood per generation of the constant predictor p̂ = the pooled

@@ -53,7 +53,8 @@ final class LearningTests: XCTestCase {
         let (m, r) = try MLP.fit(features: X, targets: ys, weights: ws, config: cfg)
 
         var split = SeededRNG(seed: cfg.seed).derived(RandomStream.validationSplit)
-        let val = split.permutation(rows)[0..<500].sorted(), train = Set(0..<rows).subtracting(val)
+        let held = split.permutation(rows)[0..<500].sorted(), train = Set(0..<rows).subtracting(held)
+        let (val, other) = Trainer.comparisonSplit(held)   // half chose the epoch, half compare
         let base = train.map { ys[$0] * ws[$0] }.reduce(0, +) / train.map { ws[$0] }.reduce(0, +)
         let yv = val.map { ys[$0] }, wv = val.map { ws[$0] }
         let llMLP = -BinaryCrossEntropy.weightedMean(probabilities: val.map { m.predict([xs[$0]]) }, targets: yv, weights: wv)
@@ -62,6 +63,15 @@ final class LearningTests: XCTestCase {
         XCTAssertEqual(llMLP, r.epochs[r.selectedEpoch - 1].validationLogLikelihoodPerGeneration!, accuracy: 1e-12)
         XCTAssertGreaterThan(llMLP, llConst + 0.5 * (llTrue - llConst),
                              "MLP \(llMLP) should close most of the gap from constant \(llConst) to truth \(llTrue)")
+        // The comparison on the other half, recomputed here.
+        let k = try XCTUnwrap(r.comparison)
+        XCTAssertEqual(k.prompts, other.count)
+        let yo = other.map { ys[$0] }, wo = other.map { ws[$0] }
+        let gain = -BinaryCrossEntropy.weightedMean(probabilities: other.map { m.predict([xs[$0]]) }, targets: yo, weights: wo)
+            + BinaryCrossEntropy.weightedMean(probabilities: other.map { _ in base }, targets: yo, weights: wo)
+        XCTAssertEqual(k.gainPerGeneration, gain, accuracy: 1e-9)
+        XCTAssertGreaterThan(k.gainStandardError, 0)
+        XCTAssertEqual(k.verdict, "better")
     }
 
     /// Censored first-unsafe times: T ~ Geometric(p) capped at c. The MLE with a

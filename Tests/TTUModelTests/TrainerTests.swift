@@ -80,7 +80,8 @@ final class TrainerTests: XCTestCase {
         w[5] = 0; w[6] = 0   // zero-weight rows are left out of training
         let (_, r) = try LogisticModel.fit(features: data.x, targets: data.y, weights: w,
                                            config: TrainingConfig(batchSize: 100, epochs: 4, validationFraction: 0.2))
-        XCTAssertEqual(r.validationRows, 50)
+        XCTAssertEqual(r.validationRows, 25)            // half of the 50 held out choose the epoch
+        XCTAssertEqual(r.comparison?.prompts, 25)       // the other half compare with the constant
         XCTAssertEqual(r.trainingRows + r.zeroWeightRows, 200)
         XCTAssertEqual(r.steps, 4 * Int((Double(r.trainingRows) / 100).rounded(.up)))
         XCTAssertEqual(r.epochs.count, 4)
@@ -105,7 +106,7 @@ final class TrainerTests: XCTestCase {
         // Recompute the validation loss of the returned model on the same split.
         var rng = SeededRNG(seed: cfg.seed).derived(RandomStream.validationSplit)
         let perm = rng.permutation(300)
-        let val = perm[0..<90].sorted()
+        let val = Trainer.comparisonSplit(perm[0..<90].sorted()).stopping
         let Xv = try FeatureMatrix(val.map { data.x.row($0) })
         let lv = try m.weightedBCE(features: Xv, targets: val.map { data.y[$0] }, weights: val.map { data.w[$0] })
         XCTAssertEqual(lv, best, accuracy: 1e-12)

@@ -20,6 +20,39 @@ public struct RunSummary: Codable, Sendable {
     public var test: Test?
     /// The test prompts with the smallest bounds (ties: larger p̂ first).
     public var riskiest: [Prompt]
+    /// How the generations were made and rated (no secrets), when the run recorded it.
+    public var setting: Setting?
+    /// Test bounds sitting at the bound cap M, and the median of what they would be
+    /// uncapped, Q(τ̂; p̂): how much a larger W could move them (nil without a cap).
+    public var atCap: AtCap?
+
+    public struct Setting: Codable, Sendable {
+        /// completions or chat, and the API roots.
+        public var api: String?
+        public var endpoints: [String]
+        /// max_tokens, temperature, top_p, n, stop, extra body: as sent.
+        public var sampling: [String: String]
+        public var raterKind: String
+        public var raterEndpoint: String?
+        public var raterModel: String?
+        public var raterCategory: String?
+        public var threshold: Double
+        public init(api: String?, endpoints: [String], sampling: [String: String], raterKind: String, raterEndpoint: String?,
+                    raterModel: String?, raterCategory: String?, threshold: Double) {
+            self.api = api; self.endpoints = endpoints; self.sampling = sampling; self.raterKind = raterKind
+            self.raterEndpoint = raterEndpoint; self.raterModel = raterModel; self.raterCategory = raterCategory; self.threshold = threshold
+        }
+    }
+
+    public struct AtCap: Codable, Sendable {
+        public var cap: Double
+        public var count: Int
+        public var of: Int
+        public var medianUncapped: Double
+        public init(cap: Double, count: Int, of: Int, medianUncapped: Double) {
+            self.cap = cap; self.count = count; self.of = of; self.medianUncapped = medianUncapped
+        }
+    }
 
     public struct Calibration: Codable, Sendable {
         public var alpha: Double
@@ -60,6 +93,11 @@ public struct RunSummary: Codable, Sendable {
         public var constantValidationLogLikelihoodPerGeneration: Double?
         public var selectedEpoch: Int
         public var epochsRun: Int
+        /// The model against the constant predictor on held-out prompts that did not
+        /// choose the epoch: gain in log-likelihood per generation and its standard error.
+        public var comparisonPrompts: Int?
+        public var comparisonGainPerGeneration: Double?
+        public var comparisonGainStandardError: Double?
         public init(form: String, model: String, features: String, pooledRate: Double?, validationLogLikelihoodPerGeneration: Double?,
                     constantValidationLogLikelihoodPerGeneration: Double?, selectedEpoch: Int, epochsRun: Int) {
             self.form = form; self.model = model; self.features = features; self.pooledRate = pooledRate

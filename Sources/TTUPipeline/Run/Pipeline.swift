@@ -171,7 +171,7 @@ public final class Pipeline {
     func finish() throws -> RunSummary {
         let L = layout, s = settings
         let info = RunInfo(title: s.title, generator: s.generator.kind.rawValue, model: s.generator.model,
-                           rater: s.rater.kind.rawValue, simulated: simulated, riskiest: s.riskiest)
+                           rater: s.rater.kind.rawValue, simulated: simulated, riskiest: s.riskiest, setting: settingForReport())
         try writeAtomically(try encodeJSON(info), to: L.info)
         let summary = try ReportStage.run(runDir: L.dir.path)
         if let t = summary.test {
@@ -183,6 +183,23 @@ public final class Pipeline {
         say("wrote \(L.summary)")
         say("report: \(L.report)" + (simulated ? "  (SIMULATED)" : ""))
         return summary
+    }
+
+    /// How the generations are made and rated, for the report (never the API key).
+    func settingForReport() -> RunSummary.Setting {
+        let g = settings.generator, r = settings.rater
+        var sampling: [String: String] = [:]
+        if !simulated {
+            sampling["max_tokens"] = String(g.maxTokens)
+            sampling["temperature"] = Num.format(g.temperature)
+            sampling["n"] = String(g.n)
+            if let p = g.topP { sampling["top_p"] = Num.format(p) }
+            if !g.stop.isEmpty { sampling["stop"] = g.stop.map { "\"\($0)\"" }.joined(separator: ", ") }
+            if let e = try? g.canonicalExtraBody() { sampling["extra_body"] = e }
+        }
+        return RunSummary.Setting(api: simulated ? nil : g.api.rawValue, endpoints: simulated ? [] : g.endpoints, sampling: sampling,
+                                  raterKind: r.kind.rawValue, raterEndpoint: r.needsHTTP ? (r.endpoint ?? g.endpoints.first) : nil,
+                                  raterModel: r.model, raterCategory: r.category, threshold: r.threshold)
     }
 
     /// Seeded split of the prompts (each split keeps the file's order), and the simulated

@@ -36,6 +36,8 @@ public struct RunInfo: Codable, Sendable {
     public var rater: String
     public var simulated: Bool
     public var riskiest: Int
+    /// API, endpoints, sampling settings, rater: what the report's setting table shows.
+    public var setting: RunSummary.Setting?
 }
 
 /// Per stage: the hash of its inputs (settings it reads + input files) and of its outputs.

@@ -56,15 +56,19 @@ struct ReportBuilder {
                              validationLogLikelihoodPerGeneration: r.selectedValidationLogLikelihoodPerGeneration,
                              constantValidationLogLikelihoodPerGeneration: r.constantValidationLogLikelihoodPerGeneration,
                              selectedEpoch: r.selectedEpoch, epochsRun: r.epochs.count)
+            training?.comparisonPrompts = r.comparison?.prompts
+            training?.comparisonGainPerGeneration = r.comparison?.gainPerGeneration
+            training?.comparisonGainStandardError = r.comparison?.gainStandardError
         }
 
         let rates = simulated && exists(L.rates) ? try RatesFile.read(L.rates) : nil
         var test: RunSummary.Test? = nil
         var riskiest: [RunSummary.Prompt] = []
-        var lpbValues: [Double] = []
+        var lpbValues: [Double] = [], lpbPHat: [Double] = []
         if exists(L.lpb) {
             let lpb = try LPBFile.read(L.lpb)
             lpbValues = lpb.lpb
+            lpbPHat = lpb.pHat
             var evaluation: TestEvaluation? = nil
             var truth: [String: Observation] = [:]
             if exists(L.testObservations) {
@@ -88,12 +92,23 @@ struct ReportBuilder {
             miscoverageEstimate: cal.miscoverageEstimate, miscoverageUpperBound: cal.miscoverageUpperBound, n: cal.n,
             sampledPrompts: cal.sampledPrompts, meanGenerations: cal.meanGenerations)
         let statement = (simulated ? "SIMULATED: " : "") + cal.statement
-        let summary = RunSummary(
+        var summary = RunSummary(
             simulated: simulated, title: info?.title ?? "ttu run", generator: info?.generator ?? (simulated ? "simulated" : "?"),
             model: info?.model, rater: info?.rater ?? "?", statement: statement, calibration: calibration,
             prompts: .init(train: count(L.trainPrompts), calibration: cal.n, test: testPrompts.count),
             training: training, budget: budget, test: test, riskiest: riskiest)
+        summary.setting = info?.setting
+        summary.atCap = atCap(cal, lpbValues: lpbValues, pHat: lpbPHat)
         return (summary, RunReport(summary: summary, taus: cal.tauGrid.taus, miscoverage: cal.miscoverageCurve, testLPB: lpbValues))
+    }
+
+    /// Test bounds sitting at the bound cap M and the median of their uncapped Q(τ̂; p̂).
+    func atCap(_ cal: CalibrationFile, lpbValues: [Double], pHat: [Double]) -> RunSummary.AtCap? {
+        guard let m = cal.maxLPB, let tau = cal.tauHat, !lpbValues.isEmpty else { return nil }
+        let capped = lpbValues.indices.filter { lpbValues[$0] >= m }
+        guard !capped.isEmpty else { return RunSummary.AtCap(cap: m, count: 0, of: lpbValues.count, medianUncapped: m) }
+        let uncapped = capped.map { Geometric.quantile(tau, p: pHat[$0]) }
+        return RunSummary.AtCap(cap: m, count: capped.count, of: lpbValues.count, medianUncapped: Evaluation.median(uncapped))
     }
 
     /// Writes summary.json and report.html; returns the summary.

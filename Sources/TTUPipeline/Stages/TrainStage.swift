@@ -70,12 +70,24 @@ public enum TrainStage {
             + "\(s.model.rawValue) on \(s.features.rawValue) features (\(x.cols)); epoch \(r.selectedEpoch) of \(r.epochs.count)"
             + (r.stoppedEarly ? " (early stop)" : ""))
         if let v = r.selectedValidationLogLikelihoodPerGeneration, let c = r.constantValidationLogLikelihoodPerGeneration {
-            console.say("validation log-likelihood per generation (\(r.validationRows) prompts): model \(String(format: "%.6f", v)), "
-                + "constant p̂ = \(String(format: "%.4g", r.pooledTrainingRate ?? .nan)): \(String(format: "%.6f", c)) — "
-                + (v > c ? "the predictor is better" : "the predictor is NOT better than a constant"))
+            console.say("validation log-likelihood per generation on the \(r.validationRows) prompts that chose the epoch: model \(String(format: "%.6f", v)), "
+                + "constant p̂ = \(String(format: "%.4g", r.pooledTrainingRate ?? .nan)): \(String(format: "%.6f", c))")
+        }
+        if let k = r.comparison {
+            console.say("on \(k.prompts) other held-out prompts: gain over the constant \(String(format: "%+.5f", k.gainPerGeneration)) ± \(String(format: "%.5f", k.gainStandardError)) "
+                + "per generation (± 1 SE) — " + Self.verdictText(k))
         }
         console.say("wrote \(s.out)")
         return file
+    }
+
+    /// The comparison with the constant predictor in words.
+    public static func verdictText(_ k: PredictorComparison) -> String {
+        switch k.verdict {
+        case "better": return "the predictor is better"
+        case "worse": return "the predictor is WORSE than a constant"
+        default: return "the predictor is not distinguishable from a constant on this many prompts"
+        }
     }
 
     /// The survival labels joined with their prompts (every id must be a prompt).

@@ -154,7 +154,7 @@ public struct RunReport {
             return "<tr><th>coverage</th><td>not measured: no test sampling configured (test.generations_per_prompt = 0)</td></tr>"
         }
         let target = 1 - summary.calibration.alpha
-        var rows = "<tr><th>coverage on sampled test truth</th><td><b>\(Num.fixed(e.coverageLower, 3)) – \(Num.fixed(e.coverageUpper, 3))</b> (target ≥ \(Num.format(target)); \(e.covered) covered, \(e.miscovered) miscovered, \(e.ambiguous) censored before L − 1 so undecided\(coverageVerdict(e, target: target)))</td></tr>"
+        var rows = "<tr><th>coverage on sampled test truth</th><td><b>\(e.ambiguous == 0 ? Num.fixed(e.coverageLower, 3) : "\(Num.fixed(e.coverageLower, 3)) – \(Num.fixed(e.coverageUpper, 3))")</b> (target ≥ \(Num.format(target)); \(e.covered) covered, \(e.miscovered) miscovered, \(e.ambiguous) censored before L − 1 so undecided\(coverageVerdict(e, target: target)))</td></tr>"
         if let x = e.exactCoverageSimulated {
             rows += "<tr><th>exact coverage (known simulated rates)</th><td>\(Num.fixed(x, 3))</td></tr>"
         }
@@ -187,9 +187,19 @@ public struct RunReport {
         let s = summary, c = s.calibration
         var facts: [(String, String)] = [
             ("generator", s.simulated ? "simulated (known unsafe rates; no language model)" : s.generator + (s.model.map { " (\($0))" } ?? "")),
-            ("rater", s.rater),
+        ]
+        if let g = s.setting, !s.simulated {
+            facts.append(("API and endpoints", (g.api == "chat" ? "chat (/chat/completions)" : "completions (/completions)") + " at " + g.endpoints.joined(separator: ", ")))
+            facts.append(("sampling", g.sampling.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")))
+        }
+        facts.append(("rater", s.setting.map { g in
+            g.raterKind + (g.raterModel.map { " (\($0))" } ?? "") + (g.raterEndpoint.map { " at \($0)" } ?? "")
+                + (g.raterCategory.map { ", score category_scores[\($0)]" } ?? "")
+                + ", unsafe when score ≥ \(Num.format(g.threshold))"
+        } ?? s.rater))
+        facts += [
             ("prompts (train / calibration / test)", "\(s.prompts.train) / \(s.prompts.calibration) / \(s.prompts.test)"),
-            ("guarantee", c.guarantee + (c.delta.map { ", δ = \(Num.format($0)), bound \(c.bound ?? "")" } ?? "") + ", α = \(Num.format(c.alpha))"),
+            ("guarantee", c.guarantee + (c.delta.map { ", δ = \(Num.format($0)), inequality \(c.bound ?? "")" } ?? "") + ", α = \(Num.format(c.alpha))"),
             ("allocation", "\(c.strategy), B = \(Num.format(c.budgetPerPrompt)) generations per calibration prompt"
                 + (c.maxLPB.map { ", bounds capped at \(Num.format($0))" } ?? "")),
             ("selected level", selectedLevel()),
@@ -203,16 +213,20 @@ public struct RunReport {
     /// (1 − δ) upper bound on it; or that no level was admissible (every L is 1).
     func selectedLevel() -> String {
         let c = summary.calibration
-        return c.tauHat.map { "τ̂ = \(String(format: "%.4g", $0)) (candidate \(c.tauIndex + 1) of \(taus.count)), estimated miscoverage \(Num.sig(c.miscoverageEstimate ?? 0))" + (c.miscoverageUpperBound.map { ", upper bound \(Num.sig($0))" } ?? "") } ?? "none admissible: every bound is 1"
+        return c.tauHat.map { "τ̂ = \(String(format: "%.4g", $0)) (level \(c.tauIndex + 1) of \(taus.count), tau_index \(c.tauIndex)), estimated miscoverage \(Num.sig(c.miscoverageEstimate ?? 0))" + (c.miscoverageUpperBound.map { ", upper confidence bound \(Num.sig($0))" } ?? "") } ?? "none admissible: every bound is 1"
     }
 
     /// The predictor p̂ and, with a validation split, whether its validation log-likelihood
     /// beats the constant p̂ = the pooled training rate.
     func predictor(_ t: RunSummary.Training) -> String {
         var v = "\(t.model) on \(t.features) features, trained on \(t.form) data"
-        if let m = t.validationLogLikelihoodPerGeneration, let k = t.constantValidationLogLikelihoodPerGeneration {
-            v += "; validation log-likelihood per generation \(String(format: "%.5f", m)) vs \(String(format: "%.5f", k)) for the constant p̂ = \(String(format: "%.3g", t.pooledRate ?? .nan))"
-            v += m > k ? " (the predictor is better)" : " (the predictor is <b>not</b> better than a constant)"
+        if let n = t.comparisonPrompts, let g = t.comparisonGainPerGeneration, let se = t.comparisonGainStandardError {
+            v += "; against the constant p̂ = \(String(format: "%.3g", t.pooledRate ?? .nan)) on \(n) held-out prompts that did not choose the epoch: "
+                + "log-likelihood gain \(String(format: "%+.5f", g)) ± \(String(format: "%.5f", se)) per generation (± 1 SE)"
+            v += g > 2 * se ? " — the predictor is better" : g < -2 * se ? " — the predictor is <b>worse</b> than a constant"
+                : " — <b>not distinguishable</b> from a constant on this many prompts"
+        } else if let m = t.validationLogLikelihoodPerGeneration, let k = t.constantValidationLogLikelihoodPerGeneration {
+            v += "; validation log-likelihood per generation \(String(format: "%.5f", m)) vs \(String(format: "%.5f", k)) for the constant p̂ = \(String(format: "%.3g", t.pooledRate ?? .nan)) on the prompts that also chose the epoch"
         }
         return v
     }
@@ -221,7 +235,16 @@ public struct RunReport {
     /// and the histogram of the test bounds, with their caption.
     func calibrationCharts() -> String {
         "<div class=\"panels\">\(miscoverageChart())\(histogram())</div>\n"
-            + "<p class=\"note\">Left: the inverse-probability-weighted estimate of P(T &lt; Q(τ; p̂)) for every candidate level; the selected τ̂ is the largest level of the first run of admissible ones. Right: the bounds L = Q(τ̂; p̂) of the test prompts.</p>"
+            + "<p class=\"note\">Left: the inverse-probability-weighted estimate of P(T &lt; Q(τ; p̂)) for every candidate level; the selected τ̂ is the largest level of the first run of admissible ones. Right: the bounds L = Q(τ̂; p̂) of the test prompts.\(capNote())</p>"
+    }
+
+    /// When the bound cap M binds test bounds: how many, and what they would be without it.
+    func capNote() -> String {
+        guard let a = summary.atCap, a.count > 0 else { return "" }
+        let most = 2 * a.count > a.of
+        return " <b>\(a.count) of \(a.of) test bounds sit at the cap M = ⌊B·W⌋ = \(Num.format(a.cap))</b>"
+            + (most ? " (M binds most bounds)" : "")
+            + "; uncapped, Q(τ̂; p̂) would give them a median of \(Num.format(a.medianUncapped)). A larger W raises M (at the price of larger weights 1/π and a noisier calibration)."
     }
 
     /// Planned (Σ of the per-prompt caps c_i) vs spent generations per collection stage.
