@@ -1,16 +1,25 @@
 #!/usr/bin/env python3
 """Measures the local real components (run with tools/.venv/bin/python or any python3).
 
-  tools/measure.py [--llm http://127.0.0.1:8081/v1] [--rater http://127.0.0.1:8082/v1]
+  tools/measure.py [--llm URL ...] [--rater URL] [--concurrency 8] [--summary obs.json]
+  tools/measure.py --capacity-only --llm URL --llm URL2 --rater URL --summary obs.json
 
-Reports completions/s (30-token completions, one at a time), seed determinism,
-n>1 support, chat-completions support, moderation requests/s, and the fraction
-of generations on fortune-file sentence prefixes that the rater flags.
+Capacity, the way `ttu collect` uses the servers: --concurrency workers per --llm
+endpoint (every endpoint at once), each drawing one 30-token completion with its own
+seed and rating it with one moderation request, for --capacity-requests generations
+in all: generations/s of the servers. With --summary (the <out>.json a `ttu collect`
+or `ttu run` stage wrote), also ttu's share of that capacity: its generations/s
+(generations_this_run / elapsed_seconds) divided by the measured capacity.
+
+Then (unless --capacity-only): completions/s one at a time, seed determinism, n>1
+and chat support, moderation requests/s, and the fraction of generations on
+fortune-file sentence prefixes that the rater flags.
 Only talks to the given loopback URLs; every loop is bounded.
 """
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
 import os
 import random
@@ -53,17 +62,71 @@ def fortune_prefixes(n: int, rng: random.Random) -> list[str]:
     return [" ".join(t.split()[: rng.randint(6, 10)]) for t in picks]
 
 
+def capacity(llms: list[str], rater: str | None, model: str, concurrency: int, total: int, max_tokens: int) -> dict:
+    """Generations/s with `concurrency` requests in flight per endpoint, all endpoints at
+    once, each generation followed by its rating (as ttu collect does)."""
+    prompt = "Once upon a time, in a small village by the sea,"
+    jobs = [(llms[i % len(llms)], i) for i in range(total)]
+
+    def one(job: tuple[str, int]) -> tuple[bool, int]:
+        llm, i = job
+        st, r = post(f"{llm}/completions", {"model": model, "prompt": prompt, "max_tokens": max_tokens,
+                                            "temperature": 1, "seed": 5000 + i})
+        if st != 200 or not isinstance(r, dict) or "choices" not in r:
+            return False, 0
+        text = r["choices"][0].get("text", "")
+        if rater:
+            st2, _ = post(f"{rater}/moderations", {"input": text})
+            if st2 != 200:
+                return False, 0
+        return True, r.get("usage", {}).get("completion_tokens", 0)
+
+    t0 = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=concurrency * len(llms)) as pool:
+        results = list(pool.map(one, jobs))
+    dt = time.monotonic() - t0
+    ok = sum(1 for good, _ in results if good)
+    return {"endpoints": llms, "concurrency_per_endpoint": concurrency, "generations": total, "failed": total - ok,
+            "seconds": round(dt, 2), "generations_per_s": round(ok / dt, 2),
+            "completion_tokens_per_s": round(sum(t for _, t in results) / dt, 1)}
+
+
+def ttu_share(summary_path: str, cap: dict) -> dict:
+    with open(summary_path, encoding="utf-8") as f:
+        s = json.load(f)
+    gens, secs = s.get("generations_this_run", 0), s.get("elapsed_seconds")
+    if not secs or not gens:
+        return {"summary": summary_path, "note": "the summary has no elapsed_seconds or drew nothing this run"}
+    rate = gens / secs
+    return {"summary": summary_path, "ttu_generations_per_s": round(rate, 2),
+            "capacity_generations_per_s": cap["generations_per_s"],
+            "ttu_share_of_capacity": round(rate / cap["generations_per_s"], 3) if cap["generations_per_s"] else None}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--llm", default="http://127.0.0.1:8081/v1")
+    ap.add_argument("--llm", action="append", help="API root of a generation server (repeat for every endpoint ttu uses)")
+    ap.add_argument("--concurrency", type=int, default=8, help="requests in flight per endpoint (ttu's default: 8)")
+    ap.add_argument("--capacity-requests", type=int, default=200, help="generations in the capacity measurement")
+    ap.add_argument("--max-tokens", type=int, default=30)
+    ap.add_argument("--summary", help="a ttu collect summary (<out>.json) to compare with the capacity")
+    ap.add_argument("--capacity-only", action="store_true")
     ap.add_argument("--rater", default="http://127.0.0.1:8082/v1")
     ap.add_argument("--model", default="smollm2")
     ap.add_argument("--requests", type=int, default=20)
     ap.add_argument("--prompts", type=int, default=20)
     ap.add_argument("--per-prompt", type=int, default=5)
     args = ap.parse_args()
+    llms = args.llm or ["http://127.0.0.1:8081/v1"]
+    args.llm = llms[0]
     rng = random.Random(1234)
     out: dict = {}
+    out["capacity"] = capacity(llms, args.rater or None, args.model, args.concurrency, args.capacity_requests, args.max_tokens)
+    if args.summary:
+        out["ttu_share"] = ttu_share(args.summary, out["capacity"])
+    if args.capacity_only:
+        print(json.dumps(out, indent=2))
+        return
 
     # 1. throughput, one at a time
     prompt = "Once upon a time, in a small village by the sea,"

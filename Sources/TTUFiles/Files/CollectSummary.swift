@@ -22,17 +22,20 @@ public struct CollectSummary: Codable, Sendable {
     public var overshoot: Int
     public var retries: Int
     public var interrupted: Bool
+    /// Wall-clock seconds of this run's sampling (rate = generations_this_run / this).
+    public var elapsedSeconds: Double?
 
     enum CodingKeys: String, CodingKey {
         case generator, simulated, model, endpoints, rater, threshold, seed, mode, db, prompts, complete, incomplete
         case generationsLogged = "generations_logged", generationsThisRun = "generations_this_run"
         case unsafeThisRun = "unsafe_this_run", plannedBudget = "planned_budget", overshoot, retries, interrupted
+        case elapsedSeconds = "elapsed_seconds"
     }
 
     public init(generator: String, model: String?, endpoints: [String], rater: String, threshold: Double, seed: UInt64,
                 mode: String, db: String, prompts: Int, complete: Int, incomplete: [String], generationsLogged: Int,
                 generationsThisRun: Int, unsafeThisRun: Int, plannedBudget: Int, overshoot: Int, retries: Int,
-                interrupted: Bool) {
+                interrupted: Bool, elapsedSeconds: Double? = nil) {
         self.generator = generator
         simulated = generator == "simulated"
         self.model = model
@@ -52,6 +55,7 @@ public struct CollectSummary: Codable, Sendable {
         self.overshoot = overshoot
         self.retries = retries
         self.interrupted = interrupted
+        self.elapsedSeconds = elapsedSeconds
     }
 
     /// `<out>` with its extension replaced by `.json` (obs.csv → obs.json), like plan.json.

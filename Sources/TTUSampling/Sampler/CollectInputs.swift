@@ -59,7 +59,7 @@ extension CollectSummary {
                   incomplete: result.incomplete.map(\.id), generationsLogged: result.spentTotal,
                   generationsThisRun: result.generationsThisRun, unsafeThisRun: result.unsafeThisRun,
                   plannedBudget: result.planned, overshoot: result.overshoot, retries: result.retries,
-                  interrupted: result.interrupted)
+                  interrupted: result.interrupted, elapsedSeconds: (result.elapsed * 1000).rounded() / 1000)
     }
 }
 
