@@ -113,17 +113,26 @@ public enum PlanStage {
             + "(at the price of weights up to \(Num.format(w2)), a noisier calibration)"
     }
 
+    /// An adaptive step's plan, marked with its stage and the calibration prompt count, written.
+    static func write(_ plan: CalibrationPlan, stage: String, ids: [String], total: Int, to out: String) throws -> PlanFile {
+        var plan = plan
+        plan.settings.stage = stage
+        plan.settings.totalPrompts = total
+        let file = PlanFile(ids: ids, plan: plan)
+        try file.write(to: out)
+        return file
+    }
+
     /// adaptive, step 1: a pilot on a random fraction of the prompts.
     static func adaptivePilot(_ s: Settings, _ preds: Predictions, console: Console) throws -> Outcome {
         let twoStage = TwoStage.Settings()
         let rows = TwoStage.pilotRows(count: preds.ids.count, fraction: twoStage.pilotFraction, seed: s.seed)
-        var plan = try TwoStage.pilotPlan(pHat: rows.map { preds.pHat[$0] }, budget: s.budget, grid: s.tauGrid.resolve(pHat: [], maxLPB: nil, budget: s.budget),
-                                          settings: twoStage, seed: s.seed)
-        plan.settings.stage = "pilot"
-        plan.settings.totalPrompts = preds.ids.count
+        // The pilot keeps the paper's grid unless one is given: it chooses the cap level itself.
+        let grid: TauGrid
+        if case .fixed(let g) = s.tauGrid { grid = g } else { grid = .default }
+        var plan = try TwoStage.pilotPlan(pHat: rows.map { preds.pHat[$0] }, budget: s.budget, grid: grid, settings: twoStage, seed: s.seed)
         plan.settings.twoStage = twoStage
-        let file = PlanFile(ids: rows.map { preds.ids[$0] }, plan: plan)
-        try file.write(to: s.out)
+        let file = try write(plan, stage: "pilot", ids: rows.map { preds.ids[$0] }, total: preds.ids.count, to: s.out)
         console.say("adaptive, step 1 of 2: pilot of \(rows.count) of \(preds.ids.count) prompts, \(plan.cap.filter { $0 > 0 }.count) sampled, "
             + "at most \(plan.plannedGenerations) generations")
         console.say("wrote \(s.out) and \(PlanFile.settingsPath(for: s.out)); collect it, then plan again with the pilot and its observations")
@@ -153,11 +162,8 @@ public enum PlanStage {
         let choice = try TwoStage.choose(pilot: sample, pilotGrid: ps.tauGrid, budget: s.budget, totalPrompts: preds.ids.count,
                                          alpha: s.alpha, referencePHat: finalPHat, settings: ps.twoStage ?? TwoStage.Settings())
         var plan = try TwoStage.finalPlan(pHat: finalPHat, budget: s.budget, choice: choice, seed: StableHash.combine(s.seed, 1))
-        plan.settings.stage = "final"
-        plan.settings.totalPrompts = preds.ids.count
         plan.settings.choice = choice
-        let file = PlanFile(ids: finalRows.map { preds.ids[$0] }, plan: plan)
-        try file.write(to: s.out)
+        let file = try write(plan, stage: "final", ids: finalRows.map { preds.ids[$0] }, total: preds.ids.count, to: s.out)
         console.say("adaptive, step 2 of 2: the pilot chose W = \(Num.format(choice.maxWeight)) (bounds capped at M = \(Num.format(plan.settings.boundCap))), "
             + "cap level τ = \(Num.fixed(choice.grid.taus.last!, 4)), \(Num.fixed(choice.finalBudget, 1)) generations per final prompt left")
         console.say("final stage: \(finalRows.count) prompts, \(plan.cap.filter { $0 > 0 }.count) sampled; calibrate on \(s.out) alone")
