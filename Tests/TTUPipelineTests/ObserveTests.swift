@@ -123,4 +123,32 @@ final class ObserveTests: XCTestCase {
         XCTAssertFalse(t.exists("plan.csv"))
         XCTAssertEqual(try t.run(["plan", "--predictions", "pred.csv", "--budget", "1.5", "--strategy", "naive", "--out", "plan.csv"]).code, 0)
     }
+
+    /// adaptive's two steps on the command line: pilot plan, its observations, the final plan
+    /// for the other prompts, its observations, calibration on the final stage alone.
+    func testAdaptiveTwoStepsThroughTheCLI() throws {
+        _ = try setUp(n: 1500, deepCap: 100_000, seed: 9)
+        let plan = ["plan", "--predictions", "pred.csv", "--budget", "200", "--strategy", "adaptive"]
+        var r = try t.run(plan + ["--out", "pilot.csv"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.err.contains("step 1 of 2"), r.err)
+        r = try t.run(["observe", "--plan", "pilot.csv", "--deep", "deep.csv", "--out", "pilot_obs.csv"])
+        XCTAssertEqual(r.code, 0, r.err)
+        // Calibrating on the pilot itself is refused: it only chooses the final stage.
+        try t.assertRefused(["calibrate", "--plan", "pilot.csv", "--observations", "pilot_obs.csv", "--alpha", "0.1", "--out", "c.json"],
+                            output: "c.json", mentions: ["pilot"])
+        r = try t.run(plan + ["--alpha", "0.1", "--pilot", "pilot.csv", "--pilot-observations", "pilot_obs.csv", "--out", "final.csv"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.err.contains("step 2 of 2"), r.err)
+        let pilotIDs = Set(try PlanFile.read(t.path("pilot.csv")).ids), finalIDs = Set(try PlanFile.read(t.path("final.csv")).ids)
+        XCTAssertTrue(pilotIDs.isDisjoint(with: finalIDs))
+        XCTAssertEqual(pilotIDs.count + finalIDs.count, 1500)
+        r = try t.run(["observe", "--plan", "final.csv", "--deep", "deep.csv", "--out", "final_obs.csv"])
+        XCTAssertEqual(r.code, 0, r.err)
+        r = try t.run(["calibrate", "--plan", "final.csv", "--observations", "final_obs.csv", "--alpha", "0.1", "--out", "cal.json"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let cal = try JSONSerialization.jsonObject(with: Data(try t.read("cal.json").utf8)) as! [String: Any]
+        XCTAssertEqual(cal["strategy"] as? String, "adaptive")
+        XCTAssertEqual(cal["n"] as? Int, finalIDs.count)
+    }
 }
