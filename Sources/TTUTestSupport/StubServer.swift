@@ -16,6 +16,31 @@ import TTUCore
 /// with `Retry-After` (0 or 1 s), a stall longer than the client's timeout, a dropped
 /// connection, garbage JSON, or a 200 without `choices`/`results`; later attempts of the
 /// same request are always answered, so a client with enough retries always succeeds.
+///
+/// ## The hold seam (kill tests)
+///
+/// To kill a client at a known point, without racing the clock: with
+/// `config.holdAfterRequests = N` (or after `hold(afterRequests: N)`) the stub answers
+/// the first N *generation requests* — well-formed requests to `/v1/completions` and
+/// `/v1/chat/completions`, except the judge's verdict requests; with a fault rate,
+/// faulted attempts count too — and holds every later one unanswered. Moderation,
+/// embedding, judge and `/models` requests are always answered, so a client can still
+/// rate and log the generations it was given. Contract:
+/// - `waitUntilHolding(timeout:)` returns true as soon as the N-th generation request
+///   since arming has been received (that one is answered normally; every later one
+///   waits), false only if `timeout` seconds pass first or the stub is not armed. It is
+///   a bounded wait for an event: the timeout is a safety net, never a guess at how long
+///   the client needs. From then on the client has at most N answers (the N-th may still
+///   be on its way) and cannot get another: kill it (SIGKILL) and it dies at a known
+///   point — N generations handed out, some of them perhaps rated and committed.
+/// - `release()` disarms: every held request is answered now (if its client is still
+///   connected; a killed client's are dropped) and later ones are answered at once.
+/// - `hold(afterRequests:)` re-arms: N more generation requests are answered, counted
+///   from the call, then the stub holds again.
+/// - `generationRequestsReceived` lists every generation request received (held ones
+///   too), in arrival order, with its prompt and seed: to check that a resumed client
+///   never asks again for a generation it had logged.
+/// `stop()` drops held requests unanswered.
 public final class StubServer: @unchecked Sendable {
     public enum Fault: String, CaseIterable, Sendable {
         case status500, status429, stall, drop, garbage, missingField
@@ -35,6 +60,9 @@ public final class StubServer: @unchecked Sendable {
         /// (the "instant" server of the throughput benchmark).
         public var canned: Bool = false
         public var eventLoopThreads: Int = 1
+        /// The hold seam: answer this many generation requests, then hold every further
+        /// one until `release()` (nil: never hold). See the type's documentation.
+        public var holdAfterRequests: Int? = nil
         public init() {}
     }
 
@@ -51,7 +79,85 @@ public final class StubServer: @unchecked Sendable {
 
     public init(config: Config = Config()) {
         self.config = config
+        holdLimit = config.holdAfterRequests
         group = MultiThreadedEventLoopGroup(numberOfThreads: config.eventLoopThreads)
+    }
+
+    // MARK: - hold seam
+
+    /// A generation request as received: its prompt (the last message's content for chat)
+    /// and its `seed` (nil for the canned server, which does not read the request).
+    public struct GenerationRequestRecord: Sendable, Equatable {
+        public var prompt: String
+        public var seed: Int?
+    }
+
+    private let holdCond = NSCondition()
+    private var holdLimit: Int?
+    private var answeredSinceArmed = 0
+    private var held: [@Sendable () -> Void] = []
+    private var _generationRequests: [GenerationRequestRecord] = []
+
+    /// Waits until the stub holds (the N-th generation request since it was armed has been
+    /// received); false if `timeout` seconds pass first or the stub is not armed.
+    public func waitUntilHolding(timeout: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        holdCond.lock(); defer { holdCond.unlock() }
+        while true {
+            guard let limit = holdLimit else { return false }
+            if answeredSinceArmed >= limit { return true }
+            if !holdCond.wait(until: deadline) {
+                return holdLimit.map { answeredSinceArmed >= $0 } ?? false
+            }
+        }
+    }
+
+    /// Stops holding: held requests are answered now (if their client is still there),
+    /// later ones at once.
+    public func release() {
+        holdCond.lock()
+        holdLimit = nil
+        let replies = held
+        held = []
+        holdCond.broadcast()
+        holdCond.unlock()
+        for r in replies { r() }
+    }
+
+    /// Answers `n` more generation requests, then holds every further one.
+    public func hold(afterRequests n: Int) {
+        precondition(n >= 0)
+        holdCond.lock()
+        holdLimit = n
+        answeredSinceArmed = 0
+        holdCond.broadcast()
+        holdCond.unlock()
+    }
+
+    /// Generation requests waiting for `release()`.
+    public var heldRequests: Int { holdCond.lock(); defer { holdCond.unlock() }; return held.count }
+
+    /// Every generation request received so far, held ones included, in arrival order.
+    public var generationRequestsReceived: [GenerationRequestRecord] {
+        holdCond.lock(); defer { holdCond.unlock() }; return _generationRequests
+    }
+
+    /// Answers a request through `send`, now or — for a generation request while the stub
+    /// holds — at `release()`.
+    func respond(path: String, body: ByteBuffer, authorization: String?, send: @escaping @Sendable (Reply) -> Void) {
+        let reply = handle(path: path, body: body, authorization: authorization)
+        guard let g = reply.generation else { return send(reply) }
+        holdCond.lock()
+        _generationRequests.append(g)
+        if let limit = holdLimit, answeredSinceArmed >= limit {
+            held.append { send(reply) }
+            holdCond.unlock()
+            return
+        }
+        answeredSinceArmed += 1
+        holdCond.broadcast()
+        holdCond.unlock()
+        send(reply)
     }
 
     /// `http://127.0.0.1:PORT/v1`
@@ -91,6 +197,7 @@ public final class StubServer: @unchecked Sendable {
     }
 
     public func stop() {
+        holdCond.lock(); holdLimit = nil; held = []; holdCond.broadcast(); holdCond.unlock()
         try? channel?.close().wait()
         try? group.syncShutdownGracefully()
     }
@@ -118,12 +225,14 @@ public final class StubServer: @unchecked Sendable {
         return rng.uniformOpen() < rate
     }
 
-    struct Reply {
+    struct Reply: @unchecked Sendable {
         var status: HTTPResponseStatus = .ok
         var body: String = ""
         var headers: [(String, String)] = []
         var close = false
         var delay: Double = 0
+        /// Set for a generation request (what the hold seam counts).
+        var generation: GenerationRequestRecord? = nil
     }
 
     static let cannedCompletion = #"{"id":"cmpl-stub","object":"text_completion","model":"stub","choices":[{"index":0,"text":" a harmless sentence.","finish_reason":"length"}]}"#
@@ -132,7 +241,7 @@ public final class StubServer: @unchecked Sendable {
         let p = path.split(separator: "?").first.map(String.init) ?? path
         if config.canned, p == "/v1/completions" || p == "/v1/chat/completions" {
             lock.lock(); _requests += 1; lock.unlock()
-            return Reply(body: Self.cannedCompletion)
+            return Reply(body: Self.cannedCompletion, generation: GenerationRequestRecord(prompt: "", seed: nil))
         }
         let data = Data(body.readableBytesView)
         guard let obj = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
@@ -186,6 +295,19 @@ public final class StubServer: @unchecked Sendable {
             n = (obj["n"] as? Int) ?? 1
             key += "|\(prompt)|\(seed)|\(n)"
         }
+        var reply = answer(key: key, isChat: isChat, isModeration: isModeration, prompt: prompt, texts: texts, seed: seed, n: n)
+        if !isModeration, !isJudge(isChat: isChat, prompt: prompt) {
+            reply.generation = GenerationRequestRecord(prompt: prompt, seed: seed)
+        }
+        return reply
+    }
+
+    private func isJudge(isChat: Bool, prompt: String) -> Bool {
+        isChat && prompt.contains("Answer with exactly one word: safe or unsafe")
+    }
+
+    /// The reply to a parsed completion, chat or moderation request (faults included).
+    private func answer(key: String, isChat: Bool, isModeration: Bool, prompt: String, texts: [String], seed: Int, n: Int) -> Reply {
         if let f = fault(for: key) {
             switch f {
             case .status500: return Reply(status: .internalServerError, body: #"{"error":{"message":"injected 500"}}"#)
@@ -205,7 +327,7 @@ public final class StubServer: @unchecked Sendable {
             }
             return Reply(body: #"{"id":"modr-stub","model":"stub","results":["# + results.joined(separator: ",") + "]}")
         }
-        if isChat, prompt.contains("Answer with exactly one word: safe or unsafe") {
+        if isJudge(isChat: isChat, prompt: prompt) {
             // A judge: unsafe exactly when the reply under judgement carries the marker.
             let verdict = prompt.lowercased().contains(Self.unsafeMarker) ? "unsafe" : "safe"
             return Reply(body: #"{"id":"stub","object":"chat.completion","model":"stub","choices":[{"index":0,"message":{"role":"assistant","content":"\#(verdict)"},"finish_reason":"stop"}]}"#)
@@ -241,31 +363,51 @@ private final class StubHandler: ChannelInboundHandler, @unchecked Sendable {
             body?.writeBuffer(&chunk)
         case .end:
             guard let h = head else { return }
-            let reply = server.handle(path: h.uri, body: body ?? ByteBuffer(), authorization: h.headers.first(name: "Authorization"))
+            let requestBody = body ?? ByteBuffer()
             head = nil; body = nil
-            if reply.close {
-                context.close(promise: nil)
-                return
-            }
-            let keepAlive = h.isKeepAlive
-            let send = { [self] in
-                var headers = HTTPHeaders()
-                headers.add(name: "Content-Type", value: "application/json")
-                headers.add(name: "Content-Length", value: String(reply.body.utf8.count))
-                for (k, v) in reply.headers { headers.add(name: k, value: v) }
-                if !keepAlive { headers.add(name: "Connection", value: "close") }
-                context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: reply.status, headers: headers))), promise: nil)
-                context.write(self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: reply.body)))), promise: nil)
-                let done = context.writeAndFlush(self.wrapOutboundOut(.end(nil)))
-                if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
-            }
-            if reply.delay > 0 {
-                context.eventLoop.scheduleTask(in: .milliseconds(Int64(reply.delay * 1000))) {
-                    if context.channel.isActive { send() }
+            let target = ReplyTarget(handler: self, context: context, head: h)
+            server.respond(path: h.uri, body: requestBody, authorization: h.headers.first(name: "Authorization")) { reply in
+                // At once (on the event loop), or from `release()` for a held request.
+                if target.context.eventLoop.inEventLoop {
+                    target.send(reply)
+                } else {
+                    target.context.eventLoop.execute { if target.context.channel.isActive { target.send(reply) } }
                 }
-            } else {
-                send()
             }
         }
     }
+
+    func send(_ reply: StubServer.Reply, head h: HTTPRequestHead, context: ChannelHandlerContext) {
+        if reply.close {
+            context.close(promise: nil)
+            return
+        }
+        let keepAlive = h.isKeepAlive
+        let send = { [self] in
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "application/json")
+            headers.add(name: "Content-Length", value: String(reply.body.utf8.count))
+            for (k, v) in reply.headers { headers.add(name: k, value: v) }
+            if !keepAlive { headers.add(name: "Connection", value: "close") }
+            context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: reply.status, headers: headers))), promise: nil)
+            context.write(self.wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: reply.body)))), promise: nil)
+            let done = context.writeAndFlush(self.wrapOutboundOut(.end(nil)))
+            if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
+        }
+        if reply.delay > 0 {
+            context.eventLoop.scheduleTask(in: .milliseconds(Int64(reply.delay * 1000))) {
+                if context.channel.isActive { send() }
+            }
+        } else {
+            send()
+        }
+    }
+}
+
+/// Where a reply goes: used only on the channel's event loop.
+private struct ReplyTarget: @unchecked Sendable {
+    let handler: StubHandler
+    let context: ChannelHandlerContext
+    let head: HTTPRequestHead
+    func send(_ reply: StubServer.Reply) { handler.send(reply, head: head, context: context) }
 }

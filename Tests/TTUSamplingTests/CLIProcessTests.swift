@@ -5,8 +5,8 @@ import XCTest
 @testable import TTUSampling
 import TTUTestSupport
 
-/// Runs the built `ttu` binary: kill -9 at random moments and resume; the real-server
-/// integration test. The binary is `.build/debug/ttu` (built by `swift build` / `swift test`).
+/// Runs the built `ttu` binary: kill -9 at known points (the stub's hold seam) and resume;
+/// the real-server integration test. The binary is `.build/debug/ttu` (built by `swift build` / `swift test`).
 final class CLIProcessTests: XCTestCase {
     static var packageRoot: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -21,27 +21,11 @@ final class CLIProcessTests: XCTestCase {
         throw XCTSkip("the ttu binary is not built (swift build --product ttu); set TTU_BINARY to its path")
     }
 
+    /// Runs `ttu` to the end.
     @discardableResult
-    func runTTU(_ bin: String, _ args: [String], env: [String: String] = [:], killAfter: Double? = nil) throws -> (code: Int32, stderr: String, killed: Bool) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: bin)
-        p.arguments = args
-        var e = ProcessInfo.processInfo.environment
-        for (k, v) in env { e[k] = v }
-        p.environment = e
-        let errPipe = Pipe()
-        p.standardError = errPipe
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        var killed = false
-        if let t = killAfter {
-            let deadline = Date().addingTimeInterval(t)
-            while p.isRunning && Date() < deadline { usleep(2000) }
-            if p.isRunning { kill(p.processIdentifier, SIGKILL); killed = true }
-        }
-        let data = errPipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: data, as: UTF8.self), killed)
+    func runTTU(_ bin: String, _ args: [String], env: [String: String] = [:]) throws -> (code: Int32, stderr: String) {
+        let r = try TTUProcess(bin, args, env: env).wait()
+        return (r.code, r.stderr)
     }
 
     func writeInputs(_ dir: TempDir, n: Int) throws {
@@ -55,40 +39,112 @@ final class CLIProcessTests: XCTestCase {
         try rates.write(toFile: dir.file("rates.csv"), atomically: true, encoding: .utf8)
     }
 
-    func testKill9AtRandomMomentsThenResume() throws {
+    /// Kill -9 at known points, then resume: `ttu collect --generator openai` against the
+    /// stub, which answers N generation requests and then holds every further one
+    /// (`StubServer.hold(afterRequests:)`). The test waits for that event — never for a
+    /// length of time — and kills the process while it is stuck there: N generations
+    /// handed out, some perhaps rated and committed, the rest lost with the process. The
+    /// rerun of the same command resumes and writes observations byte-identical to an
+    /// uninterrupted run's, and no run asks for a (prompt, index) that was already logged.
+    func testKill9AtHeldRequestsThenResume() throws {
         let bin = try ttuBinary()
         let dir = TempDir()
-        try writeInputs(dir, n: 60)
-        func args(_ db: String, _ out: String) -> [String] {
-            ["collect", "--prompts", dir.file("prompts.jsonl"), "--per-prompt", "150", "--generator", "simulated",
-             "--simulated-rates", dir.file("rates.csv"), "--simulated-latency", "0.001", "--concurrency", "12",
-             "--seed", "5", "--db", dir.file(db), "--out", dir.file(out), "--quiet"]
+        let cap = 40, seed: UInt64 = 5
+        var rng = SeededRNG(seed: 4)
+        var jsonl = ""
+        var rates: [String: Double] = [:]
+        var prompts: [(id: String, text: String)] = []
+        for i in 0..<30 {
+            let text = "prompt number \(i)"
+            prompts.append(("k\(i)", text))
+            jsonl += "{\"id\": \"k\(i)\", \"prompt\": \"\(text)\"}\n"
+            rates[text] = [0, 0.01, 0.05, 0.2, 0.6][Int(rng.next() % 5)]
         }
+        try jsonl.write(toFile: dir.file("prompts.jsonl"), atomically: true, encoding: .utf8)
+        var c = StubServer.Config()
+        let table = rates
+        c.rate = { table[$0] ?? 0 }
+        let stub = StubServer(config: c)
+        try stub.start()
+        defer { stub.stop() }
+        func args(_ db: String, _ out: String) -> [String] {
+            ["collect", "--prompts", dir.file("prompts.jsonl"), "--per-prompt", String(cap), "--generator", "openai",
+             "--endpoint", stub.baseURL, "--model", "stub", "--rater", "lexicon", "--concurrency", "4",
+             "--timeout", "60", "--seed", String(seed), "--db", dir.file(db), "--out", dir.file(out), "--quiet"]
+        }
+        // (prompt, wire seed) → "id#index", to read the stub's request list as indices.
+        var indexOf: [String: String] = [:]
+        for p in prompts {
+            for j in 1...cap {
+                let w = GenerationRequest(promptID: p.id, prompt: p.text, firstIndex: j, runSeed: seed).wireSeed
+                indexOf["\(p.text)|\(w)"] = "\(p.id)#\(j)"
+            }
+        }
+        func logged() throws -> [LogRow] {
+            FileManager.default.fileExists(atPath: dir.file("run.sqlite")) ? try readLog(dir.file("run.sqlite")) : []
+        }
+        /// The indices the stub was asked for since request number `from`; none may be logged already.
+        func checkNothingLoggedIsAskedAgain(since from: Int, logged before: [LogRow], _ what: String) {
+            let held = Set(before.map { "\($0.id)#\($0.idx)" })
+            let asked = stub.generationRequestsReceived.dropFirst(from).map { indexOf["\($0.prompt)|\($0.seed ?? -1)"] ?? "unknown" }
+            XCTAssertFalse(asked.contains("unknown"), "\(what): a request for no known (prompt, index)")
+            XCTAssertTrue(held.isDisjoint(with: asked), "\(what): asked again for \(held.intersection(asked).sorted().prefix(5)), already logged")
+        }
+
         let ref = try runTTU(bin, args("ref.sqlite", "ref.csv"))
         XCTAssertEqual(ref.code, 0, ref.stderr)
-        var rng = SeededRNG(seed: 77)
-        var kills = 0
-        for _ in 0..<5 {
-            let r = try runTTU(bin, args("run.sqlite", "obs.csv"), killAfter: 0.15 + 0.5 * rng.uniformOpen())
-            if r.killed { kills += 1 } else { XCTAssertEqual(r.code, 0, r.stderr) }
+        let refObs = try ObservationsFileReader.read(dir.file("ref.csv"))
+        // Every run on an empty log must ask for at least these generations.
+        let needed = refObs.reduce(0) { $0 + $1.observed }
+
+        var pick = SeededRNG(seed: 77)
+        for kill in 1...3 {
+            let before = try logged()
+            // At least `needed - before.count` generations are still to be drawn, so the
+            // stub is sure to see the n-th request.
+            let remaining = needed - before.count
+            XCTAssertGreaterThan(remaining, 1, "make the run longer")
+            let n = 1 + Int(pick.next() % UInt64(min(remaining - 1, 150)))
+            let what = "kill \(kill) after \(n) generation requests"
+            let from = stub.generationRequestsReceived.count
+            stub.hold(afterRequests: n)
+            let p = try TTUProcess(bin, args("run.sqlite", "obs.csv"))
+            // The process cannot finish without the held answers: it either reaches the
+            // hold or fails early (then the wait ends with its exit, and the test fails).
+            // (The deadline is only a safety net against a hang.)
+            let deadline = Date(timeIntervalSinceNow: 300)
+            var holding = false
+            while !holding && p.isRunning && Date() < deadline { holding = stub.waitUntilHolding(timeout: 0.5) }
+            if !holding { holding = stub.waitUntilHolding(timeout: 0) }
+            XCTAssertTrue(holding, "\(what): the stub never held; ttu said: \(p.isRunning ? "" : p.wait().stderr)")
+            p.kill9()
+            let r = p.wait()
+            stub.release()
+            XCTAssertEqual(r.reason, .uncaughtSignal, "\(what): \(r.stderr)")
+            XCTAssertEqual(r.code, SIGKILL, what)
+            let after = try logged()
+            XCTAssertLessThanOrEqual(after.count - before.count, n, "\(what): more rows logged than generations handed out")
+            checkNothingLoggedIsAskedAgain(since: from, logged: before, what)
+            var seen = Set<String>()
+            for row in after { XCTAssertTrue(seen.insert("\(row.id)#\(row.idx)").inserted, "\(what): duplicate \(row.id)#\(row.idx)") }
         }
-        XCTAssertGreaterThan(kills, 0, "no run was killed: make the run longer")
+
+        let before = try logged()
+        let from = stub.generationRequestsReceived.count
         let final = try runTTU(bin, args("run.sqlite", "obs.csv"))
         XCTAssertEqual(final.code, 0, final.stderr)
-        XCTAssertEqual(try String(contentsOfFile: dir.file("obs.csv"), encoding: .utf8),
-                       try String(contentsOfFile: dir.file("ref.csv"), encoding: .utf8))
+        checkNothingLoggedIsAskedAgain(since: from, logged: before, "resume")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir.file("obs.csv"))),
+                       try Data(contentsOf: URL(fileURLWithPath: dir.file("ref.csv"))))
         // No duplicate (UNIQUE) and no missing index below each observation.
         let rows = try readLog(dir.file("run.sqlite"))
-        let obs = try String(contentsOfFile: dir.file("obs.csv"), encoding: .utf8).split(separator: "\n").dropFirst()
         var have: [String: Set<Int>] = [:]
         for r in rows { XCTAssertTrue(have[r.id, default: []].insert(r.idx).inserted, "duplicate \(r.id)#\(r.idx)") }
-        for line in obs {
-            let f = line.split(separator: ",")
-            let id = String(f[0]), observed = Int(f[2])!
-            for j in stride(from: 1, through: observed, by: 1) { XCTAssertTrue(have[id]?.contains(j) ?? false, "\(id)#\(j) missing") }
+        for o in try ObservationsFileReader.read(dir.file("obs.csv")) {
+            for j in stride(from: 1, through: o.observed, by: 1) { XCTAssertTrue(have[o.id]?.contains(j) ?? false, "\(o.id)#\(j) missing") }
         }
         let summary = try String(contentsOfFile: dir.file("obs.json"), encoding: .utf8)
-        XCTAssertTrue(summary.contains("\"simulated\" : true"), summary)
+        XCTAssertTrue(summary.contains("\"simulated\" : false"), summary)
     }
 
     func testBadInputsGiveOneLineErrors() throws {
@@ -109,12 +165,15 @@ final class CLIProcessTests: XCTestCase {
         var c = StubServer.Config()
         c.rate = { _ in 0.2 }
         c.faultRate = 0.3
+        // A stalled request is never answered while the test runs: the client's timeout
+        // always fires first, however slow the machine; normal answers have seconds to spare.
+        c.stallSeconds = 600
         let stub = StubServer(config: c)
         try stub.start()
         defer { stub.stop() }
         let key = "sk-cli-SECRET-9876543210"
         let r2 = try runTTU(bin, ["collect", "--prompts", dir.file("prompts.jsonl"), "--per-prompt", "10", "--endpoint", stub.baseURL,
-                                  "--model", "m", "--rater", "moderation", "--timeout", "1", "--store-text", "--api-key-env", "TTU_TEST_KEY",
+                                  "--model", "m", "--rater", "moderation", "--timeout", "2", "--store-text", "--api-key-env", "TTU_TEST_KEY",
                                   "--db", dir.file("k2.sqlite"), "--out", dir.file("k2.csv")],
                             env: ["TTU_TEST_KEY": key])
         XCTAssertEqual(r2.code, 0, r2.stderr)
@@ -170,6 +229,44 @@ final class CLIProcessTests: XCTestCase {
         for o in obs { XCTAssertTrue((1...8).contains(o.observed) && (o.event || o.observed == 8)) }
         let rows = try readLog(dir.file("real.sqlite"))
         XCTAssertTrue(rows.allSatisfy { $0.text != nil && ($0.score >= 0.5) == $0.unsafe })
+    }
+}
+
+/// A running `ttu` process; its stderr is drained in the background (no pipe can fill up).
+final class TTUProcess: @unchecked Sendable {
+    let process = Process()
+    private let lock = NSLock()
+    private var errData = Data()
+    private let drained = DispatchGroup()
+
+    init(_ bin: String, _ args: [String], env: [String: String] = [:]) throws {
+        process.executableURL = URL(fileURLWithPath: bin)
+        process.arguments = args
+        var e = ProcessInfo.processInfo.environment
+        for (k, v) in env { e[k] = v }
+        process.environment = e
+        let errPipe = Pipe()
+        process.standardError = errPipe
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        drained.enter()
+        let reader = errPipe.fileHandleForReading
+        DispatchQueue.global().async {
+            let d = reader.readDataToEndOfFile()
+            self.lock.withLock { self.errData = d }
+            self.drained.leave()
+        }
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    func kill9() { kill(process.processIdentifier, SIGKILL) }
+
+    /// Waits for the exit (and the end of stderr).
+    func wait() -> (code: Int32, reason: Process.TerminationReason, stderr: String) {
+        process.waitUntilExit()
+        drained.wait()
+        return (process.terminationStatus, process.terminationReason, lock.withLock { String(decoding: errData, as: UTF8.self) })
     }
 }
 

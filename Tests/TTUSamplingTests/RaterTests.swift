@@ -62,30 +62,35 @@ final class RaterTests: XCTestCase {
     func testCommandRaterScoresRestartsAndRejectsBadLines() async throws {
         let dir = TempDir()
         let script = dir.file("rater.sh")
-        // Scores 1 for texts with "damn"; exits after 3 answers (a crash); answers garbage to "garble".
+        // Scores 1 for texts with "damn"; crashes (exits without answering) on its 4th
+        // request; answers garbage to "garble". The crash is tied to a request, not to a
+        // moment, so the failing call is always the 4th, whatever the timing.
         try """
             n=0
             while IFS= read -r line; do
               n=$((n+1))
+              if [ "$n" -ge 4 ]; then exit 0; fi
               case "$line" in
                 *garble*) echo 'not json' ;;
                 *damn*) echo '{"score": 1}' ;;
                 *) echo '{"score": 0.25}' ;;
               esac
-              if [ "$n" -ge 3 ]; then exit 0; fi
             done
             """.write(toFile: script, atomically: true, encoding: .utf8)
-        let r = CommandRater(command: "sh \(script)", timeout: 5)
+        let r = CommandRater(command: "sh \(script)", timeout: 60)
         defer { r.terminate() }
         let items = ["a", "oh damn", "b"].map { RatingItem(prompt: "p", completion: $0) }
         let first = try await r.score(items)
         XCTAssertEqual(first, [0.25, 1, 0.25])
-        // The process exited after 3 answers: the next call fails once, then it restarts.
-        var failed = false
-        do { _ = try await r.score([RatingItem(prompt: "p", completion: "c")]) } catch { failed = true }
+        // The process dies on the next request: that call fails, the one after restarts it.
+        do {
+            _ = try await r.score([RatingItem(prompt: "p", completion: "c")])
+            XCTFail("the request the rater died on must fail")
+        } catch let e as TransientError {
+            XCTAssertTrue(e.message.contains("restarted"), e.message)
+        }
         let after = try await r.score([RatingItem(prompt: "p", completion: "damn it")])
         XCTAssertEqual(after, [1])
-        _ = failed
         do {
             _ = try await r.score([RatingItem(prompt: "p", completion: "garble")])
             XCTFail("a bad line must be an error")

@@ -6,13 +6,13 @@ import XCTest
 
 final class SimulatedCollectTests: XCTestCase {
     func simOptions(_ dir: TempDir, n: Int = 60, cap: Int = 40, seed: UInt64 = 11, concurrency: Int = 8,
-                    earlyStop: Bool = true, latency: Double = 0, db: String = "run.sqlite") -> (CollectOptions, [String: Double]) {
+                    earlyStop: Bool = true, db: String = "run.sqlite") -> (CollectOptions, [String: Double]) {
         var rng = SeededRNG(seed: 5)
         let prompts = (0..<n).map { PromptRecord(id: "q\($0)", prompt: "prompt \($0)") }
         var rates: [String: Double] = [:]
         for p in prompts { rates[p.id] = [0, 0.01, 0.05, 0.2, 0.6][Int(rng.next() % 5)] }
         let caps = prompts.indices.map { $0 % 7 == 0 ? 0 : cap }
-        let gen = SimulatedGenerator(rates: rates, latency: latency)
+        let gen = SimulatedGenerator(rates: rates)
         let o = CollectOptions(prompts: prompts, caps: caps, earlyStop: earlyStop, seed: seed,
                                endpoints: [Endpoint(generator: gen, concurrency: concurrency)],
                                rater: LexiconRater.standard, threshold: 0.5, dbPath: dir.file(db),
@@ -138,44 +138,73 @@ final class SimulatedCollectTests: XCTestCase {
         }
     }
 
-    /// Simulated kills (uncommitted rows dropped) at random moments, then resume:
-    /// identical observations, no duplicate or missing indices.
+    /// Simulated kills at count-defined points, then a resume: the killed runs die right
+    /// after their k-th generation is handed to the log writer (k fixed edge cases, then
+    /// seeded-random), keeping exactly the full commit batches and dropping the partial
+    /// one. The resumed run's observations are byte-identical to an uninterrupted run's,
+    /// and no run draws an index the log already holds. Nothing here depends on timing:
+    /// the kill point is a count, and so is what each kill leaves in the log.
     func testKillAndResumeGivesIdenticalObservations() async throws {
         let ref = TempDir()
-        let (refOpts, _) = simOptions(ref, n: 40, cap: 60, latency: 0.002)
+        let (refOpts, _) = simOptions(ref, n: 40, cap: 60)
         let expected = try await Collector(refOpts).run()
+        XCTAssertTrue(expected.incomplete.isEmpty)
+        // Every run on an empty log draws at least these, whatever its concurrency.
+        let needed = expected.observations.rows.reduce(0) { $0 + $1.observed }
 
         let dir = TempDir()
-        var (o, _) = simOptions(dir, n: 40, cap: 60, latency: 0.002)
-        o.simulateKillOnCancel = true
-        o.commitBatch = 16
-        var rng = SeededRNG(seed: 99)
-        var kills = 0
-        for _ in 0..<6 {
-            let collector = try Collector(o)
-            let task = Task { try await collector.run() }
-            try await Task.sleep(nanoseconds: UInt64((0.02 + 0.1 * rng.uniformOpen()) * 1e9))
-            task.cancel()
-            let partial = try await task.value
-            if partial.interrupted {
-                // A simulated kill drops rows that were never committed, so the in-memory
-                // result of the killed run means nothing (a real kill returns none); the log
-                // itself must still hold no duplicate index.
-                kills += 1
-                var logOnly = partial
-                logOnly.ids = []; logOnly.outcomes = []
-                assertLogConsistent(try readLog(o.dbPath), logOnly)
-            } else {
-                assertLogConsistent(try readLog(o.dbPath), partial)
-            }
+        var (o, _) = simOptions(dir, n: 40, cap: 60)
+        let batch = 16
+        o.commitBatch = batch
+        let recorder = RecordingGenerator(o.endpoints[0].generator)
+        o.endpoints = [Endpoint(generator: recorder, concurrency: 8)]
+
+        /// Runs `options` once; checks that it drew nothing the log held before.
+        func runOnce(_ options: CollectOptions, _ what: String) async throws -> (logged: [LogRow], result: CollectResult?) {
+            let before = FileManager.default.fileExists(atPath: o.dbPath) ? try readLog(o.dbPath) : []
+            let held = Set(before.map { "\($0.id)#\($0.idx)" })
+            _ = recorder.take()
+            var result: CollectResult?
+            do {
+                result = try await Collector(options).run()
+            } catch is SimulatedKill {}
+            let drawn = recorder.take().map { "\($0.id)#\($0.index)" }
+            XCTAssertEqual(Set(drawn).count, drawn.count, "\(what): an index drawn twice in one run")
+            XCTAssertTrue(held.isDisjoint(with: drawn), "\(what): drew \(held.intersection(drawn).sorted().prefix(5)) again, already logged")
+            return (before, result)
         }
-        XCTAssertGreaterThan(kills, 0)
-        o.simulateKillOnCancel = false
-        let final = try await Collector(o).run()
-        XCTAssertEqual(observationRows(final), observationRows(expected))
+
+        var rng = SeededRNG(seed: 99)
+        var points = [5, 2 * batch, 3 * batch + 1]  // nothing committed; exactly two batches; a one-row partial batch
+        for _ in 0..<4 { points.append(1 + Int(rng.next() % 120)) }
+        for (kill, k) in points.enumerated() {
+            var killed = o
+            killed.faultInjection = FaultPoint(afterRows: k)
+            let what = "kill \(kill + 1) after \(k) rows"
+            let logged = FileManager.default.fileExists(atPath: o.dbPath) ? try readLog(o.dbPath).count : 0
+            // At least `needed - logged` generations are still to be drawn, so the kill point is reached.
+            XCTAssertLessThanOrEqual(k, needed - logged, "\(what): the run could finish first; use more prompts")
+            let (_, result) = try await runOnce(killed, what)
+            XCTAssertNil(result, "\(what): the run was not killed")
+            let after = try readLog(o.dbPath)
+            XCTAssertEqual(after.count - logged, k / batch * batch, "\(what): the log keeps exactly the full commit batches")
+            assertLogConsistent(after, CollectResult(ids: [], outcomes: [], spent: [], caps: [], earlyStop: true,
+                                                     generationsThisRun: 0, unsafeThisRun: 0, retries: 0, failedJobs: 0,
+                                                     interrupted: true, elapsed: 0))
+        }
+
+        let (before, resumed) = try await runOnce(o, "resume")
+        let final = try XCTUnwrap(resumed)
+        XCTAssertEqual(final.incomplete.count, 0)
         let rows = try readLog(o.dbPath)
         assertLogConsistent(rows, final)
-        XCTAssertEqual(final.incomplete.count, 0)
+        XCTAssertEqual(rows.count, before.count + final.generationsThisRun)
+        // Byte for byte, as written.
+        try expected.observations.write(to: dir.file("expected.csv"))
+        try final.observations.write(to: dir.file("final.csv"))
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir.file("final.csv"))),
+                       try Data(contentsOf: URL(fileURLWithPath: dir.file("expected.csv"))))
+        XCTAssertEqual(observationRows(final), observationRows(expected))
     }
 
     func testInputMatching() throws {
@@ -224,6 +253,23 @@ final class SchedulerTests: XCTestCase {
             XCTAssertEqual(reason, "index 1: boom 1", "order \(order)")
         }
     }
+}
+
+/// A generator that records every (prompt, index) it is asked for.
+final class RecordingGenerator: Generator, @unchecked Sendable {
+    let base: any Generator
+    private let lock = NSLock()
+    private var drawn: [(id: String, index: Int)] = []
+    init(_ base: any Generator) { self.base = base }
+    var name: String { base.name }
+    var batchSize: Int { base.batchSize }
+    func preflight() async throws { try await base.preflight() }
+    func generate(_ r: GenerationRequest) async throws -> [String] {
+        lock.withLock { for i in r.firstIndex..<(r.firstIndex + r.count) { drawn.append((r.promptID, i)) } }
+        return try await base.generate(r)
+    }
+    /// Everything drawn since the last call.
+    func take() -> [(id: String, index: Int)] { lock.withLock { defer { drawn = [] }; return drawn } }
 }
 
 /// A rater whose score is uniform in [0, 1), a fixed function of prompt and completion:

@@ -218,14 +218,27 @@ public final class SampleLog: @unchecked Sendable {
 }
 
 /// The single writer: producers `append`, a dedicated thread commits in batches.
+///
+/// Two commit schedules:
+/// - timed (`interval` given, the default): a commit when `batchSize` rows are queued or
+///   `interval` seconds passed, of everything queued;
+/// - count-defined (`interval: nil`, for fault injection): a commit of exactly
+///   `batchSize` rows, in the order they were handed over, whenever that many are queued
+///   (and of the remainder at `close`). Which rows are committed then depends only on
+///   the order of the `append` calls, never on how fast the writer thread runs.
+///
+/// With `killAfterRows` (a testing seam, see `FaultPoint`) the append that brings the rows
+/// handed over to that number or more is the last one: `onKill` is called (once), later
+/// appends are dropped, and the writer commits every full batch still queued and drops
+/// the partial one — what a kill -9 would leave with a count-defined schedule.
 final class LogWriter: @unchecked Sendable {
     let log: SampleLog
     let batchSize: Int
-    let interval: Double
+    /// Seconds between timed commits; nil: count-defined commits only.
+    let interval: Double?
     private let cond = NSCondition()
     private var pending: [LoggedGeneration] = []
     private var closing = false
-    private var abandoned = false
     private var finished = false
     private(set) var committed = 0
     private(set) var failure: Error?
@@ -233,45 +246,83 @@ final class LogWriter: @unchecked Sendable {
     /// Most rows queued before `append` waits for the writer: keeps memory flat when
     /// generations come faster than SQLite commits them (simulated or very fast servers).
     let maxPending: Int
+    /// Fault injection: the hand-over count at which the writer "dies", and whom to tell.
+    let killAfterRows: Int?
+    private let onKill: (@Sendable () -> Void)?
+    private var handedOver = 0
+    private var killed = false
 
     /// - Parameter batchSize: rows per commit under load. A commit rewrites every page it
     ///   dirtied (into the WAL), and rows arrive round-robin over prompts, so each commit
     ///   touches most of the `(prompt_id, idx)` index: against a fast server the writer's
     ///   CPU per row falls from 5.8 µs at 64 rows per commit to 2.6 µs at 512 and 1.8 µs at
     ///   2048. At ordinary generation rates the 200 ms `interval` commits first.
-    init(log: SampleLog, batchSize: Int = 2048, interval: Double = 0.2, maxPending: Int? = nil) {
+    init(log: SampleLog, batchSize: Int = 2048, interval: Double? = 0.2, maxPending: Int? = nil,
+         killAfterRows: Int? = nil, onKill: (@Sendable () -> Void)? = nil) {
         self.log = log
-        self.batchSize = batchSize
+        self.batchSize = max(1, batchSize)
         self.interval = interval
         self.maxPending = max(maxPending ?? max(4096, 4 * batchSize), batchSize, 1)
-        pending.reserveCapacity(batchSize * 2)
+        self.killAfterRows = killAfterRows
+        self.onKill = onKill
+        pending.reserveCapacity(self.batchSize * 2)
         let t = Thread { [unowned self] in self.loop() }
         t.name = "ttu-sample-log"
         thread = t
         t.start()
     }
 
+    /// Whether the fault-injection kill point was reached.
+    var wasKilled: Bool { cond.lock(); defer { cond.unlock() }; return killed }
+
     /// Queues rows; throws if an earlier commit failed (disk full, …). Waits (briefly
-    /// blocking the calling thread) while `maxPending` rows are already queued.
+    /// blocking the calling thread) while `maxPending` rows are already queued. After a
+    /// fault-injection kill the rows are dropped.
     func append(_ rows: [LoggedGeneration]) throws {
-        cond.lock(); defer { cond.unlock() }
-        while failure == nil, !finished, !pending.isEmpty, pending.count + rows.count > maxPending { cond.wait() }
-        if let failure { throw failure }
+        cond.lock()
+        while failure == nil, !finished, !killed, !pending.isEmpty, pending.count + rows.count > maxPending { cond.wait() }
+        if let failure { cond.unlock(); throw failure }
+        if killed { cond.unlock(); return }
         pending.append(contentsOf: rows)
+        handedOver += rows.count
+        var dies = false
+        if let k = killAfterRows, handedOver >= k { killed = true; dies = true }
         // Producers may be waiting on the same condition: wake everyone, the writer included.
-        if pending.count >= batchSize { cond.broadcast() }
+        if pending.count >= batchSize || dies { cond.broadcast() }
+        cond.unlock()
+        if dies { onKill?() }
     }
 
     private func loop() {
         while true {
             cond.lock()
-            if pending.count < batchSize && !closing {
-                _ = cond.wait(until: Date(timeIntervalSinceNow: interval))
+            if pending.count < batchSize && !closing && !killed {
+                if let interval { _ = cond.wait(until: Date(timeIntervalSinceNow: interval)) } else { cond.wait() }
             }
-            if abandoned { finished = true; cond.broadcast(); cond.unlock(); return }
-            let batch = pending
-            pending.removeAll(keepingCapacity: true)
-            let done = closing && batch.isEmpty
+            let batch: [LoggedGeneration]
+            var done = false
+            if interval == nil || killed {
+                // Count-defined: exactly `batchSize` rows in hand-over order; the partial
+                // remainder only at `close`, and never after a kill.
+                if pending.count >= batchSize {
+                    batch = Array(pending.prefix(batchSize))
+                    pending.removeFirst(batchSize)
+                } else if killed {
+                    pending.removeAll()
+                    batch = []
+                    done = true
+                } else if closing {
+                    batch = pending
+                    pending.removeAll(keepingCapacity: true)
+                    done = batch.isEmpty
+                } else {
+                    batch = []
+                }
+            } else {
+                batch = pending
+                pending.removeAll(keepingCapacity: true)
+                done = closing && batch.isEmpty
+            }
             if !batch.isEmpty { cond.broadcast() }  // room again for waiting producers
             cond.unlock()
             if done { break }
@@ -289,7 +340,8 @@ final class LogWriter: @unchecked Sendable {
         cond.lock(); finished = true; cond.broadcast(); cond.unlock()
     }
 
-    /// Commits everything queued and stops the writer thread.
+    /// Commits everything queued and stops the writer thread (after a fault-injection
+    /// kill: only the full batches, see the type's documentation).
     func close() throws {
         cond.lock()
         closing = true
@@ -298,15 +350,5 @@ final class LogWriter: @unchecked Sendable {
         let f = failure
         cond.unlock()
         if let f { throw f }
-    }
-
-    /// Drops what is not yet committed and stops (simulates a kill, for tests).
-    func abandon() {
-        cond.lock()
-        abandoned = true
-        cond.broadcast()
-        while !finished { cond.wait() }
-        pending.removeAll()
-        cond.unlock()
     }
 }

@@ -84,15 +84,16 @@ public struct CollectOptions: Sendable {
     public var progress: (@Sendable (CollectProgress) -> Void)?
     /// Rows per commit of the sample log.
     public var commitBatch: Int
-    /// Testing: on cancellation drop uncommitted rows instead of flushing (a simulated kill).
-    public var simulateKillOnCancel: Bool
+    /// Testing seam (internal: set it through `@testable import TTUSampling`): a simulated
+    /// kill -9 at a point defined by a count. nil in every real run.
+    var faultInjection: FaultPoint? = nil
 
     public init(prompts: [PromptRecord], caps: [Int], earlyStop: Bool = true, seed: UInt64,
                 endpoints: [Endpoint], rater: any Rater, threshold: Double = 0.5, dbPath: String,
                 storeText: Bool = false, retry: RetryPolicy = RetryPolicy(), lookahead: Int? = nil,
                 parameters: [String: String] = [:], progressInterval: Double = 1,
                 progress: (@Sendable (CollectProgress) -> Void)? = nil, commitBatch: Int = 2048,
-                simulateKillOnCancel: Bool = false, promptExtras: [String]? = nil) {
+                promptExtras: [String]? = nil) {
         self.promptExtras = promptExtras
         self.prompts = prompts
         self.caps = caps
@@ -109,8 +110,38 @@ public struct CollectOptions: Sendable {
         self.progressInterval = progressInterval
         self.progress = progress
         self.commitBatch = commitBatch
-        self.simulateKillOnCancel = simulateKillOnCancel
     }
+}
+
+/// A testing seam (internal, reached with `@testable import TTUSampling`): where a
+/// simulated kill -9 stops a collection run, defined by a count and never by time.
+///
+/// With `CollectOptions.faultInjection` set, the sample log commits on a count-defined
+/// schedule (exactly `commitBatch` rows per commit, in the order workers hand rows to the
+/// log writer; no 200 ms timed commit), and the run dies right after the `append` that
+/// brings the rows handed to the writer in this run to `afterRows` or more (with `n` = 1,
+/// exactly after the `afterRows`-th generation):
+/// - the log then holds exactly ⌊handed / commitBatch⌋ · commitBatch rows of this run —
+///   the full batches; the partial batch is dropped, as a kill would drop it;
+/// - nothing handed over later is logged, no job is issued any more, no final progress is
+///   reported, and `Collector.run()` throws `SimulatedKill` instead of returning a result
+///   (a killed process returns none).
+/// If the run finishes before that many rows are handed over, nothing happens: it commits
+/// everything and returns normally. Which rows make up the first `afterRows` depends on
+/// the order of completions, so on scheduling at a concurrency above 1; how many does not.
+struct FaultPoint: Sendable, Equatable {
+    /// Rows handed to the log writer in this run at which the run dies (≥ 1).
+    var afterRows: Int
+    init(afterRows: Int) {
+        precondition(afterRows >= 1)
+        self.afterRows = afterRows
+    }
+}
+
+/// Thrown by `Collector.run()` when the `FaultPoint` of a test was reached.
+struct SimulatedKill: Error, CustomStringConvertible {
+    var afterRows: Int
+    var description: String { "simulated kill after \(afterRows) rows handed to the log writer" }
 }
 
 /// The result of a run: one outcome per prompt (in the order given) and the accounting.
@@ -208,17 +239,34 @@ public final class Collector: @unchecked Sendable {
     /// Runs to completion (or until the calling task is cancelled: then in-flight work is
     /// abandoned, everything rated is committed, and `interrupted` is true).
     public func run() async throws -> CollectResult {
+        let log = try openAndCheckLog()
+        try await preflight()
+        let sched = try preloadScheduler(from: log)
+        let writer = makeWriter(log, stopping: sched)
+        let start = Date()
+        let progressTask = startProgressReporter(sched, start: start)
+        await runWorkers(sched: sched, writer: writer)
+        progressTask?.cancel()
+        return try finish(sched: sched, writer: writer, interrupted: Task.isCancelled, start: start)
+    }
+
+    /// Opens (or creates) the sample log and checks that it holds generations of this
+    /// run's identity and of these prompts' texts.
+    private func openAndCheckLog() throws -> SampleLog {
         let o = options
         let log = try SampleLog(path: o.dbPath)
         try log.checkParameters(o.parameters)
         try log.checkPrompts(ids: o.prompts.map(\.id), digests: o.prompts.indices.map { k in
             CollectInputs.digest([o.prompts[k].prompt, o.promptExtras?[k] ?? ""])
         })
-        try await preflight()
+        return log
+    }
 
-        let totalConcurrency = o.endpoints.reduce(0) { $0 + max(1, $1.concurrency) }
-        let block = o.endpoints[0].generator.batchSize
-        let sched = Scheduler(caps: o.caps, earlyStop: o.earlyStop, block: block,
+    /// The scheduler, fed every logged rating of this run's prompts and started: what the
+    /// log holds is never drawn again.
+    private func preloadScheduler(from log: SampleLog) throws -> Scheduler {
+        let o = options
+        let sched = Scheduler(caps: o.caps, earlyStop: o.earlyStop, block: o.endpoints[0].generator.batchSize,
                               maxAhead: o.lookahead ?? totalConcurrency)
         sched.maxConsecutiveFailures = max(50, 4 * totalConcurrency)
         var slotOf: [String: Int] = [:]
@@ -228,16 +276,27 @@ public final class Collector: @unchecked Sendable {
         try log.forEachRated { id, idx, score in
             if let s = slotOf[id] { sched.preload(slot: s, index: idx, unsafe: score >= o.threshold) }
         }
-        slotOf = [:]
         sched.start()
+        return sched
+    }
 
-        let writer = LogWriter(log: log, batchSize: o.commitBatch)
-        let start = Date()
-        let prompts = o.prompts
+    /// Workers over all endpoints.
+    private var totalConcurrency: Int { options.endpoints.reduce(0) { $0 + max(1, $1.concurrency) } }
+
+    /// The log writer; with a fault point, on the count-defined schedule, stopping the
+    /// scheduler when the point is reached.
+    private func makeWriter(_ log: SampleLog, stopping sched: Scheduler) -> LogWriter {
+        guard let fault = options.faultInjection else { return LogWriter(log: log, batchSize: options.commitBatch) }
+        return LogWriter(log: log, batchSize: options.commitBatch, interval: nil, killAfterRows: fault.afterRows,
+                         onKill: { sched.stop() })
+    }
+
+    /// Reports progress every `progressInterval` seconds until cancelled (nil without a
+    /// progress callback).
+    private func startProgressReporter(_ sched: Scheduler, start: Date) -> Task<Void, Never>? {
+        let o = options
         let planned = o.caps.reduce(0, +)
-
-        // Progress reporter.
-        let progressTask: Task<Void, Never>? = o.progress.map { report in
+        return o.progress.map { report in
             Task.detached {
                 var lastCount = 0
                 var lastTime = Date()
@@ -258,8 +317,13 @@ public final class Collector: @unchecked Sendable {
                 }
             }
         }
+    }
 
-        var interrupted = false
+    /// Runs every endpoint's workers until the scheduler has nothing left (or the calling
+    /// task is cancelled, which stops the scheduler).
+    private func runWorkers(sched: Scheduler, writer: LogWriter) async {
+        let o = options
+        let prompts = o.prompts
         await withTaskCancellationHandler {
             await withTaskGroup(of: Void.self) { group in
                 var workerID: UInt64 = 0
@@ -277,14 +341,18 @@ public final class Collector: @unchecked Sendable {
         } onCancel: {
             sched.stop()
         }
-        progressTask?.cancel()
-        if Task.isCancelled { interrupted = true }
+    }
 
-        if interrupted && o.simulateKillOnCancel {
-            writer.abandon()
-        } else {
+    /// Commits the log, then accounts: outcomes, the final progress report, the result.
+    private func finish(sched: Scheduler, writer: LogWriter, interrupted: Bool, start: Date) throws -> CollectResult {
+        let o = options
+        if writer.wasKilled {
+            // A simulated kill -9: the full batches are committed, the rest is lost, and
+            // the dead process reports nothing.
             try writer.close()
+            throw SimulatedKill(afterRows: o.faultInjection?.afterRows ?? 0)
         }
+        try writer.close()
         if let f = sched.fatal { throw f }
         let outs = sched.outcomes(interrupted: interrupted)
         let snap = sched.snapshot()
@@ -292,7 +360,7 @@ public final class Collector: @unchecked Sendable {
             let el = Date().timeIntervalSince(start)
             last(CollectProgress(promptsDone: snap.done, promptsTotal: snap.total, generationsThisRun: snap.ratedThisRun,
                                  generationsPerSecond: el > 0 ? Double(snap.ratedThisRun) / el : 0,
-                                 unsafeFound: snap.unsafeThisRun, spent: snap.spentTotal, planned: planned,
+                                 unsafeFound: snap.unsafeThisRun, spent: snap.spentTotal, planned: o.caps.reduce(0, +),
                                  failures: snap.failures, retries: retryCount, elapsed: el, lastRetry: retryReason))
         }
         return CollectResult(ids: o.prompts.map(\.id), outcomes: outs.map(\.0), spent: outs.map(\.spent), caps: o.caps,
