@@ -63,6 +63,9 @@ public final class StubServer: @unchecked Sendable {
         /// The hold seam: answer this many generation requests, then hold every further
         /// one until `release()` (nil: never hold). See the type's documentation.
         public var holdAfterRequests: Int? = nil
+        /// The model ids `GET /v1/models` lists (OpenAI shape); nil: it answers 404, as a
+        /// server without a model list does.
+        public var models: [String]? = nil
         public init() {}
     }
 
@@ -239,6 +242,10 @@ public final class StubServer: @unchecked Sendable {
 
     func handle(path: String, body: ByteBuffer, authorization: String? = nil) -> Reply {
         let p = path.split(separator: "?").first.map(String.init) ?? path
+        if p == "/v1/models" {
+            guard let models = config.models else { return Reply(status: .notFound, body: #"{"error":{"message":"no model list"}}"#) }
+            return Reply(body: #"{"object":"list","data":["# + models.map { #"{"id":"\#($0)","object":"model"}"# }.joined(separator: ",") + "]}")
+        }
         if config.canned, p == "/v1/completions" || p == "/v1/chat/completions" {
             lock.lock(); _requests += 1; lock.unlock()
             return Reply(body: Self.cannedCompletion, generation: GenerationRequestRecord(prompt: "", seed: nil))

@@ -17,8 +17,13 @@ public struct CollectProgress: Sendable {
     public var promptsDone: Int
     public var promptsTotal: Int
     public var generationsThisRun: Int
+    /// This run's generations per second, averaged over the run (steadier than a
+    /// per-second rate on a server that batches).
     public var generationsPerSecond: Double
+    /// Unsafe generations found this run.
     public var unsafeFound: Int
+    /// Unsafe generations within the caps in the log, a resumed log's included.
+    public var unsafeLogged: Int = 0
     /// Generations in the log (this run and earlier ones).
     public var spent: Int
     /// Σ caps: the most the run could draw.
@@ -28,23 +33,39 @@ public struct CollectProgress: Sendable {
     public var elapsed: Double
     /// Why the most recent retry happened (a URL and an error; never a credential).
     public var lastRetry: String? = nil
+    /// The estimated time left, shown only once it is stable (see `EstimateStabilizer`).
+    public var eta: Double? = nil
 
     /// One line for stderr.
     public var line: String {
         let rate = generationsPerSecond
-        var s = "collect: \(promptsDone)/\(promptsTotal) prompts, \(generationsThisRun) generations"
-        s += String(format: " (%.0f/s)", rate)
-        s += ", \(unsafeFound) unsafe, budget \(spent)/\(planned)"
+        var s = "collect: \(promptsDone)/\(promptsTotal) prompts done, \(generationsThisRun) generations this run"
+        s += String(format: " (%.1f/s)", rate)
+        s += ", \(unsafeLogged) unsafe" + (unsafeLogged != unsafeFound ? " (\(unsafeFound) this run)" : "")
+        s += ", budget \(spent)/\(planned)"
         if planned > 0 { s += String(format: " (%.1f%%)", 100 * Double(spent) / Double(planned)) }
         if retries > 0 {
             s += ", \(retries) retries"
             if let r = lastRetry { s += " (last: " + (r.count > 160 ? r.prefix(160) + "…" : r) + ")" }
         }
         if failures > 0 { s += ", \(failures) failed" }
-        if rate > 0, planned > spent, promptsDone < promptsTotal {
-            s += ", ETA ≤ " + CollectProgress.duration(Double(planned - spent) / rate)
-        }
+        if let eta, planned > spent, promptsDone < promptsTotal { s += ", ETA ≤ " + CollectProgress.duration(eta) }
         return s
+    }
+
+    /// The time left at most (the budget not yet spent at this run's rate) once the
+    /// estimate is stable: at least 20 s into the run and the last three estimates within
+    /// 25% of each other; nil before.
+    struct EstimateStabilizer {
+        private var recent: [Double] = []
+        mutating func update(remaining: Int, rate: Double, elapsed: Double) -> Double? {
+            guard rate > 0, remaining > 0 else { recent.removeAll(); return nil }
+            let e = Double(remaining) / rate
+            recent.append(e)
+            if recent.count > 3 { recent.removeFirst() }
+            guard elapsed >= 20, recent.count == 3, let lo = recent.min(), let hi = recent.max(), hi <= 1.25 * lo else { return nil }
+            return e
+        }
     }
 
     static func duration(_ t: Double) -> String {
@@ -298,22 +319,20 @@ public final class Collector: @unchecked Sendable {
         let planned = o.caps.reduce(0, +)
         return o.progress.map { report in
             Task.detached {
-                var lastCount = 0
-                var lastTime = Date()
-                var rate = 0.0
+                var stabilizer = CollectProgress.EstimateStabilizer()
                 while !Task.isCancelled {
                     try? await Task.sleep(nanoseconds: UInt64(o.progressInterval * 1e9))
                     if Task.isCancelled { break }
                     let s = sched.snapshot()
-                    let now = Date()
-                    let dt = now.timeIntervalSince(lastTime)
-                    let inst = dt > 0 ? Double(s.ratedThisRun - lastCount) / dt : 0
-                    rate = rate == 0 ? inst : 0.7 * rate + 0.3 * inst
-                    lastCount = s.ratedThisRun; lastTime = now
-                    report(CollectProgress(promptsDone: s.done, promptsTotal: s.total, generationsThisRun: s.ratedThisRun,
-                                           generationsPerSecond: rate, unsafeFound: s.unsafeThisRun, spent: s.spentTotal,
-                                           planned: planned, failures: s.failures, retries: self.retryCount,
-                                           elapsed: now.timeIntervalSince(start), lastRetry: self.retryReason))
+                    let elapsed = Date().timeIntervalSince(start)
+                    let rate = elapsed > 0 ? Double(s.ratedThisRun) / elapsed : 0
+                    var p = CollectProgress(promptsDone: s.done, promptsTotal: s.total, generationsThisRun: s.ratedThisRun,
+                                            generationsPerSecond: rate, unsafeFound: s.unsafeThisRun, spent: s.spentTotal,
+                                            planned: planned, failures: s.failures, retries: self.retryCount,
+                                            elapsed: elapsed, lastRetry: self.retryReason)
+                    p.unsafeLogged = s.unsafeLogged
+                    p.eta = stabilizer.update(remaining: planned - s.spentTotal, rate: rate, elapsed: elapsed)
+                    report(p)
                 }
             }
         }
@@ -358,10 +377,12 @@ public final class Collector: @unchecked Sendable {
         let snap = sched.snapshot()
         if let last = o.progress {
             let el = Date().timeIntervalSince(start)
-            last(CollectProgress(promptsDone: snap.done, promptsTotal: snap.total, generationsThisRun: snap.ratedThisRun,
-                                 generationsPerSecond: el > 0 ? Double(snap.ratedThisRun) / el : 0,
-                                 unsafeFound: snap.unsafeThisRun, spent: snap.spentTotal, planned: o.caps.reduce(0, +),
-                                 failures: snap.failures, retries: retryCount, elapsed: el, lastRetry: retryReason))
+            var p = CollectProgress(promptsDone: snap.done, promptsTotal: snap.total, generationsThisRun: snap.ratedThisRun,
+                                    generationsPerSecond: el > 0 ? Double(snap.ratedThisRun) / el : 0,
+                                    unsafeFound: snap.unsafeThisRun, spent: snap.spentTotal, planned: o.caps.reduce(0, +),
+                                    failures: snap.failures, retries: retryCount, elapsed: el, lastRetry: retryReason)
+            p.unsafeLogged = snap.unsafeLogged
+            last(p)
         }
         return CollectResult(ids: o.prompts.map(\.id), outcomes: outs.map(\.0), spent: outs.map(\.spent), caps: o.caps,
                              earlyStop: o.earlyStop, generationsThisRun: snap.ratedThisRun,

@@ -65,6 +65,8 @@ final class Scheduler: @unchecked Sendable {
     private(set) var done = 0
     private var ratedThisRun = 0
     private var unsafeThisRun = 0
+    /// Unsafe ratings within the caps in the log, this run's and a resumed log's.
+    private var unsafeLogged = 0
     private var spentTotal = 0
     private var failures = 0
     private var consecutiveFailures = 0
@@ -86,6 +88,7 @@ final class Scheduler: @unchecked Sendable {
     func preload(slot: Int, index: Int, unsafe: Bool) {
         guard index >= 1, index <= states[slot].cap else { return }
         spentTotal += 1
+        if unsafe { unsafeLogged += 1 }
         record(slot, index, unsafe)
     }
 
@@ -184,7 +187,19 @@ final class Scheduler: @unchecked Sendable {
             states[s].nextBlock += 1
             states[s].inFlight += 1
             totalInFlight += 1
-            if issuable(s) { enqueue(s) }
+            if issuable(s) {
+                if earlyStop {
+                    enqueue(s)
+                } else {
+                    // Counts (no early stop): keep drawing this prompt first, so prompts
+                    // complete one after another and "prompts done" moves during the run
+                    // (round-robin would finish them all at the very end). Every index is
+                    // needed, so the order changes no result, only when prompts finish.
+                    head -= 1
+                    queue[head] = Int32(s)
+                    states[s].inQueue = true
+                }
+            }
             return Job(slot: s, first: first, count: block, wanted: wanted)
         }
         return nil
@@ -237,7 +252,7 @@ final class Scheduler: @unchecked Sendable {
             record(s, i, unsafe[k])
             ratedThisRun += 1
             spentTotal += 1
-            if unsafe[k] { unsafeThisRun += 1 }
+            if unsafe[k] { unsafeThisRun += 1; unsafeLogged += 1 }
         }
         states[s].inFlight -= 1
         totalInFlight -= 1
@@ -292,6 +307,7 @@ final class Scheduler: @unchecked Sendable {
         var total: Int
         var ratedThisRun: Int
         var unsafeThisRun: Int
+        var unsafeLogged: Int
         var spentTotal: Int
         var failures: Int
         var inFlight: Int
@@ -300,7 +316,7 @@ final class Scheduler: @unchecked Sendable {
     func snapshot() -> Snapshot {
         lock.lock(); defer { lock.unlock() }
         return Snapshot(done: done, total: states.count, ratedThisRun: ratedThisRun, unsafeThisRun: unsafeThisRun,
-                        spentTotal: spentTotal, failures: failures, inFlight: totalInFlight)
+                        unsafeLogged: unsafeLogged, spentTotal: spentTotal, failures: failures, inFlight: totalInFlight)
     }
 
     /// Final outcome per prompt, plus the generations spent on it (logged rows).

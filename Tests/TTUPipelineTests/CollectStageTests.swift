@@ -1,0 +1,60 @@
+import Foundation
+import XCTest
+import TTUCore
+import TTUFiles
+import TTUPipeline
+import TTUSampling
+import TTUTestSupport
+
+/// `CollectStage` through the library against the loopback stub: a model the server does
+/// not list is refused before anything is drawn.
+final class CollectStageTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("ttu-collect-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try "{\"id\": \"a\", \"prompt\": \"hello\"}\n{\"id\": \"b\", \"prompt\": \"world\"}\n"
+            .write(to: dir.appendingPathComponent("p.jsonl"), atomically: true, encoding: .utf8)
+    }
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+    func path(_ s: String) -> String { dir.appendingPathComponent(s).path }
+
+    func settings(_ stub: StubServer, model: String, raterModel: String? = nil) -> CollectStage.Settings {
+        var s = CollectStage.Settings(prompts: path("p.jsonl"), mode: .perPrompt(3, earlyStop: true), db: path("log.sqlite"), out: path("o.csv"))
+        s.generator.endpoints = [stub.baseURL]
+        s.generator.model = model
+        s.rater.kind = .moderation
+        s.rater.model = raterModel
+        return s
+    }
+
+    func testModelsTheServerDoesNotListAreRefusedBeforeDrawing() async throws {
+        var config = StubServer.Config()
+        config.models = ["smollm2", "omni-moderation-latest"]
+        let stub = StubServer(config: config)
+        try stub.start()
+        defer { stub.stop() }
+        for (model, rater, mention) in [("gpt-4o-mini", nil, "'gpt-4o-mini' (--model"), ("smollm2", "text-moderation-007", "'text-moderation-007' (--rater-model")] {
+            do {
+                try await CollectStage.run(settings(stub, model: model, raterModel: rater))
+                XCTFail("accepted \(model) / \(rater ?? "-")")
+            } catch let e as FatalSamplingError {
+                XCTAssertTrue(e.message.contains(mention) && e.message.contains("lists: smollm2, omni-moderation-latest"), e.message)
+            }
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path("log.sqlite")), "nothing may be drawn or logged")
+            XCTAssertEqual(stub.generationRequestsReceived.count, 0)
+        }
+        try await CollectStage.run(settings(stub, model: "smollm2", raterModel: "omni-moderation-latest"))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("o.csv")))
+    }
+
+    func testAServerWithoutAModelListGetsAWarning() async throws {
+        let stub = StubServer(config: StubServer.Config())
+        try stub.start()
+        defer { stub.stop() }
+        let lines = Lines()
+        try await CollectStage.run(settings(stub, model: "anything"), console: Console(say: lines.add, progress: nil))
+        XCTAssertTrue(lines.text.contains("warning: \(stub.baseURL)/models gives no list of models"), lines.text)
+        XCTAssertEqual(try ObservationsFile.read(path("o.csv")).ids, ["a", "b"])
+    }
+}
