@@ -41,6 +41,16 @@ public struct CalibrationResult: Sendable {
 }
 
 public enum Calibrator {
+    /// `estimate < alpha`, with an estimate that equals α up to rounding counted as not
+    /// below. α̂_j is a sum of weights 1/π_i over n; when it equals α exactly (e.g. 85 of
+    /// 1,700 at α = 0.05), summation order alone puts the float a few ulps either side of
+    /// α, so a strict comparison would admit or refuse the level by accident. The relative
+    /// margin 1e-12 is far below any real difference between two α̂ values.
+    @inlinable
+    public static func isBelow(_ estimate: Double, _ alpha: Double) -> Bool {
+        estimate < alpha * (1 - 1e-12)
+    }
+
     /// Selects the largest admissible candidate by fixed-sequence testing from the
     /// smallest τ upward (docs/method.md §4): `ĵ` is the last of the first run of admissible ones.
     /// `seed` fixes the random order the betting test uses.
@@ -59,7 +69,7 @@ public enum Calibrator {
         switch guarantee {
         case .marginal:
             for j in 0..<m {
-                guard curve.estimate[j] < alpha else { break }
+                guard isBelow(curve.estimate[j], alpha) else { break }
                 admissible[j] = true; last = j
             }
         case .pac(let delta, let bound):
