@@ -66,6 +66,11 @@ public final class StubServer: @unchecked Sendable {
         /// The model ids `GET /v1/models` lists (OpenAI shape); nil: it answers 404, as a
         /// server without a model list does.
         public var models: [String]? = nil
+        /// A server with this many slots: a generation request arriving while `slots` are
+        /// busy is refused at once with HTTP 429 and `Retry-After: 0`; an accepted one is
+        /// answered after `slotSeconds` (nil: no limit, answered at once).
+        public var slots: Int? = nil
+        public var slotSeconds: Double = 0.02
         public init() {}
     }
 
@@ -150,6 +155,22 @@ public final class StubServer: @unchecked Sendable {
     func respond(path: String, body: ByteBuffer, authorization: String?, send: @escaping @Sendable (Reply) -> Void) {
         let reply = handle(path: path, body: body, authorization: authorization)
         guard let g = reply.generation else { return send(reply) }
+        if let slots = config.slots, reply.status == .ok {
+            let accepted: Bool = lock.withLock {
+                if _busySlots >= slots { _refusedForSlots += 1; return false }
+                _busySlots += 1
+                return true
+            }
+            guard accepted else {
+                return send(Reply(status: .tooManyRequests, body: #"{"error":{"message":"all slots busy"}}"#, headers: [("Retry-After", "0")]))
+            }
+            holdCond.lock(); _generationRequests.append(g); holdCond.unlock()
+            DispatchQueue.global().asyncAfter(deadline: .now() + config.slotSeconds) { [self] in
+                send(reply)
+                lock.withLock { _busySlots -= 1 }
+            }
+            return
+        }
         holdCond.lock()
         _generationRequests.append(g)
         if let limit = holdLimit, answeredSinceArmed >= limit {
@@ -167,6 +188,10 @@ public final class StubServer: @unchecked Sendable {
     public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
 
     public var requestCount: Int { lock.lock(); defer { lock.unlock() }; return _requests }
+    /// Generation requests refused with 429 because every slot was busy (`Config.slots`).
+    public var refusedForSlots: Int { lock.withLock { _refusedForSlots } }
+    private var _refusedForSlots = 0
+    private var _busySlots = 0
     public var faultCounts: [Fault: Int] { lock.lock(); defer { lock.unlock() }; return _faultCounts }
     /// Texts embedded by `/v1/embeddings` so far (to check that a cache avoids refetching).
     public var embeddedTexts: Int { lock.lock(); defer { lock.unlock() }; return _embeddedTexts }

@@ -23,7 +23,9 @@ struct GeneratorOptions: ParsableArguments {
     var extraBody: String?
     @Option(name: .customLong("api-key-env"), help: "Environment variable holding the API key.") var apiKeyEnv = "OPENAI_API_KEY"
     @Option(name: .customLong("api-key-file"), help: "File holding the API key (instead of the environment).") var apiKeyFile: String?
-    @Option(help: "Requests in flight per endpoint.") var concurrency = 8
+    @Option(help: "Requests in flight per endpoint, or auto (AIMD: +1 per round of successes, halved on 429/503/timeouts).")
+    var concurrency = "8"
+    @Option(name: .customLong("max-concurrency"), help: "auto: the most requests in flight per endpoint.") var maxConcurrency = 64
     @Option(help: "Seconds one request may take.") var timeout = 60.0
     @Option(name: .customLong("max-retries"), help: "Retries per request before the prompt is incomplete.") var maxRetries = 6
     @Option(name: .customLong("simulated-rates"), help: "simulated: CSV id,p of unsafe probabilities.") var simulatedRates: String?
@@ -35,7 +37,9 @@ struct GeneratorOptions: ParsableArguments {
         (g.kind, g.endpoints, g.model, g.api, g.maxTokens, g.temperature) = (generator, endpoints, model, api, maxTokens, temperature)
         (g.topP, g.stop, g.n, g.extraBody) = (topP, stop, n, extraBody)
         g.apiKey = APIKeySource(environmentVariable: apiKeyEnv, file: apiKeyFile)
-        (g.concurrency, g.timeout, g.maxRetries) = (concurrency, timeout, maxRetries)
+        g.adaptiveConcurrency = concurrency == "auto"
+        g.concurrency = g.adaptiveConcurrency ? 8 : Int(concurrency) ?? 0   // not a number: refused by validate
+        (g.maxConcurrency, g.timeout, g.maxRetries) = (maxConcurrency, timeout, maxRetries)
         (g.simulatedRates, g.simulatedLatency) = (simulatedRates, simulatedLatency)
         return g
     }

@@ -57,4 +57,48 @@ final class CollectStageTests: XCTestCase {
         XCTAssertTrue(lines.text.contains("warning: \(stub.baseURL)/models gives no list of models"), lines.text)
         XCTAssertEqual(try ObservationsFile.read(path("o.csv")).ids, ["a", "b"])
     }
+
+    /// `--concurrency auto` against a server with 6 slots that refuses a 7th request with
+    /// 429: the collection finishes, what it writes equals a fixed-concurrency run's, and
+    /// few requests are refused (AIMD keeps it just under the slots instead of flooding).
+    func testAutoConcurrencyFindsTheServersSlots() async throws {
+        var prompts = ""
+        for i in 0..<40 { prompts += "{\"id\": \"q\(i)\", \"prompt\": \"prompt number \(i)\"}\n" }
+        try prompts.write(to: dir.appendingPathComponent("p.jsonl"), atomically: true, encoding: .utf8)
+        var config = StubServer.Config()
+        config.slots = 6
+        config.rate = { _ in 0.05 }
+        let stub = StubServer(config: config)
+        try stub.start()
+        defer { stub.stop() }
+        func run(_ name: String, auto: Bool) async throws -> String {
+            var s = settings(stub, model: "m")
+            s.mode = .perPrompt(10, earlyStop: false)
+            (s.db, s.out) = (path(name + ".sqlite"), path(name + ".csv"))
+            s.rater.kind = .lexicon
+            s.generator.adaptiveConcurrency = auto
+            s.generator.concurrency = 6
+            s.generator.maxRetries = 20
+            try await CollectStage.run(s)
+            return try String(contentsOfFile: s.out, encoding: .utf8)
+        }
+        let fixed = try await run("fixed", auto: false)
+        XCTAssertEqual(stub.refusedForSlots, 0, "6 in flight never exceed 6 slots")
+        let auto = try await run("auto", auto: true)
+        XCTAssertEqual(auto, fixed, "the same counts whatever the concurrency")
+        let refused = stub.refusedForSlots, accepted = stub.generationRequestsReceived.count - 400
+        XCTAssertEqual(accepted, 400)
+        XCTAssertGreaterThan(refused, 0, "the limit must have probed above 6 at least once")
+        XCTAssertLessThanOrEqual(Double(refused), 0.10 * Double(refused + accepted), "refused \(refused) of \(refused + accepted)")
+    }
+
+    func testConcurrencySettingIsValidatedOnce() throws {
+        var g = GeneratorSettings()
+        g.endpoints = ["http://127.0.0.1:9/v1"]; g.model = "m"
+        g.maxConcurrency = 0
+        g.adaptiveConcurrency = true
+        XCTAssertThrowsError(try g.validate()) { XCTAssertEqual(($0 as? SettingError)?.key, "generator.max_concurrency") }
+        g.maxConcurrency = 64; g.adaptiveConcurrency = false; g.concurrency = 0
+        XCTAssertThrowsError(try g.validate()) { XCTAssertEqual(($0 as? SettingError)?.key, "generator.concurrency") }
+    }
 }

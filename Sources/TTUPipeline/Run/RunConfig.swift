@@ -45,7 +45,8 @@ public struct RunConfig {
         Key(name: "generator.extra_body", defaultValue: nil, kind: .string, doc: "Extra request fields, a JSON object merged into every request, e.g. '{\"top_k\": 0, \"min_p\": 0, \"repeat_penalty\": 1}' for llama-cpp-python (whose sampling defaults are not OpenAI's)."),
         Key(name: "generator.n", defaultValue: "1", kind: .int, doc: "Generations per request."),
         Key(name: "generator.api_key_env", defaultValue: "OPENAI_API_KEY", kind: .string, doc: "Environment variable holding the API key (the key itself never goes in a file)."),
-        Key(name: "generator.concurrency", defaultValue: "8", kind: .int, doc: "Requests in flight per endpoint."),
+        Key(name: "generator.concurrency", defaultValue: "8", kind: .string, doc: "Requests in flight per endpoint, or auto (found by AIMD: +1 per round of successes, halved on 429/503/timeouts, Retry-After honoured)."),
+        Key(name: "generator.max_concurrency", defaultValue: "64", kind: .int, doc: "auto: the most requests in flight per endpoint."),
         Key(name: "generator.timeout", defaultValue: "60", kind: .double, doc: "Seconds one request may take."),
         Key(name: "generator.max_retries", defaultValue: "6", kind: .int, doc: "Retries per request before a prompt is incomplete."),
         Key(name: "generator.simulated_rates", defaultValue: nil, kind: .string, doc: "simulated: CSV id,p of the true unsafe probabilities, relative to this file."),
@@ -286,7 +287,12 @@ public struct RunConfig {
         g.n = int("generator.n")
         g.extraBody = string("generator.extra_body")
         g.apiKey = APIKeySource(environmentVariable: string("generator.api_key_env")!)
-        g.concurrency = int("generator.concurrency")
+        if string("generator.concurrency") == "auto" {
+            g.adaptiveConcurrency = true
+        } else {
+            g.concurrency = Int(string("generator.concurrency")!) ?? 0   // not a number: refused by validate
+        }
+        g.maxConcurrency = int("generator.max_concurrency")
         g.timeout = double("generator.timeout")
         g.maxRetries = int("generator.max_retries")
         g.simulatedRates = file("generator.simulated_rates")

@@ -58,6 +58,7 @@ public struct RunSettings: Sendable {
     var generatorIdentity: GeneratorSettings {
         var g = generator
         g.concurrency = 0; g.timeout = 0; g.maxRetries = 0; g.simulatedLatency = 0; g.simulatedRates = nil
+        g.adaptiveConcurrency = false; g.maxConcurrency = 0
         return g
     }
 }

@@ -22,8 +22,12 @@ public struct GeneratorSettings: Sendable, Equatable {
     /// A JSON object merged into every request, as the user wrote it.
     public var extraBody: String?
     public var apiKey = APIKeySource()
-    /// Requests in flight per endpoint.
+    /// Requests in flight per endpoint (fixed), unless `adaptiveConcurrency`.
     public var concurrency = 8
+    /// `concurrency: auto`: find each endpoint's capacity by AIMD (additive increase,
+    /// halving on 429/503/timeouts), from 4 up to `maxConcurrency` requests in flight.
+    public var adaptiveConcurrency = false
+    public var maxConcurrency = 64
     /// Seconds one request may take.
     public var timeout = 60.0
     public var maxRetries = 6
@@ -44,7 +48,8 @@ public struct GeneratorSettings: Sendable, Equatable {
 
     /// `ratesGiven`: the run config supplies simulated rates itself (from a rate function).
     public func validate(ratesGiven: Bool = false) throws {
-        if concurrency < 1 { throw SettingError("generator.concurrency", "must be at least 1") }
+        if concurrency < 1 { throw SettingError("generator.concurrency", "must be at least 1 (or auto)") }
+        if maxConcurrency < 1 { throw SettingError("generator.max_concurrency", "must be at least 1") }
         if n < 1 { throw SettingError("generator.n", "must be at least 1") }
         if maxTokens < 1 { throw SettingError("generator.max_tokens", "must be at least 1") }
         if maxRetries < 0 { throw SettingError("generator.max_retries", "must be ≥ 0") }
@@ -85,6 +90,16 @@ public struct GeneratorSettings: Sendable, Equatable {
         // Only when given, so logs written before extra_body existed still resume.
         if let extra = try canonicalExtraBody() { p["extra_body"] = extra }
         return p
+    }
+
+    /// Connections a transport needs per host: the most requests ever in flight.
+    var connectionsPerHost: Int { adaptiveConcurrency ? maxConcurrency : concurrency }
+
+    /// An endpoint's concurrency: fixed, or a fresh AIMD limiter.
+    func endpoint(_ generator: any Generator) -> Endpoint {
+        adaptiveConcurrency
+            ? Endpoint(generator: generator, concurrency: maxConcurrency, limiter: ConcurrencyLimiter(initial: 4, maximum: maxConcurrency))
+            : Endpoint(generator: generator, concurrency: concurrency)
     }
 
     func sampling() throws -> SamplingSettings {

@@ -70,7 +70,7 @@ public enum CollectStage {
         let selected = try selectPrompts(s)
         let needsHTTP = s.generator.kind == .openai || s.rater.needsHTTP
         let http: HTTPTransport? = needsHTTP
-            ? HTTPTransport(apiKey: try s.generator.apiKey.read(), timeout: s.generator.timeout, connectionsPerHost: s.generator.concurrency)
+            ? HTTPTransport(apiKey: try s.generator.apiKey.read(), timeout: s.generator.timeout, connectionsPerHost: s.generator.connectionsPerHost)
             : nil
         do {
             let outcome = try await collect(s, selected: selected, http: http, console: console)
@@ -102,9 +102,7 @@ public enum CollectStage {
         switch g.kind {
         case .openai:
             let sampling = try g.sampling()
-            let eps = g.endpoints.map {
-                Endpoint(generator: OpenAIGenerator(base: $0, settings: sampling, transport: http!), concurrency: g.concurrency)
-            }
+            let eps = g.endpoints.map { g.endpoint(OpenAIGenerator(base: $0, settings: sampling, transport: http!)) }
             return (eps, try g.identity(), nil)
         case .simulated:
             let path = g.simulatedRates!
@@ -112,7 +110,7 @@ public enum CollectStage {
             for (k, p) in prompts.enumerated() where rates[p.id] == nil {
                 throw InputError(file: path, field: "id", "no rate for prompt id '\(p.id)' (prompt \(k + 1) of the run)")
             }
-            let ep = Endpoint(generator: SimulatedGenerator(rates: rates, latency: g.simulatedLatency), concurrency: g.concurrency)
+            let ep = g.endpoint(SimulatedGenerator(rates: rates, latency: g.simulatedLatency))
             return ([ep], try g.identity(), prompts.map { "simulated rate \(rates[$0.id]!)" })
         }
     }
@@ -135,7 +133,7 @@ public enum CollectStage {
         let simulatedNote = s.generator.isSimulated ? " [SIMULATED generator: not a real model]" : ""
         if console.progress != nil {
             console.say("collect: \(selected.prompts.count) prompts, at most \(selected.caps.reduce(0, +)) generations, "
-                + "\(eps.count) endpoint(s) × \(s.generator.concurrency), rater \(rater.name)\(simulatedNote); log \(s.db)")
+                + "\(eps.count) endpoint(s) × \(s.generator.adaptiveConcurrency ? "auto (≤ \(s.generator.maxConcurrency))" : String(s.generator.concurrency)), rater \(rater.name)\(simulatedNote); log \(s.db)")
         }
         let result = try await runInterruptibly(try Collector(options), console: console)
         if let c = rater as? CommandRater { c.terminate() }

@@ -61,7 +61,7 @@ public final class HTTPTransport: Sendable {
         } catch let e as HTTPClientError {
             if Task.isCancelled { throw CancellationError() }
             if e == .cancelled { throw CancellationError() }
-            throw TransientError(scrub("\(url): \(Self.describe(e))"))
+            throw TransientError(scrub("\(url): \(Self.describe(e))"), overload: e == .deadlineExceeded || e == .readTimeout)
         } catch {
             if Task.isCancelled { throw CancellationError() }
             throw TransientError(scrub("\(url): \(error)"))
@@ -73,7 +73,7 @@ public final class HTTPTransport: Sendable {
         switch status {
         case 408, 409, 425, 429, 500...599:
             let ra = response.headers.first(name: "Retry-After").flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-            throw TransientError("\(url): HTTP \(status) \(snippet)", retryAfter: ra)
+            throw TransientError("\(url): HTTP \(status) \(snippet)", retryAfter: ra, overload: status == 429 || status == 503)
         default:
             throw FatalSamplingError("\(url): HTTP \(status) \(snippet)")
         }

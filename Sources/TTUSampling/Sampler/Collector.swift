@@ -5,10 +5,14 @@ import TTUFiles
 /// A generator and how many requests it may have in flight.
 public struct Endpoint: Sendable {
     public var generator: any Generator
+    /// Requests in flight (with a limiter: the most it may allow).
     public var concurrency: Int
-    public init(generator: any Generator, concurrency: Int) {
+    /// `--concurrency auto`: finds the endpoint's capacity by AIMD; nil: fixed.
+    public var limiter: ConcurrencyLimiter?
+    public init(generator: any Generator, concurrency: Int, limiter: ConcurrencyLimiter? = nil) {
         self.generator = generator
-        self.concurrency = concurrency
+        self.concurrency = limiter?.maximum ?? concurrency
+        self.limiter = limiter
     }
 }
 
@@ -35,6 +39,8 @@ public struct CollectProgress: Sendable {
     public var lastRetry: String? = nil
     /// The estimated time left, shown only once it is stable (see `EstimateStabilizer`).
     public var eta: Double? = nil
+    /// With `--concurrency auto`: the current limit of every endpoint.
+    public var adaptiveConcurrency: [Int]? = nil
 
     /// One line for stderr.
     public var line: String {
@@ -49,6 +55,7 @@ public struct CollectProgress: Sendable {
             if let r = lastRetry { s += " (last: " + (r.count > 160 ? r.prefix(160) + "…" : r) + ")" }
         }
         if failures > 0 { s += ", \(failures) failed" }
+        if let c = adaptiveConcurrency { s += ", concurrency " + c.map(String.init).joined(separator: "+") + " (auto)" }
         if let eta, planned > spent, promptsDone < promptsTotal { s += ", ETA ≤ " + CollectProgress.duration(eta) }
         return s
     }
@@ -332,6 +339,8 @@ public final class Collector: @unchecked Sendable {
                                             elapsed: elapsed, lastRetry: self.retryReason)
                     p.unsafeLogged = s.unsafeLogged
                     p.eta = stabilizer.update(remaining: planned - s.spentTotal, rate: rate, elapsed: elapsed)
+                    let limiters = o.endpoints.compactMap(\.limiter)
+                    if !limiters.isEmpty { p.adaptiveConcurrency = limiters.map(\.current) }
                     report(p)
                 }
             }
@@ -351,7 +360,7 @@ public final class Collector: @unchecked Sendable {
                         workerID += 1
                         let rngSeed = StableHash.combine(o.seed, 0x5745_5254 &+ workerID)
                         group.addTask {
-                            await self.worker(ep.generator, sched: sched, writer: writer, prompts: prompts,
+                            await self.worker(ep.generator, limiter: ep.limiter, sched: sched, writer: writer, prompts: prompts,
                                               rng: SeededRNG(seed: rngSeed))
                         }
                     }
@@ -390,19 +399,37 @@ public final class Collector: @unchecked Sendable {
                              interrupted: interrupted, elapsed: Date().timeIntervalSince(start))
     }
 
-    private func worker(_ gen: any Generator, sched: Scheduler, writer: LogWriter, prompts: [PromptRecord],
-                        rng: SeededRNG) async {
+    private func worker(_ gen: any Generator, limiter: ConcurrencyLimiter?, sched: Scheduler, writer: LogWriter,
+                        prompts: [PromptRecord], rng: SeededRNG) async {
         var rng = rng
         let o = options
         while let job = await sched.next() {
+            // The permit is taken after the job, never held while waiting for one: a worker
+            // waiting in the scheduler for in-flight jobs must not hold the permit one of
+            // those jobs needs to retry (that would deadlock).
+            let permit = await limiter?.acquire()
             let p = prompts[job.slot]
             let request = GenerationRequest(promptID: p.id, prompt: p.prompt, firstIndex: job.first,
                                             count: job.count, runSeed: o.seed)
             do {
                 var latency = 0.0
+                var permit = permit
+                // Whatever ends this job (cancellation before the first attempt included)
+                // gives a permit still held back, so no worker waits for it forever.
+                defer { if let limiter, let p = permit { limiter.release(p, overloaded: false) } }
                 let texts: [String] = try await withRetries(o.retry, rng: &rng, onRetry: { self.noteRetry($0) }) {
+                    if permit == nil, let limiter { permit = await limiter.acquire() }
                     let t0 = DispatchTime.now().uptimeNanoseconds
-                    let t = try await gen.generate(request)
+                    let t: [String]
+                    do {
+                        t = try await gen.generate(request)
+                    } catch {
+                        // The retry waits without the permit; an overload lowers the limit.
+                        if let limiter, let p = permit { limiter.release(p, overloaded: (error as? TransientError)?.overload ?? false) }
+                        permit = nil
+                        throw error
+                    }
+                    if let limiter, let p = permit { limiter.release(p, overloaded: false); permit = nil }
                     latency = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
                     guard t.count == job.count else {
                         throw TransientError("\(gen.name): \(t.count) generations for a request of \(job.count)")

@@ -7,9 +7,13 @@ public struct TransientError: Error, CustomStringConvertible, Sendable {
     public var message: String
     /// Seconds the server asked us to wait (`Retry-After`), if it said.
     public var retryAfter: Double?
-    public init(_ message: String, retryAfter: Double? = nil) {
+    /// The server is overloaded (HTTP 429 or 503, or a timeout): `--concurrency auto`
+    /// lowers the number of requests in flight.
+    public var overload: Bool
+    public init(_ message: String, retryAfter: Double? = nil, overload: Bool = false) {
         self.message = message
         self.retryAfter = retryAfter
+        self.overload = overload
     }
     public var description: String { message }
 }
