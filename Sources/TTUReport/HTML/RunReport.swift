@@ -201,7 +201,7 @@ public struct RunReport {
             ("prompts (train / calibration / test)", "\(s.prompts.train) / \(s.prompts.calibration) / \(s.prompts.test)"),
             ("guarantee", c.guarantee + (c.delta.map { ", δ = \(Num.format($0)), inequality \(c.bound ?? "")" } ?? "") + ", α = \(Num.format(c.alpha))"),
             ("allocation", "\(c.strategy), B = \(Num.format(c.budgetPerPrompt)) generations per calibration prompt"
-                + (c.maxLPB.map { ", bounds capped at \(Num.format($0))" } ?? "")),
+                + (c.maxLPB.map { ", every bound capped at M = \(Num.format($0))" } ?? "")),
             ("selected level", selectedLevel()),
         ]
         if let t = s.training { facts.append(("predictor", predictor(t))) }
