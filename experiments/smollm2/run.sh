@@ -35,7 +35,9 @@
 #                        and the PAC sizing (PAC_NS calibration prompts resampled, δ = PAC_DELTA)
 #                        → results/pac_size.{csv,md}. Embeddings come from results/embeddings.sqlite
 #                        (committed); if it lacks a prompt and START_LOCAL=1, an embeddings server is
-#                        started (tools/start-llm.sh --embeddings, port 8084) to fetch it.
+#                        started (tools/start-llm.sh --embeddings, port 8084) to fetch it. The committed
+#                        cache was fetched from tools/embeddings_server.py (llama-cpp-python, mean
+#                        pooling) with START_LOCAL=0 EMB_ENDPOINT=http://127.0.0.1:PORT/v1.
 #   PREDICTORS="constant fields-logistic hashed-logistic hashed-mlp embeddings-logistic embeddings-mlp"
 #   PRED_REPS=20 PRED_BUDGET=25 PAC_NS="90 180 360 720 1440" PAC_REPS=5 PAC_DELTA=0.05
 #   EMB_ENDPOINT=http://127.0.0.1:8084/v1  EMB_MODEL=smollm2-135m-q4_1-mean (the cache key: the
@@ -178,14 +180,17 @@ predictor_flags() {
   case "$1" in
     fields-*) echo "--features fields --fields prefix_profanity --model ${1#fields-}" ;;
     hashed-*) echo "--features hashed --model ${1#hashed-}" ;;
-    embeddings-*) echo "--features embeddings --embedding-endpoint $EMB_ENDPOINT --embedding-model $EMB_MODEL --embedding-cache $RES/embeddings.sqlite --model ${1#embeddings-}" ;;
+    embeddings-*) echo "--features embeddings --embedding-endpoint $EMB_ENDPOINT --embedding-model $EMB_MODEL --embedding-cache $OUT/embeddings.sqlite --model ${1#embeddings-}" ;;
     *) log "unknown predictor '$1'"; exit 2 ;;
   esac
 }
 run_predictors() {
   local P="$OUT/predictors" name flags D
   mkdir -p "$P"
-  if [[ " $PREDICTORS " == *" embeddings-"* && "$START_LOCAL" == 1 ]] && ! python3 - "$RES/embeddings.sqlite" "$OUT/train.jsonl" "$OUT/pool.jsonl" <<'PY'
+  # ttu works on a copy of the committed cache (opening it rewrites its header); a copy that
+  # gained vectors is copied back at the end.
+  [[ -f "$RES/embeddings.sqlite" && ! -f "$OUT/embeddings.sqlite" ]] && cp "$RES/embeddings.sqlite" "$OUT/embeddings.sqlite"
+  if [[ " $PREDICTORS " == *" embeddings-"* && "$START_LOCAL" == 1 ]] && ! python3 - "$OUT/embeddings.sqlite" "$OUT/train.jsonl" "$OUT/pool.jsonl" <<'PY'
 import sqlite3, sys, os
 # every prompt cached? (the cache is keyed by a hash of the text; count rows for the model)
 p = sys.argv[1]
@@ -208,8 +213,8 @@ PY
     flags="$(predictor_flags "$name")"
     # shellcheck disable=SC2086
     "$TTU" train --data "$RES/train_counts.csv" --prompts "$OUT/train.jsonl" $flags --seed "$SEED" --out "$P/model_$name.json" > "$P/train_$name.txt"
-    "$TTU" predict --model "$P/model_$name.json" --prompts "$OUT/pool.jsonl" --out "$P/pred_pool_$name.csv" --embedding-cache "$RES/embeddings.sqlite" >/dev/null
-    "$TTU" predict --model "$P/model_$name.json" --prompts "$OUT/train.jsonl" --out "$P/pred_train_$name.csv" --embedding-cache "$RES/embeddings.sqlite" >/dev/null
+    "$TTU" predict --model "$P/model_$name.json" --prompts "$OUT/pool.jsonl" --out "$P/pred_pool_$name.csv" --embedding-cache "$OUT/embeddings.sqlite" >/dev/null
+    "$TTU" predict --model "$P/model_$name.json" --prompts "$OUT/train.jsonl" --out "$P/pred_train_$name.csv" --embedding-cache "$OUT/embeddings.sqlite" >/dev/null
     python3 "$HERE/study.py" pred-stats --predictions "$P/pred_pool_$name.csv" --deep "$RES/deep_obs.csv" --model "$P/model_$name.json" --out "$P/$name.json"
   done
   local RUNS="$P/runs.csv"; rm -f "$RUNS"
@@ -228,6 +233,13 @@ PY
         --evaluation "$D/eval.json" --calibration "$D/cal.json" --observations "$D/obs.csv" --deep "$RES/deep_obs.csv"
     done
   done
+  if [[ -f "$OUT/embeddings.sqlite" ]]; then
+    local cnt='import sqlite3,sys; print(sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True).execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])'
+    if [[ ! -f "$RES/embeddings.sqlite" ]] || (( $(python3 -c "$cnt" "$OUT/embeddings.sqlite") > $(python3 -c "$cnt" "$RES/embeddings.sqlite") )); then
+      python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("PRAGMA wal_checkpoint(TRUNCATE)"); c.close()' "$OUT/embeddings.sqlite"
+      cp "$OUT/embeddings.sqlite" "$RES/embeddings.sqlite"
+    fi
+  fi
   cp "$RUNS" "$RES/predictors_runs.csv"
   python3 "$HERE/study.py" predictors --runs "$RUNS" --stats "$P" --names "$(tr ' ' ',' <<<"$PREDICTORS")" \
     --out-csv "$RES/predictors.csv" --out-md "$RES/predictors.md" --out-svg "$HERE/predictors.svg"
