@@ -11,11 +11,19 @@
 #      TTU_LLM_BACKEND (llama-cpp-python, or llama-server: llama.cpp's own server from
 #      `tools/install-real-components.sh --llama-server`, which batches TTU_LLM_PARALLEL (8)
 #      requests at once — measured here ~3.5–3.9 completions/s per 1-thread instance vs ~1.3).
+# --embeddings: an embeddings server of the same GGUF instead (`ttu train --features embeddings`):
+#      llama-server --embeddings --pooling TTU_LLM_POOLING (mean; also cls, last, none — none
+#      gives one vector per token, which /v1/embeddings clients do not expect), serving
+#      POST /v1/embeddings; default port 8084, pid/log name llm-emb, TTU_LLM_PARALLEL 2.
+#      Needs llama-server (tools/install-real-components.sh --llama-server) whatever
+#      TTU_LLM_BACKEND says.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_common.sh"
 
-PORT="${1:-8081}"
-[[ "$PORT" =~ ^[0-9]+$ ]] || die "usage: $0 [PORT]"
+EMBEDDINGS=0
+if [[ "${1:-}" == --embeddings ]]; then EMBEDDINGS=1; shift; fi
+PORT="${1:-$([[ "$EMBEDDINGS" == 1 ]] && echo 8084 || echo 8081)}"
+[[ "$PORT" =~ ^[0-9]+$ ]] || die "usage: $0 [--embeddings] [PORT]"
 need_venv
 
 if [[ -n "${TTU_LLM_MODEL:-}" ]]; then
@@ -34,8 +42,21 @@ fi
 # With >1 thread, OpenMP spin-waiting is disastrous when the cores are shared.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
-NAME="${TTU_LLM_NAME:-llm}"
+NAME="${TTU_LLM_NAME:-$([[ "$EMBEDDINGS" == 1 ]] && echo llm-emb || echo llm)}"
 [[ "$NAME" =~ ^llm[A-Za-z0-9_-]*$ ]] || die "TTU_LLM_NAME must start with 'llm' (stop-real-components.sh stops llm*)"
+if [[ "$EMBEDDINGS" == 1 ]]; then
+  BIN="$CACHE/llama-server"
+  [[ -x "$BIN/llama-server" ]] || die "no llama-server (needed for --embeddings): run tools/install-real-components.sh --llama-server"
+  PAR="${TTU_LLM_PARALLEL:-2}"; CTX="${TTU_LLM_N_CTX:-512}"
+  # --ubatch-size = --batch-size = CTX: with pooling, a whole input must fit in one micro-batch.
+  start_bg "$NAME" "$PORT" "http://127.0.0.1:$PORT/v1/models" "${TTU_LLM_START_TIMEOUT:-120}" \
+    env LD_LIBRARY_PATH="$BIN" "$BIN/llama-server" --model "$MODEL" --alias "${TTU_LLM_ALIAS:-smollm2}" \
+      --host 127.0.0.1 --port "$PORT" --embeddings --pooling "${TTU_LLM_POOLING:-mean}" \
+      --parallel "$PAR" --ctx-size "$((PAR * CTX))" --batch-size "$CTX" --ubatch-size "$CTX" \
+      --threads "${TTU_LLM_THREADS:-1}" --threads-batch "${TTU_LLM_THREADS:-1}" --no-webui
+  echo "http://127.0.0.1:$PORT/v1"
+  exit 0
+fi
 if [[ "${TTU_LLM_BACKEND:-llama-cpp-python}" == llama-server ]]; then
   BIN="$CACHE/llama-server"
   [[ -x "$BIN/llama-server" ]] || die "no llama-server: run tools/install-real-components.sh --llama-server"

@@ -28,6 +28,23 @@
 #   CONCURRENCY=8        requests in flight per endpoint (= LLM_PARALLEL)
 #   STAGE=all            all | collect (sampling only) | analyse (no sampling; needs the CSVs)
 #                        | pipeline (only the one-command `ttu run` of ttu.yaml, below)
+#   STAGE=predictors     issue 13: predictors head to head on the committed deep sample and training
+#                        counts (no generation): PREDICTORS below, each trained by `ttu train`, then
+#                        PRED_REPS repetitions of B = PRED_BUDGET, optimized, marginal (same splits
+#                        and plan seeds for every predictor) → results/predictors.{csv,md}, predictors.svg;
+#                        and the PAC sizing (PAC_NS calibration prompts resampled, δ = PAC_DELTA)
+#                        → results/pac_size.{csv,md}. Embeddings come from results/embeddings.sqlite
+#                        (committed); if it lacks a prompt and START_LOCAL=1, an embeddings server is
+#                        started (tools/start-llm.sh --embeddings, port 8084) to fetch it. The committed
+#                        cache was fetched from tools/embeddings_server.py (llama-cpp-python, mean
+#                        pooling) with START_LOCAL=0 EMB_ENDPOINT=http://127.0.0.1:PORT/v1.
+#   PREDICTORS="constant fields-logistic hashed-logistic hashed-mlp embeddings-logistic embeddings-mlp"
+#   PRED_REPS=20 PRED_BUDGET=25 PAC_NS="90 180 360 720 1440" PAC_REPS=5 PAC_DELTA=0.05
+#   EMB_ENDPOINT=http://127.0.0.1:8084/v1  EMB_MODEL=smollm2-135m-q4_1-mean (the cache key: the
+#                        GGUF and the pooling; llama-server ignores the request's model name)
+#   STAGE=pipeline-embeddings  only the one-command `ttu run` of ttu-embeddings.yaml (200 prompts,
+#                        embeddings predictor; starts the generator, rater and embeddings servers);
+#                        summary and report go to results/ttu-run-embeddings/
 #   PIPELINE=1           after the study, run the whole pipeline once with `ttu run --config
 #                        ttu.yaml` on the same servers (its own seeds and logs, ~8k generations);
 #                        its summary and report go to results/ttu-run/
@@ -43,6 +60,9 @@ START_LOCAL="${START_LOCAL:-1}"; LLM_SERVERS="${LLM_SERVERS:-2}"; LLM_BACKEND="$
 MODEL="${MODEL:-smollm2}"; MODERATION_ENDPOINT="${MODERATION_ENDPOINT:-http://127.0.0.1:8082/v1}"; THRESHOLD="${THRESHOLD:-0.8}"; CATEGORY="${CATEGORY-profanity}"; FEATURES="${FEATURES:---features fields --fields prefix_profanity}"
 EXTRA_BODY="${EXTRA_BODY-{\"top_k\":0,\"min_p\":0,\"repeat_penalty\":1\}}"
 CONCURRENCY="${CONCURRENCY:-$LLM_PARALLEL}"; STAGE="${STAGE:-all}"; PIPELINE="${PIPELINE:-1}"
+PREDICTORS="${PREDICTORS:-constant fields-logistic hashed-logistic hashed-mlp embeddings-logistic embeddings-mlp}"
+PRED_REPS="${PRED_REPS:-20}"; PRED_BUDGET="${PRED_BUDGET:-25}"; PAC_NS="${PAC_NS:-90 180 360 720 1440}"; PAC_REPS="${PAC_REPS:-5}"; PAC_DELTA="${PAC_DELTA:-0.05}"
+EMB_ENDPOINT="${EMB_ENDPOINT:-http://127.0.0.1:8084/v1}"; EMB_MODEL="${EMB_MODEL:-smollm2-135m-q4_1-mean}"
 OUT="${OUT:-$HERE/out}"          # logs, SQLite, per-repetition files (not committed)
 RES="${RES:-$HERE/results}"      # the committed CSVs
 mkdir -p "$OUT" "$RES"
@@ -60,7 +80,7 @@ if [[ -z "${LLM_ENDPOINTS:-}" ]]; then
   LLM_ENDPOINTS=""
   for ((i = 0; i < LLM_SERVERS; i++)); do LLM_ENDPOINTS+="http://127.0.0.1:$((8081 + 2 * i))/v1 "; done
 fi
-if [[ "$START_LOCAL" == 1 && "$STAGE" != analyse ]]; then
+if [[ "$START_LOCAL" == 1 && ! "$STAGE" =~ ^(analyse|predictors)$ ]]; then
   if [[ "$LLM_BACKEND" == llama-server ]]; then tools/install-real-components.sh --llama-server >/dev/null
   else tools/install-real-components.sh >/dev/null; fi
   trap 'tools/stop-real-components.sh' EXIT
@@ -69,6 +89,7 @@ if [[ "$START_LOCAL" == 1 && "$STAGE" != analyse ]]; then
     TTU_LLM_BACKEND="$LLM_BACKEND" TTU_LLM_PARALLEL="$LLM_PARALLEL" TTU_LLM_NAME="$name" tools/start-llm.sh "$((8081 + 2 * i))" >/dev/null
   done
   tools/start-rater.sh 8082 --threshold "$THRESHOLD" --quiet >/dev/null
+  [[ "$STAGE" == pipeline-embeddings ]] && TTU_LLM_NAME=llm-emb tools/start-llm.sh --embeddings 8084 >/dev/null
 fi
 
 # ---- prompts (committed; rebuilt only if missing) --------------------------------------
@@ -133,6 +154,125 @@ run_pipeline() {
   sampling_csv "$RES/ttu-run/sampling.csv" "$OUT/ttu-run"/*.sqlite
 }
 if [[ "$STAGE" == pipeline ]]; then run_pipeline; exit 0; fi
+
+# ---- the one-command pipeline with the generator's own embeddings (issue 13) ---------------
+run_pipeline_embeddings() {
+  local cfg="$OUT/ttu-embeddings.yaml" eps
+  eps="$(printf '%s, ' $LLM_ENDPOINTS)"
+  head -n 200 "$HERE/prompts.jsonl" > "$OUT/prompts-200.jsonl"
+  sed -e "s|^prompts: .*|prompts: $OUT/prompts-200.jsonl|" -e "s|^run_dir: .*|run_dir: $OUT/ttu-run-embeddings|" \
+      -e "s|^  endpoints: .*|  endpoints: [${eps%, }]|" -e "s|^  endpoint: .*|  endpoint: $MODERATION_ENDPOINT|" \
+      -e "s|^  embedding_endpoint: .*|  embedding_endpoint: $EMB_ENDPOINT|" -e "s|^  embedding_model: .*|  embedding_model: $EMB_MODEL|" \
+      -e "s|^  concurrency: .*|  concurrency: $CONCURRENCY|" "$HERE/ttu-embeddings.yaml" > "$cfg"
+  log "pipeline (embeddings): ttu run --config $cfg"
+  "$TTU" run --config "$cfg" --quiet | sed 's/^/  /' >&2
+  mkdir -p "$RES/ttu-run-embeddings"
+  cp "$OUT/ttu-run-embeddings/summary.json" "$OUT/ttu-run-embeddings/report.html" "$RES/ttu-run-embeddings/"
+  sampling_csv "$RES/ttu-run-embeddings/sampling.csv" "$OUT/ttu-run-embeddings"/{train_counts,calibration_obs,test_obs}.sqlite
+}
+if [[ "$STAGE" == pipeline-embeddings ]]; then run_pipeline_embeddings; exit 0; fi
+
+# ---- issue 13: predictors head to head (no generation) -------------------------------------
+# Every predictor is trained on the same training counts (results/train_counts.csv), scored
+# on the same pool (results/deep_obs.csv), and calibrated through the same repetitions:
+# split seed and plan seed SEED*1000+rep, B = PRED_BUDGET, optimized, marginal, W = MAX_WEIGHT.
+predictor_flags() {
+  case "$1" in
+    fields-*) echo "--features fields --fields prefix_profanity --model ${1#fields-}" ;;
+    hashed-*) echo "--features hashed --model ${1#hashed-}" ;;
+    embeddings-*) echo "--features embeddings --embedding-endpoint $EMB_ENDPOINT --embedding-model $EMB_MODEL --embedding-cache $OUT/embeddings.sqlite --model ${1#embeddings-}" ;;
+    *) log "unknown predictor '$1'"; exit 2 ;;
+  esac
+}
+run_predictors() {
+  local P="$OUT/predictors" name flags D
+  mkdir -p "$P"
+  # ttu works on a copy of the committed cache (opening it rewrites its header); a copy that
+  # gained vectors is copied back at the end.
+  [[ -f "$RES/embeddings.sqlite" && ! -f "$OUT/embeddings.sqlite" ]] && cp "$RES/embeddings.sqlite" "$OUT/embeddings.sqlite"
+  if [[ " $PREDICTORS " == *" embeddings-"* && "$START_LOCAL" == 1 ]] && ! python3 - "$OUT/embeddings.sqlite" "$OUT/train.jsonl" "$OUT/pool.jsonl" <<'PY'
+import sqlite3, sys, os
+# every prompt cached? (the cache is keyed by a hash of the text; count rows for the model)
+p = sys.argv[1]
+n = sum(1 for f in sys.argv[2:] for l in open(f) if l.strip())
+sys.exit(0 if os.path.exists(p) and sqlite3.connect(f"file:{p}?mode=ro", uri=True).execute("SELECT COUNT(*) FROM embeddings").fetchone()[0] >= n else 1)
+PY
+  then
+    log "embeddings: starting the embeddings server ($EMB_ENDPOINT)"
+    tools/install-real-components.sh --llama-server >/dev/null
+    trap 'tools/stop-real-components.sh' EXIT
+    TTU_LLM_NAME=llm-emb tools/start-llm.sh --embeddings "$(sed -E 's|.*:([0-9]+)/v1/?$|\1|' <<<"$EMB_ENDPOINT")" >/dev/null
+  fi
+  for name in $PREDICTORS; do
+    if [[ "$name" == constant ]]; then
+      python3 "$HERE/study.py" constant --counts "$RES/train_counts.csv" --pool "$OUT/pool.jsonl" --out "$P/pred_pool_$name.csv"
+      python3 "$HERE/study.py" constant --counts "$RES/train_counts.csv" --pool "$OUT/train.jsonl" --out "$P/pred_train_$name.csv"
+      python3 "$HERE/study.py" pred-stats --predictions "$P/pred_pool_$name.csv" --deep "$RES/deep_obs.csv" --model - --out "$P/$name.json"
+      continue
+    fi
+    flags="$(predictor_flags "$name")"
+    # shellcheck disable=SC2086
+    "$TTU" train --data "$RES/train_counts.csv" --prompts "$OUT/train.jsonl" $flags --seed "$SEED" --out "$P/model_$name.json" > "$P/train_$name.txt"
+    "$TTU" predict --model "$P/model_$name.json" --prompts "$OUT/pool.jsonl" --out "$P/pred_pool_$name.csv" --embedding-cache "$OUT/embeddings.sqlite" >/dev/null
+    "$TTU" predict --model "$P/model_$name.json" --prompts "$OUT/train.jsonl" --out "$P/pred_train_$name.csv" --embedding-cache "$OUT/embeddings.sqlite" >/dev/null
+    python3 "$HERE/study.py" pred-stats --predictions "$P/pred_pool_$name.csv" --deep "$RES/deep_obs.csv" --model "$P/model_$name.json" --out "$P/$name.json"
+  done
+  local RUNS="$P/runs.csv"; rm -f "$RUNS"
+  for ((rep = 1; rep <= PRED_REPS; rep++)); do
+    for name in $PREDICTORS; do
+      D="$P/rep$rep/$name"; mkdir -p "$D"
+      python3 "$HERE/study.py" split-pool --pool "$OUT/pool.jsonl" --predictions "$P/pred_pool_$name.csv" \
+        --deep "$RES/deep_obs.csv" --cal-fraction "$CAL_FRACTION" --seed "$((SEED * 1000 + rep))" --dir "$D"
+      "$TTU" plan --predictions "$D/pred_cal.csv" --budget "$PRED_BUDGET" --strategy optimized --max-weight "$MAX_WEIGHT" \
+        --tau-grid="$TAU_GRID" --seed "$((SEED * 1000 + rep))" --out "$D/plan.csv" >/dev/null
+      "$TTU" observe --plan "$D/plan.csv" --deep "$RES/deep_obs.csv" --out "$D/obs.csv" >/dev/null
+      "$TTU" calibrate --plan "$D/plan.csv" --observations "$D/obs.csv" --alpha "$ALPHA" --out "$D/cal.json" >/dev/null
+      "$TTU" bound --calibration "$D/cal.json" --predictions "$D/pred_test.csv" --out "$D/lpb.csv" >/dev/null
+      "$TTU" evaluate --lpb "$D/lpb.csv" --truth "$D/truth_test.csv" --json "$D/eval.json" >/dev/null
+      python3 "$HERE/study.py" row --runs "$RUNS" --rep "$rep" --method "$name" --guarantee marginal --budget "$PRED_BUDGET" \
+        --evaluation "$D/eval.json" --calibration "$D/cal.json" --observations "$D/obs.csv" --deep "$RES/deep_obs.csv"
+    done
+  done
+  if [[ -f "$OUT/embeddings.sqlite" ]]; then
+    local cnt='import sqlite3,sys; print(sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True).execute("SELECT COUNT(*) FROM embeddings").fetchone()[0])'
+    if [[ ! -f "$RES/embeddings.sqlite" ]] || (( $(python3 -c "$cnt" "$OUT/embeddings.sqlite") > $(python3 -c "$cnt" "$RES/embeddings.sqlite") )); then
+      python3 -c 'import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute("PRAGMA wal_checkpoint(TRUNCATE)"); c.close()' "$OUT/embeddings.sqlite"
+      cp "$OUT/embeddings.sqlite" "$RES/embeddings.sqlite"
+    fi
+  fi
+  cp "$RUNS" "$RES/predictors_runs.csv"
+  python3 "$HERE/study.py" predictors --runs "$RUNS" --stats "$P" --names "$(tr ' ' ',' <<<"$PREDICTORS")" \
+    --out-csv "$RES/predictors.csv" --out-md "$RES/predictors.md" --out-svg "$HERE/predictors.svg"
+  for name in $PREDICTORS; do [[ -f "$P/train_$name.txt" ]] && { echo "== $name"; cat "$P/train_$name.txt"; }; done > "$RES/predictors_train.txt"
+
+  # PAC sizing: PAC_NS calibration prompts resampled with replacement from each repetition's
+  # calibration prompts (with their p̂ and deep observation), the study's predictor, the PAC
+  # allocation fitted on the training prompts, bernstein at δ = PAC_DELTA; marginal beside it.
+  local PRUNS="$P/pac_runs.csv" n G pn="${PAC_PREDICTOR:-fields-logistic}"; rm -f "$PRUNS"
+  for ((rep = 1; rep <= PAC_REPS; rep++)); do
+    for n in $PAC_NS; do
+      D="$P/pac/rep$rep/n$n"; mkdir -p "$D"
+      python3 "$HERE/study.py" bootstrap-cal --pred-cal "$P/rep$rep/$pn/pred_cal.csv" --deep "$RES/deep_obs.csv" --n "$n" \
+        --seed "$((SEED * 1000 + rep))" --dir "$D"
+      for G in marginal pac; do
+        planargs=(--predictions "$D/pred_cal_boot.csv" --budget "$PRED_BUDGET" --strategy optimized --max-weight "$MAX_WEIGHT" --tau-grid="$TAU_GRID" --seed "$((SEED * 1000 + rep))")
+        calargs=()
+        [[ "$G" == pac ]] && { planargs+=(--fit-on "$P/pred_train_$pn.csv"); calargs=(--guarantee pac --inequality bernstein --delta "$PAC_DELTA"); }
+        "$TTU" plan "${planargs[@]}" --out "$D/plan_$G.csv" >/dev/null
+        "$TTU" observe --plan "$D/plan_$G.csv" --deep "$D/deep_boot.csv" --out "$D/obs_$G.csv" >/dev/null
+        "$TTU" calibrate --plan "$D/plan_$G.csv" --observations "$D/obs_$G.csv" --alpha "$ALPHA" "${calargs[@]}" --out "$D/cal_$G.json" >/dev/null
+        "$TTU" bound --calibration "$D/cal_$G.json" --predictions "$P/rep$rep/$pn/pred_test.csv" --out "$D/lpb_$G.csv" >/dev/null
+        "$TTU" evaluate --lpb "$D/lpb_$G.csv" --truth "$P/rep$rep/$pn/truth_test.csv" --json "$D/eval_$G.json" >/dev/null
+        python3 "$HERE/study.py" row --runs "$PRUNS" --rep "$rep" --method "$pn" --guarantee "$G" --budget "$PRED_BUDGET" \
+          --evaluation "$D/eval_$G.json" --calibration "$D/cal_$G.json" --observations "$D/obs_$G.csv" --deep "$D/deep_boot.csv"
+      done
+    done
+  done
+  python3 "$HERE/study.py" pac-size --runs "$PRUNS" --alpha "$ALPHA" --delta "$PAC_DELTA" --max-weight "$MAX_WEIGHT" \
+    --out-csv "$RES/pac_size.csv" --out-md "$RES/pac_size.md"
+  log "predictors done: $RES/predictors.csv, $RES/predictors.md, $HERE/predictors.svg, $RES/pac_size.md"
+}
+if [[ "$STAGE" == predictors ]]; then run_predictors; exit 0; fi
 
 if [[ "$STAGE" != analyse ]]; then
   # 1. training counts: TRAIN_GENS generations per training prompt, all of them.

@@ -98,6 +98,9 @@ public struct RunSummary: Codable, Sendable {
         public var comparisonPrompts: Int?
         public var comparisonGainPerGeneration: Double?
         public var comparisonGainStandardError: Double?
+        /// What the features are beyond their kind: the embedding model and vector length,
+        /// or the field names (nil for hashed n-grams).
+        public var featureDetail: String?
         public init(form: String, model: String, features: String, pooledRate: Double?, validationLogLikelihoodPerGeneration: Double?,
                     constantValidationLogLikelihoodPerGeneration: Double?, selectedEpoch: Int, epochsRun: Int) {
             self.form = form; self.model = model; self.features = features; self.pooledRate = pooledRate

@@ -94,15 +94,22 @@ public final class Pipeline {
                         outputs: [L.trainPrompts, L.calibrationPrompts, L.testPrompts] + (s.simulatedRateFunction != nil ? [L.rates] : [])) {
             try writeSplit()
         }
+        var training = s.training
+        (training.data, training.prompts, training.out) = (L.trainCounts, L.trainPrompts, L.model)
+        training.embedding.cache = L.path("embeddings.sqlite")
+        if training.features == .embeddings, let endpoint = training.embedding.endpoint, let model = training.embedding.model {
+            // Every prompt's embedding before anything is sampled: a dead or wrong embeddings
+            // endpoint stops the run in seconds, not after the training counts, and train and
+            // predict then read the cache only (each text fetched once, in full batches).
+            _ = try await PromptFeatures.embeddings(prompts.map(\.prompt), endpoint: endpoint, model: model,
+                                                    cachePath: training.embedding.cache!, apiKey: training.embedding.apiKey, console: console)
+        }
         try await stage("train_counts", key: collectKey + [s.trainingGenerations], inputs: [L.trainPrompts] + ratesInputs,
                         outputs: [L.trainCounts]) {
             try await CollectStage.run(collectSettings(prompts: L.trainPrompts, mode: .perPrompt(s.trainingGenerations, earlyStop: false),
                                                        seed: StableHash.combine(seed, 1), db: "train_counts.sqlite", out: L.trainCounts),
                                        console: console)
         }
-        var training = s.training
-        (training.data, training.prompts, training.out) = (L.trainCounts, L.trainPrompts, L.model)
-        training.embedding.cache = L.path("embeddings.sqlite")
         training.seed = s.seed  // the run seed seeds training too
         try await stage("train", key: [s.seed, trainingKey(training)], inputs: [L.trainCounts, L.trainPrompts], outputs: [L.model]) {
             try await TrainStage.run(training, console: console)

@@ -59,6 +59,13 @@ struct ReportBuilder {
             training?.comparisonPrompts = r.comparison?.prompts
             training?.comparisonGainPerGeneration = r.comparison?.gainPerGeneration
             training?.comparisonGainStandardError = r.comparison?.gainStandardError
+            let f = m.featurizer
+            switch f["kind"] {
+            case "embeddings": training?.featureDetail = "model \(f["model"] ?? "?"), \(f["dimension"] ?? "?") dimensions"
+                + (f["endpoint"].map { $0.isEmpty ? "" : " from \($0)" } ?? "")
+            case "fields": training?.featureDetail = f["names"].map { "fields \($0)" }
+            default: break
+            }
         }
 
         let rates = simulated && exists(L.rates) ? try RatesFile.read(L.rates) : nil

@@ -219,7 +219,7 @@ public struct RunReport {
     /// The predictor p̂ and, with a validation split, whether its validation log-likelihood
     /// beats the constant p̂ = the pooled training rate.
     func predictor(_ t: RunSummary.Training) -> String {
-        var v = "\(t.model) on \(t.features) features, trained on \(t.form) data"
+        var v = "\(t.model) on \(t.features) features" + (t.featureDetail.map { " (\(escapeHTML($0)))" } ?? "") + ", trained on \(t.form) data"
         if let n = t.comparisonPrompts, let g = t.comparisonGainPerGeneration, let se = t.comparisonGainStandardError {
             v += "; against the constant p̂ = \(String(format: "%.3g", t.pooledRate ?? .nan)) on \(n) held-out prompts that did not choose the epoch: "
                 + "log-likelihood gain \(String(format: "%+.5f", g)) ± \(String(format: "%.5f", se)) per generation (± 1 SE)"
