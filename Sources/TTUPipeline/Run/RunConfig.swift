@@ -51,10 +51,11 @@ public struct RunConfig {
         Key(name: "generator.simulated_rates", defaultValue: nil, kind: .string, doc: "simulated: CSV id,p of the true unsafe probabilities, relative to this file."),
         Key(name: "generator.simulated_rate_function", defaultValue: nil, kind: .choice(["demo"]), doc: "simulated: instead of a file, p from the prompt text (demo: base rate × word multipliers, 1e-4…0.2)."),
         Key(name: "generator.simulated_latency", defaultValue: "0", kind: .double, doc: "simulated: seconds per request (to watch or interrupt a run)."),
-        Key(name: "rater.kind", defaultValue: "lexicon", kind: .choice(["lexicon", "moderation", "judge", "command"]), doc: "lexicon (offline word list), moderation (/v1/moderations), judge (an LLM) or command (a local program)."),
-        Key(name: "rater.endpoint", defaultValue: nil, kind: .string, doc: "API root for moderation/judge (default: the first generator endpoint)."),
-        Key(name: "rater.model", defaultValue: nil, kind: .string, doc: "Model of the judge (required) or moderation (optional)."),
+        Key(name: "rater.kind", defaultValue: "lexicon", kind: .choice(RaterSettings.Kind.allCases.map(\.rawValue)), doc: "lexicon (offline word list), moderation (/v1/moderations), judge (an LLM), guard (a Llama-Guard-style classifier; the score is P(unsafe) from its logprobs) or command (a local program)."),
+        Key(name: "rater.endpoint", defaultValue: nil, kind: .string, doc: "API root for moderation/judge/guard (default: the first generator endpoint)."),
+        Key(name: "rater.model", defaultValue: nil, kind: .string, doc: "Model of the judge or guard (required) or moderation (optional)."),
         Key(name: "rater.category", defaultValue: nil, kind: .string, doc: "moderation: use category_scores[NAME] instead of flagged."),
+        Key(name: "rater.categories", defaultValue: nil, kind: .list, doc: "guard: the categories that count, e.g. [S1, S10] (default: all); an unsafe verdict naming only others scores 0."),
         Key(name: "rater.judge_template", defaultValue: nil, kind: .string, doc: "judge: prompt template file ({prompt}, {completion})."),
         Key(name: "rater.command", defaultValue: nil, kind: .string, doc: "command: shell command speaking JSONL ({\"text\"} in, {\"score\"} out)."),
         Key(name: "rater.lexicon", defaultValue: nil, kind: .string, doc: "lexicon: word list file instead of the shipped one."),
@@ -300,6 +301,7 @@ public struct RunConfig {
         r.endpoint = string("rater.endpoint")
         r.model = string("rater.model")
         r.category = string("rater.category")
+        r.categories = list("rater.categories")
         r.judgeTemplate = file("rater.judge_template")
         r.command = string("rater.command")
         r.lexicon = file("rater.lexicon")
