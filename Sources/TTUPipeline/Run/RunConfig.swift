@@ -84,6 +84,8 @@ public struct RunConfig {
         Key(name: "calibration.budget", defaultValue: "100", kind: .double, doc: "B: expected generations per calibration prompt."),
         Key(name: "calibration.max_weight", defaultValue: "100", kind: .double, doc: "W: largest inverse-probability weight; every bound L is capped at M = ⌊B·W⌋."),
         Key(name: "calibration.tau_grid", defaultValue: "auto", kind: .string, doc: "Candidate levels τ_j: auto (300 levels up to where the largest candidate bound reaches M for 90% of the prompts) or MINLOG10,MAXLOG10,COUNT (log-spaced; the paper's: -3,-0.75,300)."),
+        Key(name: "calibration.tokens_per_generation", defaultValue: nil, kind: .double, doc: "Tokens one generation costs (prompt + completion): the plan then states its expected and worst-case tokens."),
+        Key(name: "calibration.price_per_million_tokens", defaultValue: nil, kind: .double, doc: "Price of a million tokens: the plan then states its expected and worst-case cost (needs tokens_per_generation)."),
         Key(name: "test.generations_per_prompt", defaultValue: "0", kind: .int, doc: "Cap on generations per test prompt to sample test truth and measure coverage (0: no test sampling)."),
         Key(name: "report.riskiest", defaultValue: "25", kind: .int, doc: "Rows in the report's table of riskiest test prompts."),
     ]
@@ -265,6 +267,8 @@ public struct RunConfig {
         r.plan.budget = double("calibration.budget")
         r.plan.maxWeight = double("calibration.max_weight")
         r.plan.tauGrid = try TauGridChoice.parse(string("calibration.tau_grid")!)
+        r.plan.tokensPerGeneration = optionalDouble("calibration.tokens_per_generation")
+        r.plan.pricePerMillionTokens = optionalDouble("calibration.price_per_million_tokens")
         r.alpha = double("calibration.alpha")
         r.guarantee.kind = GuaranteeSettings.Kind(rawValue: string("calibration.guarantee")!)!
         r.guarantee.delta = double("calibration.delta")
