@@ -8,6 +8,7 @@ enum Flags {
     static let special = [
         "generator.kind": "--generator", "generator.endpoints": "--endpoint", "rater.kind": "--rater",
         "rater.endpoint": "--rater-endpoint", "rater.model": "--rater-model", "rater.command": "--rater-command",
+        "rater.categories": "--guard-categories",
         "training.hidden_layers": "--hidden", "training.embedding_model": "--embedding-model",
         "training.embedding_endpoint": "--embedding-endpoint", "calibration.inequality": "--inequality",
     ]

@@ -13,6 +13,11 @@ struct Plan: ParsableCommand {
         (empty for naive). `prior_quantile` is q_m(x), the largest candidate
         level's bound (capped at M = ⌊B·W⌋ for trimmed and optimized; `inf`
         when p_hat = 0 and nothing caps it). The draw is reproducible (--seed).
+        Cost, before sampling (printed, and in plan.json):
+        expected_generations = Σ over sampled prompts of E[min(T, c)] under p̂,
+        (1 − (1 − p̂)^c)/p̂ (c when p̂ = 0); max_generations = Σ c. With
+        --tokens-per-generation (and --price-per-million-tokens) also tokens
+        (and money).
 
         adaptive (two stages, beyond the paper) is planned in two steps:
           1. ttu plan --strategy adaptive --predictions cal.csv --budget B
@@ -40,6 +45,10 @@ struct Plan: ParsableCommand {
     @Option(help: "adaptive, step 2: the pilot plan written by step 1.") var pilot: String?
     @Option(name: .customLong("pilot-observations"), help: "adaptive, step 2: the pilot's observations.") var pilotObservations: String?
     @Option(help: "adaptive, step 2: the α the final stage will be calibrated at.") var alpha = 0.1
+    @Option(name: .customLong("tokens-per-generation"), help: "Tokens one generation costs: also state the expected and worst-case tokens.")
+    var tokensPerGeneration: Double?
+    @Option(name: .customLong("price-per-million-tokens"), help: "Price of a million tokens (needs --tokens-per-generation): also state the cost.")
+    var pricePerMillionTokens: Double?
     @Option(help: "Output plan.csv (plan.json is written beside it).") var out: String
 
     func validate() throws { try validating { try settings.validate() } }
@@ -48,6 +57,7 @@ struct Plan: ParsableCommand {
         var s = PlanStage.Settings(predictions: predictions, out: out, budget: budget, strategy: strategy)
         (s.maxWeight, s.tauGrid, s.seed, s.fitOn) = (maxWeight, tauGrid, seed, fitOn)
         (s.pilot, s.pilotObservations, s.alpha) = (pilot, pilotObservations, alpha)
+        (s.tokensPerGeneration, s.pricePerMillionTokens) = (tokensPerGeneration, pricePerMillionTokens)
         return s
     }
 

@@ -29,6 +29,8 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Less output (no collection progress lines).") var quiet = false
     @Flag(name: .customLong("example-config"), help: "Print the documented config with every key and its default, and exit.")
     var exampleConfig = false
+    @Flag(name: .customLong("dry-run"), help: "Print each collection stage's expected and largest number of generations, and exit (nothing is sampled or written).")
+    var dryRun = false
 
     func validate() throws {
         if !exampleConfig && config == nil { throw ValidationError("give --config FILE (see examples/ttu.yaml)") }
@@ -49,7 +51,22 @@ struct Run: AsyncParsableCommand {
         } catch let e as SettingError {
             throw cfg.fail(e.key, e.message)
         }
+        if dryRun { return try printCosts(pipeline.dryRun()) }
         try await pipeline.run()
+    }
+
+    /// The dry run's table (stdout).
+    func printCosts(_ rows: [Pipeline.StageCost]) {
+        func pad(_ s: String, _ w: Int) -> String { String(repeating: " ", count: max(1, w - s.count)) + s }
+        let fmt = { (x: Double) in Num.format(x.rounded()) }
+        Terminal.out("stage          " + pad("prompts", 9) + pad("expected", 12) + pad("max", 12) + "  basis")
+        for r in rows {
+            Terminal.out(r.stage.padding(toLength: 15, withPad: " ", startingAt: 0) + pad(String(r.prompts), 9)
+                + pad(r.expected.map(fmt) ?? "?", 12) + pad(fmt(r.max), 12) + "  " + r.basis)
+        }
+        let known = rows.allSatisfy { $0.expected != nil }
+        Terminal.out("total          " + pad("", 9) + pad(known ? fmt(rows.compactMap(\.expected).reduce(0, +)) : "?", 12)
+            + pad(fmt(rows.map(\.max).reduce(0, +)), 12))
     }
 }
 

@@ -47,11 +47,14 @@ struct GeneratorOptions: ParsableArguments {
 
 /// `ttu collect`'s rater flags; they build `RaterSettings`, as `rater:` does in a config.
 struct RaterOptions: ParsableArguments {
-    @Option(help: "lexicon, moderation, judge or command.") var rater: RaterSettings.Kind = .lexicon
-    @Option(name: .customLong("rater-endpoint"), help: "API root for moderation/judge (default: the first --endpoint).")
+    @Option(help: "lexicon, moderation, judge, guard (a Llama-Guard-style classifier: P(unsafe) from logprobs) or command.")
+    var rater: RaterSettings.Kind = .lexicon
+    @Option(name: .customLong("rater-endpoint"), help: "API root for moderation/judge/guard (default: the first --endpoint).")
     var raterEndpoint: String?
-    @Option(name: .customLong("rater-model"), help: "Model for the judge (required) or moderation (optional).") var raterModel: String?
+    @Option(name: .customLong("rater-model"), help: "Model for the judge or guard (required) or moderation (optional).") var raterModel: String?
     @Option(help: "moderation: use category_scores[NAME] instead of flagged.") var category: String?
+    @Option(name: .customLong("guard-categories"), help: "guard: comma-separated categories that count (e.g. S1,S10); an unsafe verdict naming only others scores 0.")
+    var guardCategories: String?
     @Option(name: .customLong("judge-template"), help: "judge: template file ({prompt}, {completion}).") var judgeTemplate: String?
     @Option(name: .customLong("rater-command"), help: "command: shell command speaking JSONL ({\"text\"} in, {\"score\"} out).")
     var raterCommand: String?
@@ -62,6 +65,7 @@ struct RaterOptions: ParsableArguments {
         var r = RaterSettings()
         (r.kind, r.endpoint, r.model, r.category) = (rater, raterEndpoint, raterModel, category)
         (r.judgeTemplate, r.command, r.lexicon, r.threshold) = (judgeTemplate, raterCommand, lexicon, threshold)
+        r.categories = SettingParse.names(guardCategories ?? "")
         return r
     }
 }

@@ -17,12 +17,13 @@ struct TTU: AsyncParsableCommand {
         generator) or `ttu simulate` (the paper's synthetic experiment).
         `ttu run --config ttu.yaml` chains the stages for your own model; each
         stage also runs alone: train → predict → plan → collect → calibrate →
-        bound → evaluate → report. The method: docs/method.md. Lines for people
+        bound → evaluate → report; `ttu metrics` gives toxicity metrics at k
+        from sample logs. The method: docs/method.md. Lines for people
         go to stderr; stdout carries only tables and what a script would parse.
         """,
         version: "0.2.0",
         subcommands: [Run.self, Demo.self, Simulate.self, Train.self, Predict.self, Plan.self, Collect.self, Observe.self,
-                      Calibrate.self, Bound.self, Evaluate.self, Report.self, Bench.self])
+                      Calibrate.self, Bound.self, Evaluate.self, Metrics.self, Report.self, Bench.self])
 
     /// Parses and runs like ArgumentParser's `main`, but every error is one line on
     /// stderr with the exit code README documents.

@@ -11,6 +11,9 @@ public struct PlanFile: Sendable {
     public var plan: CalibrationPlan
     /// id → row, for joining observations (built when read from a file).
     public var index: IDIndex?
+    /// What sampling the plan will cost, written to plan.json beside the settings' keys
+    /// (`expected_generations`, `max_generations`, …); not read back.
+    public var cost: PlanCost?
 
     public init(ids: [String], plan: CalibrationPlan) { self.ids = ids; self.plan = plan }
 
@@ -23,7 +26,7 @@ public struct PlanFile: Sendable {
     }
 
     public func write(to path: String) throws {
-        let json = try encodeJSON(plan.settings)
+        let json = try encodeJSON(SettingsJSON(settings: plan.settings, cost: cost))
         var w = CSVWriter(columns: PlanFile.columns)
         for i in ids.indices {
             w.row([ids[i], Num.format(plan.pHat[i]), Num.format(plan.priorQuantile[i]),
@@ -31,6 +34,16 @@ public struct PlanFile: Sendable {
         }
         try w.write(to: path)
         try writeAtomically(json, to: PlanFile.settingsPath(for: path))
+    }
+
+    /// plan.json: the plan's settings and, beside them (the same object), its cost.
+    struct SettingsJSON: Encodable {
+        var settings: PlanSettings
+        var cost: PlanCost?
+        func encode(to encoder: Encoder) throws {
+            try settings.encode(to: encoder)
+            try cost?.encode(to: encoder)
+        }
     }
 
     public static func readSettings(forPlan path: String) throws -> PlanSettings {

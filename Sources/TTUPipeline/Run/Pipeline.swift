@@ -124,7 +124,8 @@ public final class Pipeline {
         }
         var plan = s.plan
         (plan.predictions, plan.out, plan.seed, plan.alpha) = (L.predictionsCalibration, L.plan, s.seed, s.alpha)
-        try await stage("plan", key: [s.seed, plan.strategy, plan.budget, plan.maxWeight, plan.tauGrid], inputs: [L.predictionsCalibration],
+        try await stage("plan", key: [s.seed, plan.strategy, plan.budget, plan.maxWeight, plan.tauGrid]
+                        + [plan.tokensPerGeneration as Any, plan.pricePerMillionTokens as Any], inputs: [L.predictionsCalibration],
                         outputs: [L.plan, PlanFile.settingsPath(for: L.plan)]) {
             try PlanStage.run(plan, console: console)
         }
@@ -209,14 +210,19 @@ public final class Pipeline {
                                   raterModel: r.model, raterCategory: r.category, threshold: r.threshold)
     }
 
-    /// Seeded split of the prompts (each split keeps the file's order), and the simulated
-    /// rates when they come from the text.
-    func writeSplit() throws {
+    /// The prompt rows of the train, calibration and test splits (seeded), each unsorted.
+    func splitRows() -> [[Int]] {
         var rng = SeededRNG(seed: seed).derived(0x73706c6974)  // "split"
         let perm = rng.permutation(prompts.count)
         let sizes = Self.splitSizes(n: prompts.count, split: settings.split)
-        let parts = [Array(perm[0..<sizes.train]), Array(perm[sizes.train..<(sizes.train + sizes.calibration)]),
-                     Array(perm[(sizes.train + sizes.calibration)...])]
+        return [Array(perm[0..<sizes.train]), Array(perm[sizes.train..<(sizes.train + sizes.calibration)]),
+                Array(perm[(sizes.train + sizes.calibration)...])]
+    }
+
+    /// Seeded split of the prompts (each split keeps the file's order), and the simulated
+    /// rates when they come from the text.
+    func writeSplit() throws {
+        let parts = splitRows()
         for (rows, path) in zip(parts, [layout.trainPrompts, layout.calibrationPrompts, layout.testPrompts]) {
             try writeAtomically(rows.sorted().map { promptLines[$0] + "\n" }.joined(), to: path)
         }

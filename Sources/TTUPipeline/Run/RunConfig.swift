@@ -52,10 +52,11 @@ public struct RunConfig {
         Key(name: "generator.simulated_rates", defaultValue: nil, kind: .string, doc: "simulated: CSV id,p of the true unsafe probabilities, relative to this file."),
         Key(name: "generator.simulated_rate_function", defaultValue: nil, kind: .choice(["demo"]), doc: "simulated: instead of a file, p from the prompt text (demo: base rate × word multipliers, 1e-4…0.2)."),
         Key(name: "generator.simulated_latency", defaultValue: "0", kind: .double, doc: "simulated: seconds per request (to watch or interrupt a run)."),
-        Key(name: "rater.kind", defaultValue: "lexicon", kind: .choice(["lexicon", "moderation", "judge", "command"]), doc: "lexicon (offline word list), moderation (/v1/moderations), judge (an LLM) or command (a local program)."),
-        Key(name: "rater.endpoint", defaultValue: nil, kind: .string, doc: "API root for moderation/judge (default: the first generator endpoint)."),
-        Key(name: "rater.model", defaultValue: nil, kind: .string, doc: "Model of the judge (required) or moderation (optional)."),
+        Key(name: "rater.kind", defaultValue: "lexicon", kind: .choice(RaterSettings.Kind.allCases.map(\.rawValue)), doc: "lexicon (offline word list), moderation (/v1/moderations), judge (an LLM), guard (a Llama-Guard-style classifier; the score is P(unsafe) from its logprobs) or command (a local program)."),
+        Key(name: "rater.endpoint", defaultValue: nil, kind: .string, doc: "API root for moderation/judge/guard (default: the first generator endpoint)."),
+        Key(name: "rater.model", defaultValue: nil, kind: .string, doc: "Model of the judge or guard (required) or moderation (optional)."),
         Key(name: "rater.category", defaultValue: nil, kind: .string, doc: "moderation: use category_scores[NAME] instead of flagged."),
+        Key(name: "rater.categories", defaultValue: nil, kind: .list, doc: "guard: the categories that count, e.g. [S1, S10] (default: all); an unsafe verdict naming only others scores 0."),
         Key(name: "rater.judge_template", defaultValue: nil, kind: .string, doc: "judge: prompt template file ({prompt}, {completion})."),
         Key(name: "rater.command", defaultValue: nil, kind: .string, doc: "command: shell command speaking JSONL ({\"text\"} in, {\"score\"} out)."),
         Key(name: "rater.lexicon", defaultValue: nil, kind: .string, doc: "lexicon: word list file instead of the shipped one."),
@@ -84,6 +85,8 @@ public struct RunConfig {
         Key(name: "calibration.budget", defaultValue: "100", kind: .double, doc: "B: expected generations per calibration prompt."),
         Key(name: "calibration.max_weight", defaultValue: "100", kind: .double, doc: "W: largest inverse-probability weight; every bound L is capped at M = ⌊B·W⌋."),
         Key(name: "calibration.tau_grid", defaultValue: "auto", kind: .string, doc: "Candidate levels τ_j: auto (300 levels up to where the largest candidate bound reaches M for 90% of the prompts) or MINLOG10,MAXLOG10,COUNT (log-spaced; the paper's: -3,-0.75,300)."),
+        Key(name: "calibration.tokens_per_generation", defaultValue: nil, kind: .double, doc: "Tokens one generation costs (prompt + completion): the plan then states its expected and worst-case tokens."),
+        Key(name: "calibration.price_per_million_tokens", defaultValue: nil, kind: .double, doc: "Price of a million tokens: the plan then states its expected and worst-case cost (needs tokens_per_generation)."),
         Key(name: "test.generations_per_prompt", defaultValue: "0", kind: .int, doc: "Cap on generations per test prompt to sample test truth and measure coverage (0: no test sampling)."),
         Key(name: "report.riskiest", defaultValue: "25", kind: .int, doc: "Rows in the report's table of riskiest test prompts."),
     ]
@@ -265,6 +268,8 @@ public struct RunConfig {
         r.plan.budget = double("calibration.budget")
         r.plan.maxWeight = double("calibration.max_weight")
         r.plan.tauGrid = try TauGridChoice.parse(string("calibration.tau_grid")!)
+        r.plan.tokensPerGeneration = optionalDouble("calibration.tokens_per_generation")
+        r.plan.pricePerMillionTokens = optionalDouble("calibration.price_per_million_tokens")
         r.alpha = double("calibration.alpha")
         r.guarantee.kind = GuaranteeSettings.Kind(rawValue: string("calibration.guarantee")!)!
         r.guarantee.delta = double("calibration.delta")
@@ -306,6 +311,7 @@ public struct RunConfig {
         r.endpoint = string("rater.endpoint")
         r.model = string("rater.model")
         r.category = string("rater.category")
+        r.categories = list("rater.categories")
         r.judgeTemplate = file("rater.judge_template")
         r.command = string("rater.command")
         r.lexicon = file("rater.lexicon")

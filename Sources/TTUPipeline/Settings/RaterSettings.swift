@@ -5,15 +5,18 @@ import TTUSampling
 /// What judges a generation unsafe: a score per generation, unsafe when score ≥ threshold.
 /// `ttu collect`'s rater flags and the run config's `rater:` section build this type.
 public struct RaterSettings: Sendable, Equatable {
-    public enum Kind: String, CaseIterable, Sendable { case lexicon, moderation, judge, command }
+    public enum Kind: String, CaseIterable, Sendable { case lexicon, moderation, judge, `guard`, command }
 
     public var kind: Kind = .lexicon
-    /// API root for moderation/judge (default: the first generator endpoint).
+    /// API root for moderation/judge/guard (default: the first generator endpoint).
     public var endpoint: String?
-    /// Model of the judge (required) or of the moderation endpoint (optional).
+    /// Model of the judge or guard (required) or of the moderation endpoint (optional).
     public var model: String?
     /// moderation: `category_scores[NAME]` instead of `flagged`.
     public var category: String?
+    /// guard: the categories that count (e.g. S1, S10); empty: all. An `unsafe` verdict
+    /// naming only other categories scores 0.
+    public var categories: [String] = []
     /// judge: template file with {prompt} and {completion}.
     public var judgeTemplate: String?
     /// command: a shell command speaking JSONL.
@@ -24,15 +27,20 @@ public struct RaterSettings: Sendable, Equatable {
 
     public init() {}
 
-    var needsHTTP: Bool { kind == .moderation || kind == .judge }
+    var needsHTTP: Bool { kind == .moderation || kind == .judge || kind == .guard }
 
     /// `generatorEndpoints`: the fallback for `endpoint`.
     public func validate(generatorEndpoints: [String]) throws {
         if !threshold.isFinite { throw SettingError("rater.threshold", "must be a number") }
         switch kind {
         case .judge where model == nil: throw SettingError("rater.model", "the judge rater needs a model")
+        case .guard where model == nil: throw SettingError("rater.model", "the guard rater needs a model (the guard model's name on its server)")
         case .command where command == nil: throw SettingError("rater.command", "the command rater needs a command")
         default: break
+        }
+        if !categories.isEmpty, kind != .guard { throw SettingError("rater.categories", "applies to the guard rater") }
+        if kind == .guard, categories.contains(where: { $0.trimmingCharacters(in: .whitespaces).isEmpty || $0.contains(",") }) {
+            throw SettingError("rater.categories", "'\(categories.joined(separator: ","))' is not a list of category codes such as S1,S10")
         }
         if needsHTTP, endpoint == nil, generatorEndpoints.isEmpty {
             throw SettingError("rater.endpoint", "the \(kind.rawValue) rater needs an endpoint")
@@ -60,6 +68,11 @@ public struct RaterSettings: Sendable, Equatable {
             p["rater_model"] = model!
             p["judge_template"] = CollectInputs.digest([template])
             return (JudgeRater(base: base, model: model!, template: template, transport: http!), p)
+        case .guard:
+            let cats = GuardRater.normalise(categories)
+            p["rater_model"] = model!
+            p["guard_categories"] = cats.isEmpty ? "all" : cats.joined(separator: ",")
+            return (GuardRater(base: base, model: model!, categories: cats, transport: http!), p)
         case .command:
             p["rater_command"] = command!
             return (CommandRater(command: command!, timeout: timeout), p)

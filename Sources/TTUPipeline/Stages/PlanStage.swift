@@ -24,6 +24,10 @@ public enum PlanStage {
         public var pilotObservations: String?
         /// adaptive, second step: the α the final stage will be calibrated at.
         public var alpha = 0.1
+        /// Tokens one generation costs (prompt + completion), to state the plan's cost in tokens.
+        public var tokensPerGeneration: Double?
+        /// Price of a million tokens, to state the plan's cost in money (needs tokens per generation).
+        public var pricePerMillionTokens: Double?
 
         public init(predictions: String, out: String, budget: Double, strategy: AllocationStrategy) {
             self.predictions = predictions
@@ -42,7 +46,45 @@ public enum PlanStage {
             if pilot != nil, pilotObservations == nil { throw SettingError("pilot", "needs the pilot's observations too") }
             if pilot != nil, strategy != .adaptive { throw SettingError("pilot", "applies to the adaptive strategy") }
             try validateAlpha(alpha)
+            if let t = tokensPerGeneration, !(t.isFinite && t > 0) {
+                throw SettingError("calibration.tokens_per_generation", "must be a positive number, got \(t)")
+            }
+            if let p = pricePerMillionTokens {
+                if !(p.isFinite && p >= 0) { throw SettingError("calibration.price_per_million_tokens", "must be a number ≥ 0, got \(p)") }
+                if tokensPerGeneration == nil {
+                    throw SettingError("calibration.price_per_million_tokens", "needs the tokens per generation too (--tokens-per-generation, calibration.tokens_per_generation)")
+                }
+            }
         }
+
+        /// The cost of sampling a plan, under its own p̂.
+        func cost(_ plan: CalibrationPlan) -> PlanCost {
+            PlanCost(pHat: plan.pHat, cap: plan.cap, tokensPerGeneration: tokensPerGeneration, pricePerMillionTokens: pricePerMillionTokens)
+        }
+    }
+
+    /// Writes the plan with its cost and says what sampling it will cost.
+    static func write(_ plan: CalibrationPlan, ids: [String], _ s: Settings, console: Console) throws -> PlanFile {
+        var file = PlanFile(ids: ids, plan: plan)
+        let cost = s.cost(plan)
+        file.cost = cost
+        try file.write(to: s.out)
+        for line in costLines(cost) { console.say(line) }
+        return file
+    }
+
+    /// "cost: …" lines: expected generations under p̂ and the worst case, in tokens and money when known.
+    public static func costLines(_ c: PlanCost) -> [String] {
+        var lines = ["cost: \(Num.format(c.expectedGenerations.rounded())) generations expected under p̂ (each sampled prompt stops at its first unsafe one), "
+            + "at most \(c.maxGenerations) (every sampled prompt to its cap)"]
+        if let e = c.expectedTokens, let m = c.maxTokens {
+            var l = "cost: \(Num.format(e.rounded())) tokens expected, at most \(Num.format(m.rounded()))"
+            if let ec = c.expectedCost, let mc = c.maxCost {
+                l += "; at \(Num.format(c.pricePerMillionTokens!)) per million tokens: \(Num.fixed(ec, 2)) expected, \(Num.fixed(mc, 2)) at most"
+            }
+            lines.append(l)
+        }
+        return lines
     }
 
     /// What was planned: the file, and for adaptive which step.
@@ -58,17 +100,9 @@ public enum PlanStage {
         if s.strategy == .adaptive {
             return s.pilot == nil ? try adaptivePilot(s, preds, console: console) : try adaptiveFinal(s, preds, console: console)
         }
-        var settings = PlanSettings(strategy: s.strategy, budget: s.budget, maxWeight: s.maxWeight, seed: s.seed)
-        settings.tauGrid = s.tauGrid.resolve(pHat: preds.pHat, maxLPB: settings.maxLPB, budget: s.budget)
-        var plan: CalibrationPlan
-        if let fitOn = s.fitOn {
-            plan = try Allocation.pointwisePlan(pHat: preds.pHat, heldOutPHat: try Predictions.read(fitOn).pHat, settings: settings)
-            plan.settings.stage = "pointwise"
-        } else {
-            plan = try Allocation.plan(pHat: preds.pHat, settings: settings)
-        }
-        let file = PlanFile(ids: preds.ids, plan: plan)
-        try file.write(to: s.out)
+        let plan = try makePlan(s, pHat: preds.pHat)
+        let settings = plan.settings
+        let file = try write(plan, ids: preds.ids, s, console: console)
         let sampled = plan.cap.filter { $0 > 0 }.count
         let planned = Double(plan.plannedGenerations)
         console.say("plan: \(s.strategy.rawValue), B = \(Num.format(s.budget)), \(plan.count) prompts, \(sampled) sampled, "
@@ -82,6 +116,18 @@ public enum PlanStage {
         if s.tauGrid != .auto, let note = gridLimitNote(pHat: preds.pHat, settings: settings) { console.say(note) }
         console.say("wrote \(s.out) and \(PlanFile.settingsPath(for: s.out))")
         return Outcome(plan: file, adaptiveStep: nil)
+    }
+
+    /// The plan of a one-step strategy (not adaptive), in memory.
+    static func makePlan(_ s: Settings, pHat: [Double]) throws -> CalibrationPlan {
+        var settings = PlanSettings(strategy: s.strategy, budget: s.budget, maxWeight: s.maxWeight, seed: s.seed)
+        settings.tauGrid = s.tauGrid.resolve(pHat: pHat, maxLPB: settings.maxLPB, budget: s.budget)
+        if let fitOn = s.fitOn {
+            var plan = try Allocation.pointwisePlan(pHat: pHat, heldOutPHat: try Predictions.read(fitOn).pHat, settings: settings)
+            plan.settings.stage = "pointwise"
+            return plan
+        }
+        return try Allocation.plan(pHat: pHat, settings: settings)
     }
 
     /// A note when the grid's largest level, not the budget, limits most bounds: for more
@@ -114,13 +160,11 @@ public enum PlanStage {
     }
 
     /// An adaptive step's plan, marked with its stage and the calibration prompt count, written.
-    static func write(_ plan: CalibrationPlan, stage: String, ids: [String], total: Int, to out: String) throws -> PlanFile {
+    static func write(_ plan: CalibrationPlan, stage: String, ids: [String], total: Int, _ s: Settings, console: Console) throws -> PlanFile {
         var plan = plan
         plan.settings.stage = stage
         plan.settings.totalPrompts = total
-        let file = PlanFile(ids: ids, plan: plan)
-        try file.write(to: out)
-        return file
+        return try write(plan, ids: ids, s, console: console)
     }
 
     /// adaptive, step 1: a pilot on a random fraction of the prompts.
@@ -132,7 +176,7 @@ public enum PlanStage {
         if case .fixed(let g) = s.tauGrid { grid = g } else { grid = .default }
         var plan = try TwoStage.pilotPlan(pHat: rows.map { preds.pHat[$0] }, budget: s.budget, grid: grid, settings: twoStage, seed: s.seed)
         plan.settings.twoStage = twoStage
-        let file = try write(plan, stage: "pilot", ids: rows.map { preds.ids[$0] }, total: preds.ids.count, to: s.out)
+        let file = try write(plan, stage: "pilot", ids: rows.map { preds.ids[$0] }, total: preds.ids.count, s, console: console)
         console.say("adaptive, step 1 of 2: pilot of \(rows.count) of \(preds.ids.count) prompts, \(plan.cap.filter { $0 > 0 }.count) sampled, "
             + "at most \(plan.plannedGenerations) generations")
         console.say("wrote \(s.out) and \(PlanFile.settingsPath(for: s.out)); collect it, then plan again with the pilot and its observations")
@@ -163,7 +207,7 @@ public enum PlanStage {
                                          alpha: s.alpha, referencePHat: finalPHat, settings: ps.twoStage ?? TwoStage.Settings())
         var plan = try TwoStage.finalPlan(pHat: finalPHat, budget: s.budget, choice: choice, seed: StableHash.combine(s.seed, 1))
         plan.settings.choice = choice
-        let file = try write(plan, stage: "final", ids: finalRows.map { preds.ids[$0] }, total: preds.ids.count, to: s.out)
+        let file = try write(plan, stage: "final", ids: finalRows.map { preds.ids[$0] }, total: preds.ids.count, s, console: console)
         console.say("adaptive, step 2 of 2: the pilot chose W = \(Num.format(choice.maxWeight)) (bounds capped at M = \(Num.format(plan.settings.boundCap))), "
             + "cap level τ = \(Num.fixed(choice.grid.taus.last!, 4)), \(Num.fixed(choice.finalBudget, 1)) generations per final prompt left")
         console.say("final stage: \(finalRows.count) prompts, \(plan.cap.filter { $0 > 0 }.count) sampled; calibrate on \(s.out) alone")

@@ -1,0 +1,49 @@
+import Foundation
+import TTUCore
+import TTUFiles
+import TTUSampling
+
+extension Pipeline {
+    /// What one collection stage would draw.
+    public struct StageCost: Sendable, Equatable {
+        public var stage: String
+        public var prompts: Int
+        /// Expected generations; nil when they depend on what an earlier stage learns (p̂).
+        public var expected: Double?
+        /// The most generations the stage may draw (calibration: the plan's Σ c_i on average, n·B).
+        public var max: Double
+        /// How the figures were obtained.
+        public var basis: String
+    }
+
+    /// `ttu run --dry-run`: each collection stage's expected and largest number of
+    /// generations, from the config and the prompts alone (nothing is written or sampled).
+    public func dryRun() throws -> [StageCost] {
+        let parts = splitRows(), s = settings
+        let n = parts.map(\.count), N = s.trainingGenerations
+        var out = [StageCost(stage: "train_counts", prompts: n[0], expected: Double(n[0] * N), max: Double(n[0] * N),
+                             basis: "all \(N) generations of every training prompt (no early stop)")]
+        out.append(StageCost(stage: "calibration_obs", prompts: n[1], expected: nil, max: Double(n[1]) * s.plan.budget,
+                             basis: "the plan spends B = \(Num.format(s.plan.budget)) per prompt on average at worst (Σ π·w = n·B); "
+                                + "its expected cost under p̂ is known once predict has run (`ttu plan` prints it)"))
+        if s.testGenerations > 0 {
+            let cap = s.testGenerations
+            var expected: Double?
+            var basis = "at most \(cap) per test prompt; expected unknown before sampling (real model)"
+            if let rates = try trueRates() {
+                expected = parts[2].map { TwoStage.expectedCost(pHat: rates[$0], cap: Double(cap)) }.reduce(0, +)
+                basis = "at most \(cap) per test prompt; expected under the known simulated rates"
+            }
+            out.append(StageCost(stage: "test_obs", prompts: n[2], expected: expected, max: Double(n[2] * cap), basis: basis))
+        }
+        return out
+    }
+
+    /// The known rate of every prompt (row order) when the generator is simulated.
+    func trueRates() throws -> [Double]? {
+        if settings.simulatedRateFunction == "demo" { return prompts.map { TextRates.demo($0.prompt) } }
+        guard simulated, let path = settings.generator.simulatedRates else { return nil }
+        let rates = try RatesFile.read(path)
+        return prompts.map { rates[$0.id]! }  // every id was checked in init
+    }
+}
