@@ -7,15 +7,29 @@ import TTUSampling
 
 /// What `ttu bench` runs: figures and ratios, never a pass/fail.
 /// 1. The miscoverage curve and selection for n prompts × m levels, for optimized and
-///    naive, against a dense n×m loop on a subset. 2. The default `ttu simulate`.
-/// 3. `ttu collect`'s request rate against a loopback stub that answers instantly, next
-///    to a plain HTTP load, and its memory for many simulated generations.
+///    naive, against a dense n×m loop on a subset. 2. `ttu calibrate` as a whole process
+///    on 500,000 prompts × 300 levels against the dense numpy reference on the same files.
+/// 3. The default `ttu simulate`. 4. `ttu collect`'s request rate against a loopback stub
+///    that answers instantly, next to a plain HTTP load, and its memory for many simulated
+///    generations.
 public enum Benchmarks {
     public struct Settings: Sendable {
         public var n = 1_000_000
         public var m = 1000
         public var skipSimulate = false
         public var skipCollect = false
+        public var skipCalibrate = false
+        /// Prompts and levels of the calibrate-vs-numpy benchmark.
+        public var calibrateN = 500_000
+        public var calibrateLevels = 300
+        public var calibrateRounds = 3
+        /// Where the calibrate benchmark writes its files (kept); default a temporary folder (removed).
+        public var calibrateDir: String? = nil
+        public var skipCurve = false
+        /// The dense numpy reference (default: bench/dense_reference.py of the source tree).
+        public var reference: String? = nil
+        /// The `ttu` executable to time (default: this process's own).
+        public var ttu: String? = nil
         public var collectGenerations = 1_000_000
         public var collectRounds = 5
         public var collectRequests = 20_000
@@ -24,6 +38,22 @@ public enum Benchmarks {
     }
 
     public static func run(_ s: Settings, out: @escaping (String) -> Void) async throws {
+        if !s.skipCurve { try benchCurve(s, out: out) }
+        if !s.skipCalibrate { try benchCalibrate(s, out: out) }
+        if !s.skipSimulate {
+            out("default simulate (100000 prompts, 4 strategies × 10 budgets × 20 reps):")
+            var clock = Stopwatch()
+            let setup = try SyntheticSetup.make(n: 100_000, seed: 1, trainGenerations: 500, epochs: 10)
+            let t1 = clock.lap()
+            let rows = try setup.study.run(CalibrationStudy.Settings())
+            let t2 = clock.lap()
+            out("  population \(Num.fixed(setup.seconds.population, 2)) s, MLP training \(Num.fixed(setup.seconds.training, 2)) s, "
+                + "\(rows.count) calibrations \(Num.fixed(t2, 2)) s (\(ms(t2 / Double(rows.count))) each); total \(Num.fixed(t1 + t2, 2)) s")
+        }
+        if !s.skipCollect { try await benchCollect(s, out: out) }
+    }
+
+    static func benchCurve(_ s: Settings, out: (String) -> Void) throws {
         var rng = SeededRNG(seed: s.seed)
         let pHat = (0..<s.n).map { _ in pow(10, -5 + 3 * rng.uniformOpen()) }
         let p = pHat.map { min(1, $0 * exp(0.5 * rng.normal())) }
@@ -59,17 +89,31 @@ public enum Benchmarks {
                 out("    dense n×m loop (extrapolated from \(sub) prompts): \(ms(tDense)) — fast curve is \(Num.fixed(tDense / max(tCurve, 1e-9), 0))× faster")
             }
         }
-        if !s.skipSimulate {
-            out("default simulate (100000 prompts, 4 strategies × 10 budgets × 20 reps):")
-            var clock = Stopwatch()
-            let setup = try SyntheticSetup.make(n: 100_000, seed: 1, trainGenerations: 500, epochs: 10)
-            let t1 = clock.lap()
-            let rows = try setup.study.run(CalibrationStudy.Settings())
-            let t2 = clock.lap()
-            out("  population \(Num.fixed(setup.seconds.population, 2)) s, MLP training \(Num.fixed(setup.seconds.training, 2)) s, "
-                + "\(rows.count) calibrations \(Num.fixed(t2, 2)) s (\(ms(t2 / Double(rows.count))) each); total \(Num.fixed(t1 + t2, 2)) s")
+    }
+
+    static func benchCalibrate(_ s: Settings, out: (String) -> Void) throws {
+        let dir = s.calibrateDir ?? NSTemporaryDirectory() + "ttu-bench-calibrate-" + UUID().uuidString
+        defer { if s.calibrateDir == nil { try? FileManager.default.removeItem(atPath: dir) } }
+        var clock = Stopwatch()
+        let files = try CalibrateBenchmark.generate(n: s.calibrateN, levels: s.calibrateLevels, seed: s.seed, dir: dir)
+        let tGen = clock.lap()
+        let size = { (p: String) in ((try? FileManager.default.attributesOfItem(atPath: p)[.size] as? Int) ?? 0) / 1_000_000 }
+        out("calibrate, whole process, \(s.calibrateN) prompts × \(s.calibrateLevels) levels (optimized, \(files.sampled) sampled; "
+            + "plan.csv \(size(files.plan)) MB, obs.csv \(size(files.observations)) MB, written in \(Num.fixed(tGen, 1)) s):")
+        let r = try CalibrateBenchmark.run(files: files, rounds: s.calibrateRounds, ttu: s.ttu ?? CalibrateBenchmark.currentExecutable(),
+                                           python: CalibrateBenchmark.which("python3"), reference: s.reference ?? CalibrateBenchmark.defaultReference())
+        out("  in-process stages, CPU time (fastest of 5): " + r.stages.map { "\($0.0) \(ms($0.1))" }.joined(separator: ", ") + ")")
+        if r.ttuSeconds.isEmpty { return }
+        let ttuLine = "  ttu calibrate \(ms(r.ttuMedian)) (median of \(r.ttuSeconds.count): \(r.ttuSeconds.map { ms($0) }.joined(separator: ", "))), tau_index \(r.ttuIndex)"
+        if let why = r.referenceSkipped {
+            out(ttuLine)
+            out("  dense numpy reference not run: \(why)")
+        } else {
+            out(ttuLine)
+            out("  numpy reference \(ms(r.referenceMedian)) (median of \(r.referenceSeconds.count): \(r.referenceSeconds.map { ms($0) }.joined(separator: ", "))), "
+                + "tau_index \(r.referenceIndex.map(String.init) ?? "?")" + (r.referenceIndex == r.ttuIndex ? " (same)" : " (DIFFERENT)"))
+            out("  ratio numpy / ttu: \(Num.fixed(r.referenceMedian / max(r.ttuMedian, 1e-9), 1))×")
         }
-        if !s.skipCollect { try await benchCollect(s, out: out) }
     }
 
     static func benchCollect(_ s: Settings, out: (String) -> Void) async throws {

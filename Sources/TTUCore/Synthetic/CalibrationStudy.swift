@@ -82,6 +82,12 @@ public struct CalibrationStudy: Sendable {
         return (Evaluation.exactCoverage(bounds: l, p: testP), Evaluation.mean(l))
     }
 
+    /// The oracle level of the test prompts on `grid` (docs/method.md §5): the largest level
+    /// whose true miscoverage, from the known p and with no bound cap, is ≤ α.
+    public func oracle(alpha: Double, grid: TauGrid = .default) -> OracleLevel {
+        OracleLevel.find(grid: grid, pHat: testPHat, p: testP, alpha: alpha)
+    }
+
     public func run(_ s: Settings) throws -> [Row] {
         // Refuse bad settings before any work, with the rules of the strategies actually run.
         for st in s.strategies { for b in s.budgets { try PlanSettings(strategy: st, budget: b, maxWeight: s.maxWeight, tauGrid: s.tauGrid).validate() } }

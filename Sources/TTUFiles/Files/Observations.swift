@@ -22,7 +22,9 @@ public struct ObservationsFile: Sendable {
 
     public static let columns = ["id", "cap", "observed", "event"]
 
-    public static func read(_ path: String) throws -> ObservationsFile {
+    /// Reads `path`. `checkDuplicateIDs: false` leaves repeated ids to the caller (`ttu
+    /// calibrate` finds them while joining to the plan, without a second id index).
+    public static func read(_ path: String, checkDuplicateIDs: Bool = true) throws -> ObservationsFile {
         let csv = try CSVReader(path: path, columns: columns)
         let ci = csv.index(of: "id"), cc = csv.index(of: "cap"), co = csv.index(of: "observed"), ce = csv.index(of: "event")
         var out = ObservationsFile()
@@ -45,7 +47,7 @@ public struct ObservationsFile: Sendable {
             }
             out.rows.append(Observation(cap: cap, observed: observed, event: event))
         }
-        _ = try seen.index()
+        if checkDuplicateIDs { _ = try seen.index() }
         out.ids = seen.ids
         out.lines = seen.lines
         return out

@@ -40,8 +40,8 @@ public enum CalibrateStage {
     @discardableResult
     public static func run(_ s: Settings, console: Console = .silent) throws -> CalibrationFile {
         try s.validate()
-        let planFile = try PlanFile.read(s.plan)
-        let sample = try join(plan: planFile, planPath: s.plan, observations: try ObservationsFile.read(s.observations),
+        let (planFile, observations) = try readInParallel(plan: s.plan, observations: s.observations)
+        let sample = try join(plan: planFile, planPath: s.plan, observations: observations,
                               observationsPath: s.observations, missingIsMiscovered: s.missing == .miscovered)
         let settings = planFile.plan.settings
         if settings.stage == "pilot" {
@@ -70,9 +70,23 @@ public enum CalibrateStage {
         return file
     }
 
+    /// Reads the plan and the observations on two threads. A problem with the plan is
+    /// reported first, as if it had been read first; repeated observation ids are left to
+    /// `join`, which finds them without a second id index.
+    public static func readInParallel(plan: String, observations: String) throws -> (PlanFile, ObservationsFile) {
+        var planFile: Result<PlanFile, Error>? = nil
+        var observationsFile: Result<ObservationsFile, Error>? = nil
+        _ = parallelResults(2) { k in
+            // Each task sets only its own result.
+            if k == 0 { planFile = Result { try PlanFile.read(plan) } }
+            else { observationsFile = Result { try ObservationsFile.read(observations, checkDuplicateIDs: false) } }
+        }
+        return (try planFile!.get(), try observationsFile!.get())
+    }
+
     /// Joins a plan and its observations into the aligned calibration sample, refusing
-    /// anything inconsistent (unknown ids, caps that differ from the plan, missing
-    /// observations for sampled prompts).
+    /// anything inconsistent (unknown or repeated ids, caps that differ from the plan,
+    /// missing observations for sampled prompts).
     public static func join(plan: PlanFile, planPath: String, observations obs: ObservationsFile, observationsPath: String,
                      missingIsMiscovered: Bool) throws -> CalibrationSample {
         var rowIndex = plan.index ?? IDIndex(capacity: plan.ids.count)
@@ -80,7 +94,8 @@ public enum CalibrateStage {
         let n = plan.ids.count
         var observed = [Int](repeating: 0, count: n)
         var event = [Bool](repeating: false, count: n)
-        var seen = [Bool](repeating: false, count: n)
+        // The observation row that filled each plan row (−1: none yet).
+        var filledBy = [Int32](repeating: -1, count: n)
         var cursor = 0
         for (k, id) in obs.ids.enumerated() {
             let line = obs.lines?[k] ?? k + 2
@@ -92,15 +107,20 @@ public enum CalibrateStage {
             guard let i = found ?? rowIndex.index(of: id) else {
                 throw InputError(file: observationsPath, line: line, field: "id", "unknown id '\(id)': not in \(planPath)")
             }
+            if filledBy[i] >= 0 {
+                let first = Int(filledBy[i])
+                throw InputError(file: observationsPath, line: line, field: "id",
+                                 "duplicate id '\(id)' (first on line \(obs.lines?[first] ?? first + 2))")
+            }
             let o = obs.rows[k]
             if o.cap != plan.plan.cap[i] {
                 throw InputError(file: observationsPath, line: line, field: "cap",
                                  "cap \(o.cap) differs from the plan's cap \(plan.plan.cap[i]) for id '\(id)'")
             }
-            observed[i] = o.observed; event[i] = o.event; seen[i] = true
+            observed[i] = o.observed; event[i] = o.event; filledBy[i] = Int32(truncatingIfNeeded: k)
             cursor = i + 1
         }
-        for i in 0..<n where plan.plan.cap[i] > 0 && !seen[i] {
+        for i in 0..<n where plan.plan.cap[i] > 0 && filledBy[i] < 0 {
             if missingIsMiscovered {
                 // Counted as an unsafe generation before every candidate: the conservative reading.
                 observed[i] = 0; event[i] = true

@@ -48,11 +48,15 @@ public struct SimulationReport {
     public var alpha: Double
     public var uncalibratedCoverage: Double
     public var uncalibratedLPB: Double
+    /// The oracle level of the test prompts (true p, no bound cap): a dashed line in the
+    /// bound panel and each cell's fraction of it in the table (docs/method.md §5).
+    public var oracle: OracleLevel?
 
     public init(title: String, settingsLines: [String], cells: [StudyCell], alpha: Double,
-                uncalibratedCoverage: Double, uncalibratedLPB: Double) {
+                uncalibratedCoverage: Double, uncalibratedLPB: Double, oracle: OracleLevel? = nil) {
         self.title = title; self.settingsLines = settingsLines; self.cells = cells; self.alpha = alpha
         self.uncalibratedCoverage = uncalibratedCoverage; self.uncalibratedLPB = uncalibratedLPB
+        self.oracle = oracle
     }
 
     public func html() -> String {
@@ -74,6 +78,10 @@ public struct SimulationReport {
         lpb.logY = true
         lpb.series = series(\.lpbMean, \.lpbSD)
         lpb.references = [.init(name: "uncalibrated", y: uncalibratedLPB, color: "#000", dashed: false)]
+        if let o = oracle, o.meanLPB.isFinite {
+            lpb.references.append(.init(name: "oracle (true p, no M)", y: o.meanLPB, color: "#555", dashed: true))
+        }
+        let oracleLPB = oracle.map(\.meanLPB)
 
         var rows = ""
         for c in cells {
@@ -81,6 +89,7 @@ public struct SimulationReport {
                 + "<td>\(Num.fixed(c.coverageMean, 4)) ± \(Num.fixed(c.coverageSD, 4))</td>"
                 + "<td>\(Num.fixed(c.belowTarget, 2))</td>"
                 + "<td>\(Num.fixed(c.lpbMean, 1)) ± \(Num.fixed(c.lpbSD, 1))</td>"
+                + (oracleLPB.map { "<td>\(Num.fixed(c.lpbMean / $0, 3))</td>" } ?? "")
                 + "<td>\(Num.fixed(c.generationsMean, 1))</td><td>\(Num.fixed(c.capMean, 1))</td><td>\(c.trivial)</td></tr>\n"
         }
         return """
@@ -98,11 +107,21 @@ public struct SimulationReport {
         <p class="sim"><b>Simulated data.</b> Prompts, unsafe probabilities and every generation here are simulated (docs/method.md §6); no language model was sampled.</p>
         <ul>\(settingsLines.map { "<li>\(escapeHTML($0))</li>" }.joined())</ul>
         <p>Uncalibrated predictor (L = Q(α; p̂)): coverage \(Num.fixed(uncalibratedCoverage, 4)), mean LPB \(Num.fixed(uncalibratedLPB, 1)).</p>
+        \(oracleParagraph)
         <div class="panels">\(cov.render())\(gen.render())\(lpb.render())</div>
         <p>Bands: ±1 sd across repetitions. Generations drawn = mean of min(T, cap) per calibration prompt; planned cap = the worst-case spend.</p>
-        <table><tr><th>strategy</th><th>B</th><th>reps</th><th>coverage mean ± sd</th><th>P(cov &lt; 1−α)</th><th>mean LPB ± sd</th><th>generations drawn</th><th>planned cap</th><th>trivial</th></tr>
+        <table><tr><th>strategy</th><th>B</th><th>reps</th><th>coverage mean ± sd</th><th>P(cov &lt; 1−α)</th><th>mean LPB ± sd</th>\(oracle == nil ? "" : "<th>× oracle</th>")<th>generations drawn</th><th>planned cap</th><th>trivial</th></tr>
         \(rows)</table>
         </body></html>
         """
+    }
+
+    private var oracleParagraph: String {
+        guard let o = oracle else { return "" }
+        let level = o.tauHat.map { "level \(o.tauIndex + 1), τ = \(Num.sig($0, 5))" } ?? "no level (bound 1)"
+        return "<p>Oracle (dashed line in the bound panel): the largest grid level whose true miscoverage on the test prompts, "
+            + "from the known p and with no bound cap M, is ≤ α — \(escapeHTML(level)), coverage \(Num.fixed(o.coverage, 4)), "
+            + "mean LPB \(Num.fixed(o.meanLPB, 1)). No level of this grid above it, uncapped, covers 1 − α on these prompts; "
+            + "“× oracle” is a strategy's mean LPB over the oracle's (docs/method.md §5).</p>"
     }
 }
