@@ -112,7 +112,8 @@ public enum Benchmarks {
             out(ttuLine)
             out("  numpy reference \(ms(r.referenceMedian)) (median of \(r.referenceSeconds.count): \(r.referenceSeconds.map { ms($0) }.joined(separator: ", "))), "
                 + "tau_index \(r.referenceIndex.map(String.init) ?? "?")" + (r.referenceIndex == r.ttuIndex ? " (same)" : " (DIFFERENT)"))
-            out("  ratio numpy / ttu: \(Num.fixed(r.referenceMedian / max(r.ttuMedian, 1e-9), 1))×")
+            out("  ratio numpy / ttu: \(Num.fixed(r.referenceMedian / max(r.ttuMedian, 1e-9), 1))× (medians), "
+                + "\(Num.fixed((r.referenceSeconds.min() ?? 0) / max(r.ttuSeconds.min() ?? 1, 1e-9), 1))× (fastest runs)")
         }
     }
 

@@ -405,7 +405,9 @@ public struct CSVRow {
 /// The bytes of a file, a leading UTF-8 byte order mark left out. A regular file of at
 /// least a megabyte is mapped into memory (read-only, private, populated at once): no
 /// copy and no page faults one page at a time, which were a fifth of `calibrate`'s time.
-/// Anything else is read into memory the reader owns.
+/// Anything else is read into memory the reader owns. (A mapped file that another program
+/// truncates while it is being read stops the process with SIGBUS; `ttu` itself replaces
+/// files by renaming a complete copy over them, never by truncating.)
 final class FileBytes: @unchecked Sendable {
     private let base: UnsafeRawPointer?
     private let length: Int
