@@ -166,8 +166,10 @@ public final class StubServer: @unchecked Sendable {
             }
             holdCond.lock(); _generationRequests.append(g); holdCond.unlock()
             DispatchQueue.global().asyncAfter(deadline: .now() + config.slotSeconds) { [self] in
-                send(reply)
+                // The slot is free before the reply leaves: a client that sends its next
+                // request on this reply must find it free (freeing it after raced that).
                 lock.withLock { _busySlots -= 1 }
+                send(reply)
             }
             return
         }
