@@ -13,8 +13,6 @@ public struct RunConfig {
     enum Kind {
         case string, int, double, list
         case choice([String])
-        /// `MIN-MAX` whole numbers.
-        case range
     }
 
     struct Key {
@@ -65,8 +63,8 @@ public struct RunConfig {
         Key(name: "training.features", defaultValue: "hashed", kind: .choice(["hashed", "embeddings", "fields"]), doc: "hashed (word and character n-grams, built in), embeddings (/v1/embeddings, cached in RUN/embeddings.sqlite) or fields (numeric keys of the prompt records, standardised)."),
         Key(name: "training.fields", defaultValue: nil, kind: .list, doc: "fields: the prompt records' numeric keys to use, e.g. [prompt_toxicity]. Required for fields."),
         Key(name: "training.buckets", defaultValue: "4096", kind: .int, doc: "hashed: number of hash buckets (features)."),
-        Key(name: "training.word_ngrams", defaultValue: "1-2", kind: .range, doc: "hashed: word n-gram lengths MIN-MAX (0-0: none)."),
-        Key(name: "training.char_ngrams", defaultValue: "3-5", kind: .range, doc: "hashed: character n-gram lengths MIN-MAX (0-0: none)."),
+        Key(name: "training.word_ngrams", defaultValue: "1-2", kind: .string, doc: "hashed: word n-gram lengths MIN-MAX (0-0: none)."),
+        Key(name: "training.char_ngrams", defaultValue: "3-5", kind: .string, doc: "hashed: character n-gram lengths MIN-MAX (0-0: none)."),
         Key(name: "training.embedding_endpoint", defaultValue: nil, kind: .string, doc: "embeddings: API root (default: the first generator endpoint)."),
         Key(name: "training.embedding_model", defaultValue: nil, kind: .string, doc: "embeddings: model name. Required for embeddings."),
         Key(name: "training.model", defaultValue: "logistic", kind: .choice(["logistic", "mlp"]), doc: "logistic regression or a small MLP."),
@@ -205,11 +203,6 @@ public struct RunConfig {
         case .choice(let options):
             guard options.contains(s) else {
                 throw InputError(file: path, line: line, field: key, "'\(s)' is not one of \(options.joined(separator: ", "))")
-            }
-        case .range:
-            let parts = s.split(separator: "-").compactMap { Int($0) }
-            guard parts.count == 2, parts[0] >= 0, parts[1] >= parts[0] else {
-                throw InputError(file: path, line: line, field: key, "'\(s)' is not MIN-MAX (e.g. 1-2)")
             }
         }
     }
