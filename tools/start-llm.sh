@@ -42,6 +42,12 @@ fi
 # With >1 thread, OpenMP spin-waiting is disastrous when the cores are shared.
 export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
 
+# On CPUs with AMX, llama-server repacks the weights for its AMX kernels, which die with
+# SIGILL ("Illegal instruction" in tinygemm_kernel_amx) on virtual machines that do not let
+# threads use the AMX tile state: keep the plain kernels there (TTU_LLAMA_REPACK=1 to repack).
+REPACK=()
+if [[ "${TTU_LLAMA_REPACK:-0}" != 1 ]] && grep -qw amx_tile /proc/cpuinfo 2>/dev/null; then REPACK=(--no-repack); fi
+
 NAME="${TTU_LLM_NAME:-$([[ "$EMBEDDINGS" == 1 ]] && echo llm-emb || echo llm)}"
 [[ "$NAME" =~ ^llm[A-Za-z0-9_-]*$ ]] || die "TTU_LLM_NAME must start with 'llm' (stop-real-components.sh stops llm*)"
 if [[ "$EMBEDDINGS" == 1 ]]; then
@@ -53,7 +59,7 @@ if [[ "$EMBEDDINGS" == 1 ]]; then
     env LD_LIBRARY_PATH="$BIN" "$BIN/llama-server" --model "$MODEL" --alias "${TTU_LLM_ALIAS:-smollm2}" \
       --host 127.0.0.1 --port "$PORT" --embeddings --pooling "${TTU_LLM_POOLING:-mean}" \
       --parallel "$PAR" --ctx-size "$((PAR * CTX))" --batch-size "$CTX" --ubatch-size "$CTX" \
-      --threads "${TTU_LLM_THREADS:-1}" --threads-batch "${TTU_LLM_THREADS:-1}" --no-webui
+      --threads "${TTU_LLM_THREADS:-1}" --threads-batch "${TTU_LLM_THREADS:-1}" --no-webui "${REPACK[@]}"
   echo "http://127.0.0.1:$PORT/v1"
   exit 0
 fi
@@ -64,7 +70,7 @@ if [[ "${TTU_LLM_BACKEND:-llama-cpp-python}" == llama-server ]]; then
   start_bg "$NAME" "$PORT" "http://127.0.0.1:$PORT/v1/models" "${TTU_LLM_START_TIMEOUT:-120}" \
     env LD_LIBRARY_PATH="$BIN" "$BIN/llama-server" --model "$MODEL" --alias "${TTU_LLM_ALIAS:-smollm2}" \
       --host 127.0.0.1 --port "$PORT" --parallel "$PAR" --ctx-size "$((PAR * CTX))" \
-      --threads "${TTU_LLM_THREADS:-1}" --threads-batch "${TTU_LLM_THREADS:-1}" --no-webui
+      --threads "${TTU_LLM_THREADS:-1}" --threads-batch "${TTU_LLM_THREADS:-1}" --no-webui "${REPACK[@]}"
   echo "http://127.0.0.1:$PORT/v1"
   exit 0
 fi

@@ -21,8 +21,12 @@ struct Plan: ParsableCommand {
 
         adaptive (two stages, beyond the paper) is planned in two steps:
           1. ttu plan --strategy adaptive --predictions cal.csv --budget B
-                      --out pilot.csv
-             a pilot on a random 20% of the prompts; collect it.
+                      --alpha A --out pilot.csv
+             a pilot on a random 20% of the prompts; collect it. (If the
+             pilot would expect fewer than 50 miscovered prompts among those
+             it samples, α·Σπ — about 4,000 sampled pilot prompts at α = 0.1
+             — it is too small to choose from: step 1 then writes the
+             optimized plan of every prompt and there is no step 2.)
           2. ttu plan --strategy adaptive --predictions cal.csv --budget B
                       --alpha A --pilot pilot.csv
                       --pilot-observations pilot_obs.csv --out plan.csv
@@ -40,11 +44,13 @@ struct Plan: ParsableCommand {
     @Option(help: "Seed of the sampling draw.") var seed: UInt64 = 1
     @Option(name: .customLong("tau-grid"), help: "Candidate levels τ_j: auto (up to where the largest candidate bound reaches M for 90% of the prompts) or MINLOG10,MAXLOG10,COUNT (log-spaced; the paper's: -3,-0.75,300).")
     var tauGrid = TauGridChoice.auto
-    @Option(name: .customLong("fit-on"), help: "optimized: fit the allocation on these held-out predictions and apply it pointwise, so the weighted terms are i.i.d. as --guarantee pac assumes.")
+    @Option(name: .customLong("fit-on"), help: "optimized (and adaptive's fallback): fit the allocation on these held-out predictions and apply it pointwise, so the weighted terms are i.i.d. as --guarantee pac assumes.")
     var fitOn: String?
     @Option(help: "adaptive, step 2: the pilot plan written by step 1.") var pilot: String?
     @Option(name: .customLong("pilot-observations"), help: "adaptive, step 2: the pilot's observations.") var pilotObservations: String?
-    @Option(help: "adaptive, step 2: the α the final stage will be calibrated at.") var alpha = 0.1
+    @Option(help: "adaptive: the α of the calibration (step 1: whether a pilot can choose; step 2: the level it predicts).") var alpha = 0.1
+    @Option(name: .customLong("min-pilot-misses"), help: "adaptive, step 1: the fewest miscovered prompts the pilot must expect among those it samples (α·Σπ) to choose from; below it, the optimized plan of every prompt. (default: 400)")
+    var minPilotMisses: Double?
     @Option(name: .customLong("tokens-per-generation"), help: "Tokens one generation costs: also state the expected and worst-case tokens.")
     var tokensPerGeneration: Double?
     @Option(name: .customLong("price-per-million-tokens"), help: "Price of a million tokens (needs --tokens-per-generation): also state the cost.")
@@ -56,7 +62,7 @@ struct Plan: ParsableCommand {
     var settings: PlanStage.Settings {
         var s = PlanStage.Settings(predictions: predictions, out: out, budget: budget, strategy: strategy)
         (s.maxWeight, s.tauGrid, s.seed, s.fitOn) = (maxWeight, tauGrid, seed, fitOn)
-        (s.pilot, s.pilotObservations, s.alpha) = (pilot, pilotObservations, alpha)
+        (s.pilot, s.pilotObservations, s.alpha, s.minPilotMisses) = (pilot, pilotObservations, alpha, minPilotMisses)
         (s.tokensPerGeneration, s.pricePerMillionTokens) = (tokensPerGeneration, pricePerMillionTokens)
         return s
     }

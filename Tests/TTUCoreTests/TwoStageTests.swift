@@ -10,6 +10,44 @@ final class TwoStageTests: XCTestCase {
         XCTAssertEqual(TwoStage.expectedCost(pHat: 1e-9, cap: 1000), 1000, accuracy: 1e-3)
     }
 
+    /// The fallback: a pilot that cannot expect `minPilotMisses` miscovered prompts leaves
+    /// the calibration to `optimized` on every prompt — the study's rows are then optimized's,
+    /// draw for draw (same seeds, same latent times). The decision reads p̂, B and α only.
+    func testTooSmallAPilotFallsBackToOptimized() throws {
+        let pop = TestPopulation(n: 3000, seed: 43)
+        var rng = SeededRNG(seed: 44)
+        let testP = (0..<1000).map { _ in pow(10, -4 + 2.5 * rng.uniformOpen()) }
+        let testPHat = testP.map { min(0.9, $0 * exp(0.6 * rng.normal() + 0.3)) }
+        let study = CalibrationStudy(calibrationPHat: pop.pHat, calibrationP: pop.p, testPHat: testPHat, testP: testP)
+        let pilot = try TwoStage.pilotPlan(pHat: Array(pop.pHat.prefix(600)), budget: 50, grid: .default, settings: .init(), seed: 1)
+        let misses = TwoStage.expectedPilotMisses(pilot, alpha: 0.1)
+        XCTAssertEqual(misses, 0.1 * pilot.pi!.reduce(0, +), accuracy: 1e-9)
+        XCTAssertLessThan(misses, 60)  // at most 0.1 × 600
+        XCTAssertTrue(TwoStage.fallsBack(pilot, alpha: 0.1, settings: .init()))
+        var lowered = TwoStage.Settings(); lowered.minPilotMisses = misses / 2
+        XCTAssertFalse(TwoStage.fallsBack(pilot, alpha: 0.1, settings: lowered))
+
+        let settings = CalibrationStudy.Settings(strategies: [.adaptive, .optimized], budgets: [50], repetitions: 4, alpha: 0.1, seed: 7)
+        let rows = try study.run(settings)
+        let adaptive = rows.filter { $0.strategy == .adaptive }, optimized = rows.filter { $0.strategy == .optimized }
+        XCTAssertEqual(adaptive.count, 4)
+        for (a, o) in zip(adaptive, optimized) {
+            XCTAssertEqual(a.coverage, o.coverage); XCTAssertEqual(a.meanLPB, o.meanLPB)
+            XCTAssertEqual(a.meanGenerations, o.meanGenerations); XCTAssertEqual(a.tauIndex, o.tauIndex); XCTAssertEqual(a.rep, o.rep)
+        }
+    }
+
+    /// Pilot plans written before a setting existed still read, with its default.
+    func testSettingsOfOlderPlanFilesRead() throws {
+        let old = #"{"pilot_fraction":0.2,"weight_candidates":[100,300,1000],"cap_safety":3,"noise_margin":2,"max_standard_error":0.004,"cost_margin":1.6,"by_expected_cost":true}"#
+        let s = try JSONDecoder().decode(TwoStage.Settings.self, from: Data(old.utf8))
+        XCTAssertEqual(s.weightCandidates, [100, 300, 1000])
+        XCTAssertEqual(s.costMargin, 1.6)
+        XCTAssertEqual(s.minPilotMisses, TwoStage.Settings().minPilotMisses)
+        let round = try JSONDecoder().decode(TwoStage.Settings.self, from: try JSONEncoder().encode(s))
+        XCTAssertEqual(round, s)
+    }
+
     func testPilotRowsAreASeededSubset() {
         let a = TwoStage.pilotRows(count: 1000, fraction: 0.2, seed: 1)
         XCTAssertEqual(a.count, 200)
@@ -32,7 +70,7 @@ final class TwoStageTests: XCTestCase {
         var unbiasedGaps: [Double] = []
         for r in 0..<80 {
             // An arbitrary "pilot decision".
-            let w = [2.0, 10, 100, 1000][Int(choiceRNG.next() % 4)]
+            let w = [2.0, 10, 100, 1000, 10_000, 100_000][Int(choiceRNG.next() % 6)]
             let capIndex = 20 + Int(choiceRNG.next() % 280)
             let base = TauGrid.default
             let grid = TauGrid(minLog10: base.minLog10, maxLog10: log10(base.taus[capIndex]), count: capIndex + 1)
@@ -67,7 +105,12 @@ final class TwoStageTests: XCTestCase {
         let testP = (0..<3000).map { _ in pow(10, -4 + 2.5 * rng.uniformOpen()) }
         let testPHat = testP.map { min(0.9, $0 * exp(0.6 * rng.normal() + 0.3)) }
         let study = CalibrationStudy(calibrationPHat: pop.pHat, calibrationP: pop.p, testPHat: testPHat, testP: testP)
-        let rows = try study.run(.init(strategies: [.adaptive], budgets: [200], repetitions: 8, alpha: 0.1, seed: 5))
+        var settings = CalibrationStudy.Settings(strategies: [.adaptive, .optimized], budgets: [200], repetitions: 8, alpha: 0.1, seed: 5)
+        settings.twoStage.minPilotMisses = 20  // 1,200 pilot prompts: below the default's 400 expected misses
+        let all = try study.run(settings)
+        let rows = all.filter { $0.strategy == .adaptive }
+        // Two stages ran (no fallback): the draws are not optimized's.
+        XCTAssertNotEqual(rows.map(\.meanGenerations), all.filter { $0.strategy == .optimized }.map(\.meanGenerations))
         let coverage = Evaluation.mean(rows.map(\.coverage))
         XCTAssertGreaterThan(coverage, 0.88)
         XCTAssertLessThanOrEqual(Evaluation.mean(rows.map(\.meanGenerations)), 200)

@@ -128,7 +128,8 @@ final class ObserveTests: XCTestCase {
     /// for the other prompts, its observations, calibration on the final stage alone.
     func testAdaptiveTwoStepsThroughTheCLI() throws {
         _ = try setUp(n: 1500, deepCap: 100_000, seed: 9)
-        let plan = ["plan", "--predictions", "pred.csv", "--budget", "200", "--strategy", "adaptive"]
+        // 1,500 prompts are far too few for the default pilot (below); lowered to see both steps.
+        let plan = ["plan", "--predictions", "pred.csv", "--budget", "200", "--strategy", "adaptive", "--min-pilot-misses", "10"]
         var r = try t.run(plan + ["--out", "pilot.csv"])
         XCTAssertEqual(r.code, 0, r.err)
         XCTAssertTrue(r.err.contains("step 1 of 2"), r.err)
@@ -150,5 +151,22 @@ final class ObserveTests: XCTestCase {
         let cal = try JSONSerialization.jsonObject(with: Data(try t.read("cal.json").utf8)) as! [String: Any]
         XCTAssertEqual(cal["strategy"] as? String, "adaptive")
         XCTAssertEqual(cal["n"] as? Int, finalIDs.count)
+    }
+
+    /// A pilot that would expect to see fewer miscovered prompts than it needs (α·Σπ < 400;
+    /// here at most 30: 300 pilot prompts at α = 0.1) cannot choose: step 1 writes the plan
+    /// `--strategy optimized` writes, for every prompt, and says so.
+    func testAdaptiveFallsBackToOptimizedWhenThePilotIsTooSmall() throws {
+        _ = try setUp(n: 1500, deepCap: 100_000, seed: 9)
+        let args = ["plan", "--predictions", "pred.csv", "--budget", "200", "--alpha", "0.1"]
+        let r = try t.run(args + ["--strategy", "adaptive", "--out", "a.csv"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.err.contains("too few to choose from") && r.err.contains("planned as optimized"), r.err)
+        XCTAssertFalse(r.err.contains("step 1 of 2"), r.err)
+        XCTAssertEqual(try t.run(args + ["--strategy", "optimized", "--out", "o.csv"]).code, 0)
+        XCTAssertEqual(try t.read("a.csv"), try t.read("o.csv"))
+        XCTAssertEqual(try t.read("a.json"), try t.read("o.json"))
+        try t.assertRefused(args + ["--strategy", "optimized", "--min-pilot-misses", "10", "--out", "x.csv"], output: "x.csv",
+                            mentions: ["--min-pilot-misses", "adaptive"])
     }
 }

@@ -26,10 +26,13 @@ public enum TwoStage {
     public struct Settings: Codable, Equatable, Sendable {
         /// Fraction of calibration prompts spent on the pilot.
         public var pilotFraction: Double = 0.2
-        /// Candidate maximum weights W.
-        public var weightCandidates: [Double] = [100, 300, 1000]
+        /// Candidate maximum weights W, about half a decade apart from the paper's 100 up:
+        /// the largest ones let M = ⌊B·W⌋ reach the few very large bounds that make up most
+        /// of the oracle's mean (docs/method.md §6); the pilot keeps one only if its
+        /// predicted noise allows it.
+        public var weightCandidates: [Double] = [100, 300, 1000, 3000, 10_000, 30_000, 100_000]
         /// The cap level is this many times the level the pilot expects to select.
-        public var capSafety: Double = 3
+        public var capSafety: Double = 5
         /// How many final-stage standard errors the predicted level must clear.
         public var noiseMargin: Double = 2
         /// Largest final-stage standard error of the miscoverage estimate accepted.
@@ -37,19 +40,55 @@ public enum TwoStage {
         /// Corrected expected costs are inflated by this factor. The final stage's spend is
         /// dominated by the few prompts whose p̂ is far too low (they cost ~1/p, not the cap),
         /// and the pilot sees few of them, so its cost estimate is noisy; in the synthetic
-        /// study (docs/method.md §6, seeds 1–3) 1.1 overspent B = 1120 by ~20% and 1.6 kept the mean
-        /// draw below B at every budget from 1120 up.
-        public var costMargin: Double = 1.6
+        /// study (docs/method.md §6) 1.1 overspent B = 1120 by ~20% with W up to 1000, and 1.6
+        /// overspent it by 10% with W up to 10⁵ (whose few huge caps cost most); 2.5 keeps
+        /// the mean draw below B at every budget of the study.
+        public var costMargin: Double = 2.5
         /// Allocate the final stage by p̂'s expected cost (true) or by worst-case cost, the cap (false).
         public var byExpectedCost = true
+        /// The pilot must expect to see at least this many miscovered prompts among those it
+        /// samples (`α·Σπ₁`), else it is too small to choose from and the whole calibration
+        /// set is planned as `optimized` instead (`fallsBack`). At 400 the pilot's own
+        /// estimate near α has a relative standard error of about 1/√400 = 5%; in the
+        /// synthetic study pilots below that (B ≤ 300) spread the final coverage by 0.015–0.03.
+        public var minPilotMisses: Double = 400
 
         public init() {}
 
         enum CodingKeys: String, CodingKey {
             case pilotFraction = "pilot_fraction", weightCandidates = "weight_candidates", capSafety = "cap_safety"
             case noiseMargin = "noise_margin", maxStandardError = "max_standard_error", costMargin = "cost_margin"
-            case byExpectedCost = "by_expected_cost"
+            case byExpectedCost = "by_expected_cost", minPilotMisses = "min_pilot_misses"
         }
+
+        /// Reads plan.json files of every version: a key a file lacks keeps its default.
+        public init(from decoder: Decoder) throws {
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
+                if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
+            }
+            try read(.pilotFraction, &pilotFraction)
+            try read(.weightCandidates, &weightCandidates)
+            try read(.capSafety, &capSafety)
+            try read(.noiseMargin, &noiseMargin)
+            try read(.maxStandardError, &maxStandardError)
+            try read(.costMargin, &costMargin)
+            try read(.byExpectedCost, &byExpectedCost)
+            try read(.minPilotMisses, &minPilotMisses)
+        }
+    }
+
+    /// α·Σπ₁: how many miscovered prompts the pilot expects among those it samples, if
+    /// p̂ ranks prompts well (a fraction α of any prompts is miscovered at the level sought).
+    public static func expectedPilotMisses(_ pilotPlan: CalibrationPlan, alpha: Double) -> Double {
+        alpha * (pilotPlan.pi ?? []).reduce(0, +)
+    }
+
+    /// Whether the pilot is too small to choose from (docs/method.md §3, "Fallback"): then
+    /// every calibration prompt is planned by `optimized` instead. The decision reads only
+    /// p̂, B, α and the settings — no observation — so either branch keeps its own guarantee.
+    public static func fallsBack(_ pilotPlan: CalibrationPlan, alpha: Double, settings: Settings) -> Bool {
+        expectedPilotMisses(pilotPlan, alpha: alpha) < settings.minPilotMisses
     }
 
     /// `E[min(T, w)]` for `T ~ Geometric(p)`: `(1 − (1 − p)^w)/p`, the expected number of

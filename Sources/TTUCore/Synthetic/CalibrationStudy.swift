@@ -117,7 +117,16 @@ public struct CalibrationStudy: Sendable {
     /// One calibration: seeds depend only on (seed, budget index, rep), not on the strategy.
     public func runOne(strategy: AllocationStrategy, budget: Double, budgetIndex: Int, rep: Int, settings s: Settings) throws -> Row {
         let repSeed = SeededRNG(seed: s.seed).derived(UInt64(budgetIndex) << 32 | UInt64(rep))
-        if strategy == .adaptive { return try runTwoStage(budget: budget, rep: rep, repSeed: repSeed, settings: s) }
+        if strategy == .adaptive, let row = try runTwoStage(budget: budget, rep: rep, repSeed: repSeed, settings: s) { return row }
+        let planStrategy = strategy == .adaptive ? AllocationStrategy.optimized : strategy  // adaptive's fallback
+        var row = try runOneStage(strategy: planStrategy, budget: budget, repSeed: repSeed, settings: s)
+        row.rep = rep
+        row.strategy = strategy
+        return row
+    }
+
+    /// One calibration by a one-step strategy (not adaptive).
+    func runOneStage(strategy: AllocationStrategy, budget: Double, repSeed: SeededRNG, settings s: Settings) throws -> Row {
         let planSettings = PlanSettings(strategy: strategy, budget: budget, maxWeight: s.maxWeight,
                                         tauGrid: s.tauGrid, seed: StableHash.combine(repSeed.seed, 1))
         let pointwise = strategy == .optimized && s.pointwiseOptimizedForPAC && s.guarantee != .marginal && !heldOutPHat.isEmpty
@@ -134,7 +143,7 @@ public struct CalibrationStudy: Sendable {
                                               seed: StableHash.combine(repSeed.seed, 3))
         let lb = LowerBound(tauHat: result.tauHat, maxLPB: planSettings.maxLPB)
         let l = lb.bounds(testPHat)
-        return Row(strategy: strategy, budget: budget, rep: rep,
+        return Row(strategy: strategy, budget: budget, rep: 0,
                    coverage: Evaluation.exactCoverage(bounds: l, p: testP),
                    meanLPB: Evaluation.mean(l), medianLPB: Evaluation.median(l),
                    meanGenerations: sample.meanGenerations,
@@ -152,8 +161,9 @@ extension CalibrationStudy {
         return calibrationP.map { rng.geometric($0) }
     }
 
-    /// The `adaptive` strategy: pilot, choice, final stage (see `TwoStage`).
-    func runTwoStage(budget: Double, rep: Int, repSeed: SeededRNG, settings s: Settings) throws -> Row {
+    /// The `adaptive` strategy: pilot, choice, final stage (see `TwoStage`); nil when the
+    /// pilot would be too small to choose from (`TwoStage.fallsBack`).
+    func runTwoStage(budget: Double, rep: Int, repSeed: SeededRNG, settings s: Settings) throws -> Row? {
         let times = latentTimes(repSeed: repSeed)
         let n = calibrationPHat.count
         let pilotRows = TwoStage.pilotRows(count: n, fraction: s.twoStage.pilotFraction, seed: StableHash.combine(repSeed.seed, 4))
@@ -163,6 +173,7 @@ extension CalibrationStudy {
         let pilotPHat = pilotRows.map { calibrationPHat[$0] }
         let pilotPlan = try TwoStage.pilotPlan(pHat: pilotPHat, budget: budget, grid: s.tauGrid, settings: s.twoStage,
                                                seed: StableHash.combine(repSeed.seed, 5))
+        if TwoStage.fallsBack(pilotPlan, alpha: s.alpha, settings: s.twoStage) { return nil }
         let pilotObs = SimulatedSampling.censor(times: pilotRows.map { times[$0] }, cap: pilotPlan.cap)
         let pilot = CalibrationSample(strategy: .adaptive, budget: budget, pHat: pilotPHat, pi: pilotPlan.pi,
                                       cap: pilotPlan.cap, observed: pilotObs.observed, event: pilotObs.event)

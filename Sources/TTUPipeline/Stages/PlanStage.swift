@@ -22,8 +22,12 @@ public enum PlanStage {
         /// adaptive, second step: the pilot plan and its observations.
         public var pilot: String?
         public var pilotObservations: String?
-        /// adaptive, second step: the α the final stage will be calibrated at.
+        /// adaptive: the α the calibration will use (step 1: to judge whether a pilot can
+        /// choose; step 2: the level the pilot predicts).
         public var alpha = 0.1
+        /// adaptive, step 1: the fewest miscovered prompts the pilot must expect to see
+        /// (α·Σπ) to choose from; nil = `TwoStage.Settings`' default (400).
+        public var minPilotMisses: Double?
         /// Tokens one generation costs (prompt + completion), to state the plan's cost in tokens.
         public var tokensPerGeneration: Double?
         /// Price of a million tokens, to state the plan's cost in money (needs tokens per generation).
@@ -41,11 +45,17 @@ public enum PlanStage {
                 throw SettingError("calibration.budget", "must be a positive number of generations per prompt, got \(budget)")
             }
             if !(maxWeight.isFinite && maxWeight >= 1) { throw SettingError("calibration.max_weight", "must be ≥ 1, got \(maxWeight)") }
-            if fitOn != nil, strategy != .optimized { throw SettingError("fit_on", "applies to the optimized strategy") }
+            if fitOn != nil, strategy != .optimized, strategy != .adaptive {
+                throw SettingError("fit_on", "applies to the optimized strategy (and to adaptive when it falls back to optimized)")
+            }
             if pilotObservations != nil, pilot == nil { throw SettingError("pilot_observations", "needs the pilot plan too") }
             if pilot != nil, pilotObservations == nil { throw SettingError("pilot", "needs the pilot's observations too") }
             if pilot != nil, strategy != .adaptive { throw SettingError("pilot", "applies to the adaptive strategy") }
             try validateAlpha(alpha)
+            if let m = minPilotMisses {
+                if !(m.isFinite && m >= 0) { throw SettingError("min_pilot_misses", "must be a number ≥ 0, got \(m)") }
+                if strategy != .adaptive { throw SettingError("min_pilot_misses", "applies to the adaptive strategy") }
+            }
             if let t = tokensPerGeneration, !(t.isFinite && t > 0) {
                 throw SettingError("calibration.tokens_per_generation", "must be a positive number, got \(t)")
             }
@@ -169,18 +179,35 @@ public enum PlanStage {
 
     /// adaptive, step 1: a pilot on a random fraction of the prompts.
     static func adaptivePilot(_ s: Settings, _ preds: Predictions, console: Console) throws -> Outcome {
-        let twoStage = TwoStage.Settings()
+        var twoStage = TwoStage.Settings()
+        if let m = s.minPilotMisses { twoStage.minPilotMisses = m }
         let rows = TwoStage.pilotRows(count: preds.ids.count, fraction: twoStage.pilotFraction, seed: s.seed)
         // The pilot keeps the paper's grid unless one is given: it chooses the cap level itself.
         let grid: TauGrid
         if case .fixed(let g) = s.tauGrid { grid = g } else { grid = .default }
         var plan = try TwoStage.pilotPlan(pHat: rows.map { preds.pHat[$0] }, budget: s.budget, grid: grid, settings: twoStage, seed: s.seed)
+        if TwoStage.fallsBack(plan, alpha: s.alpha, settings: twoStage) {
+            return try adaptiveFallback(s, preds, pilot: plan, needed: twoStage.minPilotMisses, console: console)
+        }
         plan.settings.twoStage = twoStage
         let file = try write(plan, stage: "pilot", ids: rows.map { preds.ids[$0] }, total: preds.ids.count, s, console: console)
         console.say("adaptive, step 1 of 2: pilot of \(rows.count) of \(preds.ids.count) prompts, \(plan.cap.filter { $0 > 0 }.count) sampled, "
             + "at most \(plan.plannedGenerations) generations")
         console.say("wrote \(s.out) and \(PlanFile.settingsPath(for: s.out)); collect it, then plan again with the pilot and its observations")
         return Outcome(plan: file, adaptiveStep: 1)
+    }
+
+    /// adaptive when the pilot would be too small to choose from (`TwoStage.fallsBack`):
+    /// one step, the `optimized` plan of every prompt, as `--strategy optimized` writes it.
+    static func adaptiveFallback(_ s: Settings, _ preds: Predictions, pilot: CalibrationPlan, needed: Double, console: Console) throws -> Outcome {
+        let misses = TwoStage.expectedPilotMisses(pilot, alpha: s.alpha)
+        console.say("adaptive: at B = \(Num.format(s.budget)) a pilot would expect to see only \(Num.fixed(misses, 1)) miscovered prompts "
+            + "(α·Σπ, α = \(Num.format(s.alpha)); it needs \(Num.format(needed)), --min-pilot-misses): too few to choose from, "
+            + "so every prompt is planned as optimized, in one step")
+        var optimized = s
+        optimized.strategy = .optimized
+        optimized.minPilotMisses = nil
+        return try run(optimized, console: console)
     }
 
     /// adaptive, step 2: W, the cap level and the allocation chosen from the pilot, for
