@@ -71,7 +71,7 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
         .testTarget(name: "TTUPipelineTests", dependencies: [
-            "TTUPipeline", "TTUFiles", "TTUCore", "TTUSampling", "TTUTestSupport", "ttu",
+            "TTUPipeline", "TTUFiles", "TTUCore", "TTUSampling", "TTUReport", "TTUTestSupport", "ttu",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ],

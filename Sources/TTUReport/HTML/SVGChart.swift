@@ -54,8 +54,8 @@ public struct SVGChart {
         // The legend sits under the plot, in rows, so it never hides data.
         let entries = series.map { ($0.name, $0.color, $0.dashed) } + references.map { ($0.name, $0.color, $0.dashed) }
             + verticals.map { ($0.name, $0.color, $0.dashed) }
-        let perRow = max(1, Int((width - 70) / 140))
-        let legendRows = (entries.count + perRow - 1) / perRow
+        let legendAt = legendLayout(entries.map(\.0))
+        let legendRows = (legendAt.map(\.row).max() ?? -1) + 1
         let totalHeight = height + Double(legendRows) * 15
         let left = 64.0, right = 22.0, top = 30.0, bottom = 44.0
         let pw = width - left - right, ph = height - top - bottom
@@ -126,13 +126,28 @@ public struct SVGChart {
         // Legend, under the x-axis label.
         for (k, e) in entries.enumerated() {
             let (name, color, dashed) = e
-            let lx = left + Double(k % perRow) * 140
-            let ly = height + 4 + Double(k / perRow) * 15
+            let lx = left + legendAt[k].x
+            let ly = height + 4 + Double(legendAt[k].row) * 15
             o += "<line x1=\"\(f(lx))\" x2=\"\(f(lx + 18))\" y1=\"\(f(ly))\" y2=\"\(f(ly))\" stroke=\"\(color)\" stroke-width=\"2\"\(dashed ? " stroke-dasharray=\"5 3\"" : "")/>"
             o += "<text x=\"\(f(lx + 22))\" y=\"\(f(ly + 4))\">\(escapeHTML(name))</text>"
         }
         o += "</svg>"
         return o
+    }
+
+    /// Legend entries flow left to right, each as wide as its text (about 6.5 px a character
+    /// at the chart's font size, plus the line sample and a gap), wrapping to a new row when
+    /// the next one would pass the right edge. (Fixed 140 px slots let long names overlap.)
+    func legendLayout(_ names: [String]) -> [(x: Double, row: Int)] {
+        let available = width - 70
+        var out: [(x: Double, row: Int)] = [], x = 0.0, row = 0
+        for name in names {
+            let w = max(140, 22 + 6.5 * Double(name.count) + 14)
+            if x > 0, x + w > available { x = 0; row += 1 }
+            out.append((x, row))
+            x += w
+        }
+        return out
     }
 
     private func ticks(_ a: Double, _ b: Double, log: Bool) -> [Double] {
