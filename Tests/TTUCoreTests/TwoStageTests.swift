@@ -2,6 +2,16 @@ import XCTest
 @testable import TTUCore
 
 final class TwoStageTests: XCTestCase {
+    /// A calibration population (`TestPopulation`, seed) and test prompts drawn the same way
+    /// (seed + 1), as a study.
+    static func study(calibration n: Int, test m: Int, seed: UInt64) -> (TestPopulation, CalibrationStudy) {
+        let pop = TestPopulation(n: n, seed: seed)
+        var rng = SeededRNG(seed: seed + 1)
+        let testP = (0..<m).map { _ in pow(10, -4 + 2.5 * rng.uniformOpen()) }
+        let testPHat = testP.map { min(0.9, $0 * exp(0.6 * rng.normal() + 0.3)) }
+        return (pop, CalibrationStudy(calibrationPHat: pop.pHat, calibrationP: pop.p, testPHat: testPHat, testP: testP))
+    }
+
     func testExpectedCost() {
         // E[min(T, w)] = (1 − (1 − p)^w)/p; p = 0.5, w = 2: 1 + 0.5
         XCTAssertEqual(TwoStage.expectedCost(pHat: 0.5, cap: 2), 1.5, accuracy: 1e-15)
@@ -14,11 +24,7 @@ final class TwoStageTests: XCTestCase {
     /// the calibration to `optimized` on every prompt — the study's rows are then optimized's,
     /// draw for draw (same seeds, same latent times). The decision reads p̂, B and α only.
     func testTooSmallAPilotFallsBackToOptimized() throws {
-        let pop = TestPopulation(n: 3000, seed: 43)
-        var rng = SeededRNG(seed: 44)
-        let testP = (0..<1000).map { _ in pow(10, -4 + 2.5 * rng.uniformOpen()) }
-        let testPHat = testP.map { min(0.9, $0 * exp(0.6 * rng.normal() + 0.3)) }
-        let study = CalibrationStudy(calibrationPHat: pop.pHat, calibrationP: pop.p, testPHat: testPHat, testP: testP)
+        let (pop, study) = Self.study(calibration: 3000, test: 1000, seed: 43)
         let pilot = try TwoStage.pilotPlan(pHat: Array(pop.pHat.prefix(600)), budget: 50, grid: .default, settings: .init(), seed: 1)
         let misses = TwoStage.expectedPilotMisses(pilot, alpha: 0.1)
         XCTAssertEqual(misses, 0.1 * pilot.pi!.reduce(0, +), accuracy: 1e-9)
@@ -100,11 +106,7 @@ final class TwoStageTests: XCTestCase {
     /// End to end on a synthetic population: the pilot's choice and the final stage together
     /// cover at 1 − α, never reuse pilot prompts, and spend within the budget on average.
     func testAdaptiveStudyCoversAndStaysWithinBudget() throws {
-        let pop = TestPopulation(n: 6000, seed: 41)
-        var rng = SeededRNG(seed: 42)
-        let testP = (0..<3000).map { _ in pow(10, -4 + 2.5 * rng.uniformOpen()) }
-        let testPHat = testP.map { min(0.9, $0 * exp(0.6 * rng.normal() + 0.3)) }
-        let study = CalibrationStudy(calibrationPHat: pop.pHat, calibrationP: pop.p, testPHat: testPHat, testP: testP)
+        let (_, study) = Self.study(calibration: 6000, test: 3000, seed: 41)
         var settings = CalibrationStudy.Settings(strategies: [.adaptive, .optimized], budgets: [200], repetitions: 8, alpha: 0.1, seed: 5)
         settings.twoStage.minPilotMisses = 20  // 1,200 pilot prompts: below the default's 400 expected misses
         let all = try study.run(settings)
