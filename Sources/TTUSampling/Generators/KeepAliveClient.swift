@@ -127,7 +127,7 @@ final class KeepAliveClient: Sendable {
         let head = route.target.head
         var request = conn.channel.allocator.buffer(capacity: head.count + 24 + body.readableBytes)
         request.writeBytes(head)
-        request.writeString(String(body.readableBytes))
+        Self.writeDecimal(body.readableBytes, into: &request)
         request.writeStaticString("\r\n\r\n")
         var b = body
         request.writeBuffer(&b)
@@ -152,6 +152,18 @@ final class KeepAliveClient: Sendable {
         }
         if response.keepAlive { putIdle(route, conn) } else { conn.channel.close(promise: nil) }
         return response
+    }
+
+    /// `n ≥ 0` in decimal digits (no String in between).
+    static func writeDecimal(_ n: Int, into buffer: inout ByteBuffer) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        let count = withUnsafeMutableBytes(of: &digits) { d -> Int in
+            var v = n, k = d.count
+            repeat { k -= 1; d[k] = UInt8(truncatingIfNeeded: 0x30 + v % 10); v /= 10 } while v > 0
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: d[k...]))
+            return d.count - k
+        }
+        _ = count
     }
 
     /// The most recently used open idle connection (of `loop`, when given).
