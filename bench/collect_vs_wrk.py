@@ -6,12 +6,13 @@ The stub is `ttu bench --serve-stub 0`: the project's loopback OpenAI-compatible
 answering every completion at once with one fixed safe text, in its own process on
 127.0.0.1. Each round runs, one after the other against that same stub:
   wrk      -c CONCURRENCY, POSTing the body ttu sends for one generation, for --wrk-seconds;
-  ttu      ttu collect --per-prompt CAP over PROMPTS prompts, --concurrency CONCURRENCY,
+  ttu      ttu collect --per-prompt CAP over PROMPTS prompts, --concurrency CONCURRENCY
+           (and --ttu-baseline, another build, the same way),
            lexicon rater, SQLite log (a fresh one per round);
   aiohttp  bench/aiohttp_sampler.py doing the same job (POST, parse JSON, rate by a word
            list, log to SQLite) at the same concurrency.
 Rounds alternate so background load falls on every side alike; medians are printed, with
-each process's CPU time (user + system, from wait4) and the stub's (from /proc) per
+each process's CPU time (user + system of the children waited for) and the stub's (from /proc) per
 request, and the whole machine's busy CPU during each phase.
 """
 import argparse, json, os, re, statistics, subprocess, sys, tempfile, time
@@ -34,16 +35,14 @@ def machine_busy():
     return sum(v) - idle, sum(v)
 
 
-def run(cmd, stub_pid, **kw):
-    """Runs cmd to its end; returns (stdout, stderr, wall s, stub CPU s, machine busy cores)."""
-    s0, (b0, t0), w0 = proc_cpu(stub_pid), machine_busy(), time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+def run(cmd, stub_pid):
+    """Runs cmd to its end (exits on failure); returns (stdout, stderr, wall seconds)."""
+    w0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out, err = p.communicate()
-    wall = time.perf_counter() - w0
-    (b1, t1), s1 = machine_busy(), proc_cpu(stub_pid)
     if p.returncode != 0:
         sys.exit(f"failed ({p.returncode}): {' '.join(cmd)}\n{err[-2000:]}")
-    return out, err, wall, s1 - s0, (b1 - b0) / TICK / wall
+    return out, err, time.perf_counter() - w0
 
 
 def has_aiohttp(python):
@@ -51,14 +50,6 @@ def has_aiohttp(python):
         return subprocess.run([python, "-c", "import aiohttp"], capture_output=True).returncode == 0
     except OSError:
         return False
-
-
-def child_cpu(fn):
-    """fn() with the CPU time (user + system) of the children it waited for."""
-    r0 = os.times()
-    res = fn()
-    r1 = os.times()
-    return res, (r1.children_user - r0.children_user) + (r1.children_system - r0.children_system)
 
 
 def main():
@@ -73,6 +64,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--stub-threads", type=int, default=1)
     ap.add_argument("--skip-aiohttp", action="store_true")
+    ap.add_argument("--ttu-baseline", help="another ttu executable (e.g. built from an older commit) measured in the same rounds")
     a = ap.parse_args()
     if not a.skip_aiohttp and not has_aiohttp(a.python):
         print(f"(aiohttp sampler skipped: {a.python} has no aiohttp; bench/collect_vs_wrk.sh installs it in bench/.venv)")
@@ -99,67 +91,69 @@ def main():
     n = a.prompts * a.cap
     print(f"collect vs wrk vs aiohttp — stub {base} ({a.stub_threads} event-loop thread(s), pid {stub.pid}), "
           f"concurrency {a.concurrency}, {os.cpu_count()} cores, {a.rounds} round(s): wrk {a.wrk_seconds} s × {a.wrk_threads} threads; "
-          f"ttu collect and aiohttp {a.prompts} prompts × {a.cap} = {n} generations", flush=True)
-    res = {"wrk": [], "ttu": [], "ttu_run": [], "aiohttp": []}
-    cpu = {"wrk": [], "ttu": [], "aiohttp": []}
-    stubcpu = {"wrk": [], "ttu": [], "aiohttp": []}
-    busy = {"wrk": [], "ttu": [], "aiohttp": []}
+          f"the samplers {a.prompts} prompts × {a.cap} = {n} generations each", flush=True)
+
+    def wrk():
+        out = run(["wrk", f"-t{a.wrk_threads}", f"-c{a.concurrency}", f"-d{a.wrk_seconds}s", "-s", lua, base + "/completions"], stub.pid)[0]
+        if re.search(r"Non-2xx|Socket errors", out):
+            sys.exit("wrk saw errors:\n" + out)
+        return int(re.search(r"(\d+) requests in", out).group(1)), float(re.search(r"Requests/sec:\s*([\d.]+)", out).group(1)), ""
+
+    def collect(ttu, tag):
+        def go(r):
+            out, err, wall = run([ttu, "collect", "--prompts", prompts, "--per-prompt", str(a.cap), "--generator", "openai",
+                                  "--endpoint", base, "--model", "stub", "--api", "completions", "--rater", "lexicon",
+                                  "--concurrency", str(a.concurrency), "--seed", "1", "--db", os.path.join(tmp, f"{tag}-{r}.sqlite"),
+                                  "--out", os.path.join(tmp, f"{tag}-{r}.csv")], stub.pid)[:3]
+            got = re.findall(r"(\d+) generations this run \(([\d.]+)/s\)", err)
+            if not got or int(got[-1][0]) != n:
+                sys.exit(f"{ttu} collect did not draw {n} generations:\n{err[-2000:]}")
+            return n, n / wall, f"{float(got[-1][1]):,.0f}/s within the run"
+        return go
+
+    def aiohttp(r):
+        out, _, wall = run([a.python, os.path.join(os.path.dirname(os.path.abspath(__file__)), "aiohttp_sampler.py"),
+                            base, prompts, str(a.cap), str(a.concurrency), os.path.join(tmp, f"py-{r}.sqlite")], stub.pid)[:3]
+        j = json.loads(out)
+        if j["generations"] != n:
+            sys.exit(f"aiohttp sampler drew {j['generations']} generations, expected {n}")
+        return n, n / wall, f"{j['per_second']:,.0f}/s within the run"
+
+    sides = [("wrk", lambda r: wrk(), "req/s"), ("ttu collect", collect(a.ttu, "ttu"), "gen/s")]
+    if a.ttu_baseline:
+        sides.append(("ttu collect (baseline)", collect(a.ttu_baseline, "base"), "gen/s"))
+    if not a.skip_aiohttp:
+        sides.append(("aiohttp", aiohttp, "gen/s"))
+    rate = {k: [] for k, _, _ in sides}
+    cpu, stubcpu, cores = ({k: [] for k, _, _ in sides} for _ in range(3))
     try:
         # Warm-up: connections, page cache, the stub's allocator.
         subprocess.run(["wrk", "-t1", f"-c{a.concurrency}", "-d1s", "-s", lua, base + "/completions"], capture_output=True, check=True)
         for r in range(a.rounds):
-            (out, _, wall, scpu, bz), c = child_cpu(lambda: run(
-                ["wrk", f"-t{a.wrk_threads}", f"-c{a.concurrency}", f"-d{a.wrk_seconds}s", "-s", lua, base + "/completions"], stub.pid))
-            m = re.search(r"Requests/sec:\s*([\d.]+)", out)
-            reqs = int(re.search(r"(\d+) requests in", out).group(1))
-            if re.search(r"Non-2xx|Socket errors", out):
-                sys.exit("wrk saw errors:\n" + out)
-            rate = float(m.group(1))
-            res["wrk"].append(rate); cpu["wrk"].append(c / reqs * 1e6); stubcpu["wrk"].append(scpu / reqs * 1e6); busy["wrk"].append(bz)
-            line = f"  round {r + 1}: wrk {rate:,.0f} req/s (CPU {c / reqs * 1e6:.1f} µs/req, stub {scpu / reqs * 1e6:.1f}, machine {bz:.2f} cores busy)"
-
-            db = os.path.join(tmp, f"ttu-{r}.sqlite")
-            (out, err, wall, scpu, bz), c = child_cpu(lambda: run(
-                [a.ttu, "collect", "--prompts", prompts, "--per-prompt", str(a.cap), "--generator", "openai",
-                 "--endpoint", base, "--model", "stub", "--api", "completions", "--rater", "lexicon",
-                 "--concurrency", str(a.concurrency), "--seed", "1", "--db", db, "--out", os.path.join(tmp, f"obs-{r}.csv")], stub.pid))
-            got = re.findall(r"(\d+) generations this run \(([\d.]+)/s\)", err)
-            gens, in_run = int(got[-1][0]), float(got[-1][1])
-            if gens != n:
-                sys.exit(f"ttu collect drew {gens} generations, expected {n}:\n{err[-2000:]}")
-            res["ttu"].append(n / wall); res["ttu_run"].append(in_run)
-            cpu["ttu"].append(c / n * 1e6); stubcpu["ttu"].append(scpu / n * 1e6); busy["ttu"].append(bz)
-            line += f"; ttu collect {n / wall:,.0f} gen/s whole process ({in_run:,.0f}/s in the run; CPU {c / n * 1e6:.1f} µs/gen = {c / wall:.2f} cores, stub {scpu / n * 1e6:.1f}, machine {bz:.2f})"
-
-            if not a.skip_aiohttp:
-                db = os.path.join(tmp, f"py-{r}.sqlite")
-                (out, err, wall, scpu, bz), c = child_cpu(lambda: run(
-                    [a.python, os.path.join(os.path.dirname(os.path.abspath(__file__)), "aiohttp_sampler.py"),
-                     base, prompts, str(a.cap), str(a.concurrency), db], stub.pid))
-                j = json.loads(out)
-                if j["generations"] != n:
-                    sys.exit(f"aiohttp sampler drew {j['generations']} generations, expected {n}")
-                res["aiohttp"].append(n / wall)
-                cpu["aiohttp"].append(c / n * 1e6); stubcpu["aiohttp"].append(scpu / n * 1e6); busy["aiohttp"].append(bz)
-                line += f"; aiohttp {n / wall:,.0f} gen/s whole process ({j['per_second']:,.0f}/s in the run; CPU {c / n * 1e6:.1f} µs/gen, stub {scpu / n * 1e6:.1f}, machine {bz:.2f})"
-            print(line, flush=True)
+            print(f"  round {r + 1}:", flush=True)
+            for name, fn, unit in sides:
+                s0, (b0, _), w0, r0 = proc_cpu(stub.pid), machine_busy(), time.perf_counter(), os.times()
+                reqs, rt, note = fn(r)
+                r1, w1, (b1, _), s1 = os.times(), time.perf_counter(), machine_busy(), proc_cpu(stub.pid)
+                c = (r1.children_user - r0.children_user) + (r1.children_system - r0.children_system)
+                rate[name].append(rt); cpu[name].append(c / reqs * 1e6); stubcpu[name].append((s1 - s0) / reqs * 1e6)
+                cores[name].append(c / (w1 - w0))
+                print(f"    {name:24s} {rt:9,.0f} {unit}  CPU {c / reqs * 1e6:6.1f} µs/request ({c / (w1 - w0):.2f} cores), "
+                      f"stub {(s1 - s0) / reqs * 1e6:5.1f} µs/request ({(s1 - s0) / (w1 - w0):.2f} cores), "
+                      f"machine {(b1 - b0) / TICK / (w1 - w0):.2f} cores busy" + (f"; {note}" if note else ""), flush=True)
     finally:
         stub.kill()
         stub.wait()
 
-    med = {k: statistics.median(v) for k, v in res.items() if v}
-    mc = {k: statistics.median(v) for k, v in cpu.items() if v}
-    ms = {k: statistics.median(v) for k, v in stubcpu.items() if v}
-    print(f"medians: wrk {med['wrk']:,.0f} req/s · ttu collect {med['ttu']:,.0f} gen/s (whole process; {med['ttu_run']:,.0f}/s in the run)"
-          + (f" · aiohttp {med['aiohttp']:,.0f} gen/s" if "aiohttp" in med else ""))
-    ratios = [t / w for t, w in zip(res["ttu"], res["wrk"])]
-    print(f"ratio ttu collect / wrk: {statistics.median(ratios):.3f} (median of per-round ratios; rounds: "
-          + ", ".join(f"{x:.3f}" for x in ratios) + f"; in-run rate {statistics.median([t / w for t, w in zip(res['ttu_run'], res['wrk'])]):.3f})")
-    if "aiohttp" in med:
-        print(f"ratio aiohttp / wrk: {statistics.median([p / w for p, w in zip(res['aiohttp'], res['wrk'])]):.3f}; "
-              f"ttu collect / aiohttp: {statistics.median([t / p for t, p in zip(res['ttu'], res['aiohttp'])]):.2f}×")
-    print("CPU per request (user + system, median): " + ", ".join(
-        f"{k} {mc[k]:.1f} µs + stub {ms[k]:.1f} µs" for k in mc))
+    med = lambda xs: statistics.median(xs)
+    print(f"medians of {a.rounds} round(s):")
+    for name, _, unit in sides:
+        print(f"  {name:24s} {med(rate[name]):9,.0f} {unit}  CPU {med(cpu[name]):6.1f} µs/request ({med(cores[name]):.2f} cores), stub {med(stubcpu[name]):5.1f} µs/request")
+    for name, _, _ in sides[1:]:
+        ratios = [x / w for x, w in zip(rate[name], rate["wrk"])]
+        print(f"ratio {name} / wrk: {med(ratios):.3f} (median of per-round ratios: " + ", ".join(f"{x:.3f}" for x in ratios) + ")")
+    if "aiohttp" in rate:
+        print(f"ratio ttu collect / aiohttp: {med([t / p for t, p in zip(rate['ttu collect'], rate['aiohttp'])]):.2f}×")
     print(f"files: {tmp}")
 
 
