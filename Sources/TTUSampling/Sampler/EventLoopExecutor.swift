@@ -12,16 +12,16 @@ import NIOPosix
 /// is written on its own thread (`LogWriter`), and `append` waits only while that
 /// writer is thousands of rows behind.
 @available(macOS 15.0, *)
-final class EventLoopExecutor: TaskExecutor, @unchecked Sendable {
-    let loop: any EventLoop
-    init(_ loop: any EventLoop) { self.loop = loop }
+public final class EventLoopExecutor: TaskExecutor, @unchecked Sendable {
+    public let loop: any EventLoop
+    public init(_ loop: any EventLoop) { self.loop = loop }
 
-    func enqueue(_ job: consuming ExecutorJob) {
+    public func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
         loop.execute { job.runSynchronously(on: executor) }
     }
 
     /// One executor per event loop of the shared group (as many as cores).
-    static let shared: [EventLoopExecutor] = MultiThreadedEventLoopGroup.singleton.makeIterator().map { EventLoopExecutor($0) }
+    public static let shared: [EventLoopExecutor] = MultiThreadedEventLoopGroup.singleton.makeIterator().map { EventLoopExecutor($0) }
 }
