@@ -47,15 +47,18 @@ final class KeepAliveClient: Sendable {
         /// "POST /path HTTP/1.1\r\nHost: …\r\n…Content-Length: " (the length and body follow).
         let head: [UInt8]
 
-        /// nil unless `url` is an absolute `http://` URL with a host (and `authorization`
-        /// a valid header value: one line).
+        /// nil unless `url` is an absolute `http://` URL with a host and no user or
+        /// password (and `authorization` a valid header value: one line).
         init?(url: String, authorization: String?) {
             if let a = authorization, a.utf8.contains(where: { $0 == 13 || $0 == 10 }) { return nil }
-            guard let u = URL(string: url), u.scheme?.lowercased() == "http", let host = u.host, !host.isEmpty else { return nil }
-            self.host = host
+            guard let u = URLComponents(string: url), u.scheme?.lowercased() == "http", u.user == nil, u.password == nil,
+                  let name = u.host, !name.isEmpty else { return nil }
+            host = name.hasPrefix("[") && name.hasSuffix("]") ? String(name.dropFirst().dropLast()) : name
             port = u.port ?? 80
-            var path = u.path.isEmpty ? "/" : u.path
-            if let q = u.query { path += "?" + q }
+            // As written (percent-escapes kept): the request line must stay one valid line.
+            var path = u.percentEncodedPath.isEmpty ? "/" : u.percentEncodedPath
+            if let q = u.percentEncodedQuery { path += "?" + q }
+            guard !path.utf8.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) else { return nil }
             let hostField = (host.contains(":") ? "[\(host)]" : host) + (u.port.map { ":\($0)" } ?? "")
             var h = "POST \(path) HTTP/1.1\r\nHost: \(hostField)\r\nContent-Type: application/json\r\nAccept: application/json\r\n"
             if let authorization { h += "Authorization: \(authorization)\r\n" }
