@@ -33,6 +33,9 @@ public enum Benchmarks {
         public var collectGenerations = 1_000_000
         public var collectRounds = 5
         public var collectRequests = 20_000
+        /// Rounds of `bench/collect_vs_wrk.py` (wrk, ttu collect and aiohttp against one
+        /// stub process); 0 skips it.
+        public var wrkRounds = 3
         public var seed: UInt64 = 1
         public init() {}
     }
@@ -128,8 +131,41 @@ public enum Benchmarks {
         if r.rawRates.count > 1 {
             out("  rounds (raw/collect): " + zip(r.rawRates, r.collectRates).map { "\(Num.fixed($0, 0))/\(Num.fixed($1, 0))" }.joined(separator: ", "))
         }
+        if s.wrkRounds > 0 { benchCollectVsWrk(s, out: out) }
         let mem = try await CollectBenchmark.memory(generations: s.collectGenerations)
         out("  \(s.collectGenerations) simulated generations with the SQLite log: \(Num.fixed(mem.perSecond, 0)) generations/s, peak RSS \(Num.fixed(mem.peakRSSMB, 0)) MB")
+    }
+
+    /// `bench/collect_vs_wrk.py`: wrk, `ttu collect` (this executable) and the aiohttp
+    /// sampler in one run against one stub process; its lines are printed as they come.
+    static func benchCollectVsWrk(_ s: Settings, out: (String) -> Void) {
+        let root = URL(fileURLWithPath: CalibrateBenchmark.defaultReference()).deletingLastPathComponent()
+        let script = root.appendingPathComponent("collect_vs_wrk.py").path
+        guard CalibrateBenchmark.which("wrk") != nil, let python = CalibrateBenchmark.which("python3"),
+              FileManager.default.fileExists(atPath: script) else {
+            out("  vs wrk: not run (needs wrk, python3 and \(script)); bench/collect_vs_wrk.sh installs and runs it")
+            return
+        }
+        let venv = root.appendingPathComponent(".venv/bin/python").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: python)
+        p.arguments = [script, "--ttu", s.ttu ?? CalibrateBenchmark.currentExecutable(), "--rounds", String(s.wrkRounds),
+                       "--python", FileManager.default.isExecutableFile(atPath: venv) ? venv : python]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        do { try p.run() } catch { out("  vs wrk: not run (\(error))"); return }
+        var pending = Data()
+        while true {
+            let chunk = pipe.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            pending.append(chunk)
+            while let nl = pending.firstIndex(of: 0x0A) {
+                out("  " + String(decoding: pending[pending.startIndex..<nl], as: UTF8.self))
+                pending.removeSubrange(pending.startIndex...nl)
+            }
+        }
+        p.waitUntilExit()
+        if p.terminationStatus != 0 { out("  vs wrk: bench/collect_vs_wrk.py failed (exit \(p.terminationStatus))") }
     }
 
     static func ms(_ s: Double) -> String { s < 1 ? "\(Num.fixed(s * 1000, 1)) ms" : "\(Num.fixed(s, 2)) s" }

@@ -8,8 +8,8 @@ import TTUTestSupport
 /// Throughput and memory of `collect` against an in-process stub that answers instantly.
 ///
 /// `run` measures (1) a plain load generator: `concurrency` tasks POSTing the same
-/// completion request through the same `HTTPClient` configuration, reading each body, no
-/// parsing; (2) the full collect path (request building, JSON parsing, lexicon rating,
+/// completion request through the same `HTTPTransport`, placed on the event loops as
+/// collect's workers are, reading each body, no parsing; (2) the full collect path (request building, JSON parsing, lexicon rating,
 /// scheduling, SQLite logging) at the same concurrency against the same stub. It prints
 /// nothing; `report` formats the figures. Benchmarks, not tests: no assertions.
 public enum CollectBenchmark {
@@ -112,11 +112,18 @@ public enum CollectBenchmark {
     static func raw(transport: HTTPTransport, url: String, body: String, concurrency: Int, total: Int) async throws {
         let counter = AtomicCounter(total)
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<concurrency {
-                group.addTask {
+            for k in 0..<concurrency {
+                let load = { @Sendable in
                     while counter.take() {
                         _ = try await transport.postJSON(url, body: ByteBuffer(string: body))
                     }
+                }
+                // Placed like collect's workers (over the event loops), so the two differ
+                // only by what collect does besides HTTP.
+                if #available(macOS 15.0, *) {
+                    group.addTask(executorPreference: EventLoopExecutor.shared[k % EventLoopExecutor.shared.count], operation: load)
+                } else {
+                    group.addTask(operation: load)
                 }
             }
             try await group.waitForAll()

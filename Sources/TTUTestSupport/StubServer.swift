@@ -71,6 +71,11 @@ public final class StubServer: @unchecked Sendable {
         /// answered after `slotSeconds` (nil: no limit, answered at once).
         public var slots: Int? = nil
         public var slotSeconds: Double = 0.02
+        /// The port to listen on (127.0.0.1 only); 0: an ephemeral port.
+        public var port: Int = 0
+        /// Keep `generationRequestsReceived` (false for a long-running standalone stub,
+        /// whose list would only grow).
+        public var recordRequests: Bool = true
         public init() {}
     }
 
@@ -164,7 +169,7 @@ public final class StubServer: @unchecked Sendable {
             guard accepted else {
                 return send(Reply(status: .tooManyRequests, body: #"{"error":{"message":"all slots busy"}}"#, headers: [("Retry-After", "0")]))
             }
-            holdCond.lock(); _generationRequests.append(g); holdCond.unlock()
+            holdCond.lock(); if config.recordRequests { _generationRequests.append(g) }; holdCond.unlock()
             DispatchQueue.global().asyncAfter(deadline: .now() + config.slotSeconds) { [self] in
                 // The slot is free before the reply leaves: a client that sends its next
                 // request on this reply must find it free (freeing it after raced that).
@@ -174,7 +179,7 @@ public final class StubServer: @unchecked Sendable {
             return
         }
         holdCond.lock()
-        _generationRequests.append(g)
+        if config.recordRequests { _generationRequests.append(g) }
         if let limit = holdLimit, answeredSinceArmed >= limit {
             held.append { send(reply) }
             holdCond.unlock()
@@ -190,6 +195,9 @@ public final class StubServer: @unchecked Sendable {
     public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
 
     public var requestCount: Int { lock.lock(); defer { lock.unlock() }; return _requests }
+    /// TCP connections accepted so far (to check that a client keeps them alive).
+    public var connectionsAccepted: Int { lock.withLock { _connections } }
+    private var _connections = 0
     /// Generation requests refused with 429 because every slot was busy (`Config.slots`).
     public var refusedForSlots: Int { lock.withLock { _refusedForSlots } }
     private var _refusedForSlots = 0
@@ -217,11 +225,12 @@ public final class StubServer: @unchecked Sendable {
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
+                self.lock.withLock { self._connections += 1 }
+                return channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
                     channel.pipeline.addHandler(StubHandler(server: self))
                 }
             }
-        let ch = try bootstrap.bind(host: "127.0.0.1", port: 0).wait()
+        let ch = try bootstrap.bind(host: "127.0.0.1", port: config.port).wait()
         channel = ch
         port = ch.localAddress?.port ?? 0
     }

@@ -14,6 +14,9 @@ public final class HTTPTransport: Sendable {
     let timeout: TimeAmount
     let apiKey: String?
     let maxResponseBytes = 16 << 20
+    /// POSTs to `http://` URLs (see `KeepAliveClient`); `https://` and GETs use `client`.
+    let keepAlive: KeepAliveClient
+    private let routes = RouteCache()
 
     /// - Parameters:
     ///   - connectionsPerHost: allow this many parallel connections to one host (the
@@ -29,10 +32,17 @@ public final class HTTPTransport: Sendable {
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
         self.timeout = .milliseconds(Int64(timeout * 1000))
         self.apiKey = (apiKey?.isEmpty ?? true) ? nil : apiKey
+        keepAlive = KeepAliveClient(maxResponseBytes: maxResponseBytes)
     }
 
     public func shutdown() async {
+        keepAlive.shutdown()
         try? await client.shutdown()
+    }
+
+    /// The keep-alive client's route for a plain `http://` URL (made once), else nil.
+    private func plainRoute(_ url: String) -> KeepAliveClient.Route? {
+        routes.get(url) { keepAlive.route(url, authorization: apiKey.map { "Bearer " + $0 }) }
     }
 
     /// Removes the API key from a message (defence in depth: servers sometimes echo headers).
@@ -45,6 +55,24 @@ public final class HTTPTransport: Sendable {
     /// Throws `TransientError` for what a retry may fix (timeouts, resets, 408/409/429/5xx)
     /// and `FatalSamplingError` for other 4xx answers.
     public func postJSON(_ url: String, body: ByteBuffer) async throws -> ByteBuffer {
+        guard let route = plainRoute(url) else { return try await postWithAsyncHTTPClient(url, body: body) }
+        let response: KeepAliveClient.Response
+        do {
+            response = try await keepAlive.post(route, body: body, timeout: timeout)
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch let e as KeepAliveClient.Failure {
+            if Task.isCancelled { throw CancellationError() }
+            if case .timedOut = e { throw TransientError(scrub("\(url): \(e)"), overload: true) }
+            throw TransientError(scrub("\(url): \(e)"))
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw TransientError(scrub("\(url): \(error)"))
+        }
+        return try classify(url, status: response.status, retryAfter: response.retryAfter, body: response.body)
+    }
+
+    private func postWithAsyncHTTPClient(_ url: String, body: ByteBuffer) async throws -> ByteBuffer {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
@@ -66,13 +94,18 @@ public final class HTTPTransport: Sendable {
             if Task.isCancelled { throw CancellationError() }
             throw TransientError(scrub("\(url): \(error)"))
         }
-        let status = Int(response.status.code)
+        return try classify(url, status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"), body: bytes)
+    }
+
+    /// The body of a 2xx answer; `TransientError` for 408/409/425/429/5xx (with the
+    /// server's `Retry-After`), `FatalSamplingError` for any other status.
+    private func classify(_ url: String, status: Int, retryAfter: String?, body bytes: ByteBuffer) throws -> ByteBuffer {
         if (200..<300).contains(status) { return bytes }
         let snippet = scrub(String(decoding: bytes.readableBytesView.prefix(300), as: UTF8.self))
             .replacingOccurrences(of: "\n", with: " ")
         switch status {
         case 408, 409, 425, 429, 500...599:
-            let ra = response.headers.first(name: "Retry-After").flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            let ra = retryAfter.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
             throw TransientError("\(url): HTTP \(status) \(snippet)", retryAfter: ra, overload: status == 429 || status == 503)
         default:
             throw FatalSamplingError("\(url): HTTP \(status) \(snippet)")
@@ -147,6 +180,19 @@ public final class HTTPTransport: Sendable {
         case .connectTimeout: return "connect timed out"
         default: return "\(e)"
         }
+    }
+}
+
+/// The keep-alive routes of `HTTPTransport`, by URL text.
+private final class RouteCache: @unchecked Sendable {
+    private let lock = NSLock()
+    private var map: [String: KeepAliveClient.Route?] = [:]
+    func get(_ url: String, make: () -> KeepAliveClient.Route?) -> KeepAliveClient.Route? {
+        lock.lock(); defer { lock.unlock() }
+        if let t = map[url] { return t }
+        let t = make()
+        map[url] = .some(t)
+        return t
     }
 }
 

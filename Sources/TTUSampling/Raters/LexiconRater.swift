@@ -8,6 +8,9 @@ public struct LexiconRater: Rater {
     let words: Set<String>
     let phrases: [[String]]
     public let name: String
+    /// For each first byte, bit `n` set when a word of `n` bytes (n < 64) starts with it:
+    /// most tokens are ruled out without building a String.
+    private let shapes: [UInt64]
 
     public init(entries: [String], name: String = "lexicon") {
         var w = Set<String>(), p: [[String]] = []
@@ -18,6 +21,14 @@ public struct LexiconRater: Rater {
         words = w
         phrases = p
         self.name = name
+        var shapes = [UInt64](repeating: 0, count: 256)
+        for word in w {
+            let u = Array(word.utf8)
+            // A word of 64 bytes or more (or non-ASCII) is never ruled out.
+            let bit: UInt64 = u.count < 64 ? 1 << UInt64(u.count) : ~0
+            shapes[Int(u[0])] |= bit
+        }
+        self.shapes = shapes
     }
 
     /// The shipped word list.
@@ -59,6 +70,14 @@ public struct LexiconRater: Rater {
                 return to - from
             }
         }
+        /// Whether bytes `from..<to`, lower-cased, are a word.
+        @inline(__always) func isWord(_ from: Int, _ to: Int) -> Bool {
+            let n = to - from
+            guard n > 0 else { return words.contains("") }
+            let s = shapes[Int(lower(bytes[from]))]
+            guard s == ~0 || (n < 64 && s & (1 << UInt64(n)) != 0) else { return false }
+            return words.contains(make(from, to))
+        }
         let needTokens = !phrases.isEmpty
         var toks: [String] = []
         var i = 0
@@ -67,18 +86,17 @@ public struct LexiconRater: Rater {
             if !isToken(lower(bytes[i])) { i += 1; continue }
             var j = i + 1
             while j < n, isToken(lower(bytes[j])) { j += 1 }
-            let tok = make(i, j)
-            if words.contains(tok) { return true }
+            if isWord(i, j) { return true }
             // "damn's" / "'damn'" still match "damn": apostrophes trimmed from both ends…
             var a = i, b = j
             while a < b, bytes[a] == 0x27 { a += 1 }
             while b > a, bytes[b - 1] == 0x27 { b -= 1 }
-            if (a != i || b != j), words.contains(make(a, b)) { return true }
+            if (a != i || b != j), isWord(a, b) { return true }
             // …or a final "'s" (when it is the first "'s" in the token).
             var k = i
             while k + 1 < j, !(bytes[k] == 0x27 && lower(bytes[k + 1]) == 0x73) { k += 1 }
-            if k + 2 == j, words.contains(make(i, k)) { return true }
-            if needTokens { toks.append(tok) }
+            if k + 2 == j, isWord(i, k) { return true }
+            if needTokens { toks.append(make(i, j)) }
             i = j
         }
         if needTokens, toks.count > 1 {

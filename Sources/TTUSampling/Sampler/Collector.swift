@@ -359,9 +359,16 @@ public final class Collector: @unchecked Sendable {
                     for _ in 0..<max(1, ep.concurrency) {
                         workerID += 1
                         let rngSeed = StableHash.combine(o.seed, 0x5745_5254 &+ workerID)
-                        group.addTask {
+                        let work = { @Sendable in
                             await self.worker(ep.generator, limiter: ep.limiter, sched: sched, writer: writer, prompts: prompts,
                                               rng: SeededRNG(seed: rngSeed))
+                        }
+                        if #available(macOS 15.0, *) {
+                            // Workers spread over the event loops (one per core): see EventLoopExecutor.
+                            let loops = EventLoopExecutor.shared
+                            group.addTask(executorPreference: loops[Int(workerID) % loops.count], operation: work)
+                        } else {
+                            group.addTask(operation: work)
                         }
                     }
                 }
