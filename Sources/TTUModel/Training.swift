@@ -311,10 +311,11 @@ enum Trainer {
             return BinaryCrossEntropy.weightedMean(logits: z, targets: y, weights: w)
         }
 
-        /// The model against the constant predictor on these rows (nil when empty or weightless).
+        /// The model against the constant predictor on these rows; nil with fewer than two
+        /// rows (no standard error: 8 training prompts leave one to compare on) or no weight.
         func compare(_ parameters: [Double], workspace ws: DenseWorkspace, pooledRate: Double) -> PredictorComparison? {
             let total = w.reduce(0, +)
-            guard count > 0, total > 0 else { return nil }
+            guard count > 1, total > 0 else { return nil }
             let z = ws.logits(params: parameters, x: x, rows: count)
             let c = min(max(pooledRate, 1e-12), 1 - 1e-12)
             var d = [Double](repeating: 0, count: count), model = 0.0, constant = 0.0
@@ -326,7 +327,7 @@ enum Trainer {
             let gain = (model - constant) / total
             var ss = 0.0
             for i in 0..<count { let r = d[i] - gain * w[i]; ss += r * r }
-            let se = count > 1 ? (Double(count) / Double(count - 1) * ss).squareRoot() / total : .infinity
+            let se = (Double(count) / Double(count - 1) * ss).squareRoot() / total
             return PredictorComparison(prompts: count, modelLogLikelihoodPerGeneration: model / total,
                                        constantLogLikelihoodPerGeneration: constant / total, gainPerGeneration: gain,
                                        gainStandardError: se)

@@ -92,6 +92,18 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    /// Eight prompts hold out two: one chooses the epoch and one is left to compare with the
+    /// constant, too few for a standard error. No comparison then (an infinite one made
+    /// `ttu train` fail writing model.json), and the report still encodes.
+    func testTooFewHeldOutPromptsGiveNoComparison() throws {
+        let data = logisticCountData(rows: 8, n: 10, a: 1, b: -1, seed: 3)
+        let (_, r) = try LogisticModel.fit(features: data.x, targets: data.y, weights: data.w,
+                                           config: TrainingConfig(batchSize: 4, epochs: 2, validationFraction: 0.2))
+        XCTAssertEqual(r.validationRows, 1)   // of 2 held out: the other one is the comparison's
+        XCTAssertNil(r.comparison)
+        XCTAssertNoThrow(try JSONEncoder().encode(r))
+    }
+
     /// Early stopping returns the parameters of the best validation epoch.
     func testEarlyStoppingKeepsBestValidationParameters() throws {
         let data = logisticCountData(rows: 300, n: 5, a: 0.5, b: -1, seed: 21)
