@@ -70,12 +70,14 @@ public enum TrainStage {
             + "\(s.model.rawValue) on \(s.features.rawValue) features (\(x.cols)); epoch \(r.selectedEpoch) of \(r.epochs.count)"
             + (r.stoppedEarly ? " (early stop)" : ""))
         if let v = r.selectedValidationLogLikelihoodPerGeneration, let c = r.constantValidationLogLikelihoodPerGeneration {
-            console.say("validation log-likelihood per generation on the \(r.validationRows) prompts that chose the epoch: model \(String(format: "%.6f", v)), "
+            console.say("validation log-likelihood per generation on the \(r.validationRows) prompt\(r.validationRows == 1 ? "" : "s") that chose the epoch: model \(String(format: "%.6f", v)), "
                 + "constant p̂ = \(String(format: "%.4g", r.pooledTrainingRate ?? .nan)): \(String(format: "%.6f", c))")
         }
         if let k = r.comparison {
             console.say("on \(k.prompts) other held-out prompts: gain over the constant \(String(format: "%+.5f", k.gainPerGeneration)) ± \(String(format: "%.5f", k.gainStandardError)) "
                 + "per generation (± 1 SE) — " + Self.verdictText(k))
+        } else if r.validationRows > 0 {
+            console.say("too few held-out prompts to compare the predictor with a constant (it needs two besides those that chose the epoch)")
         }
         console.say("wrote \(s.out)")
         return file
