@@ -37,6 +37,8 @@ final class TwoStageTests: XCTestCase {
         let rows = try study.run(settings)
         let adaptive = rows.filter { $0.strategy == .adaptive }, optimized = rows.filter { $0.strategy == .optimized }
         XCTAssertEqual(adaptive.count, 4)
+        XCTAssertTrue(adaptive.allSatisfy(\.fellBack))
+        XCTAssertEqual(CalibrationStudy.fallbackBudgets(rows), [50])
         for (a, o) in zip(adaptive, optimized) {
             XCTAssertEqual(a.coverage, o.coverage); XCTAssertEqual(a.meanLPB, o.meanLPB)
             XCTAssertEqual(a.meanGenerations, o.meanGenerations); XCTAssertEqual(a.tauIndex, o.tauIndex); XCTAssertEqual(a.rep, o.rep)
@@ -112,6 +114,7 @@ final class TwoStageTests: XCTestCase {
         let all = try study.run(settings)
         let rows = all.filter { $0.strategy == .adaptive }
         // Two stages ran (no fallback): the draws are not optimized's.
+        XCTAssertFalse(all.contains(where: \.fellBack))
         XCTAssertNotEqual(rows.map(\.meanGenerations), all.filter { $0.strategy == .optimized }.map(\.meanGenerations))
         let coverage = Evaluation.mean(rows.map(\.coverage))
         XCTAssertGreaterThan(coverage, 0.88)

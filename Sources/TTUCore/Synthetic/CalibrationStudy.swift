@@ -74,6 +74,14 @@ public struct CalibrationStudy: Sendable {
         public var tauIndex: Int
         /// W used (chosen by the pilot for `adaptive`).
         public var maxWeight: Double
+        /// `adaptive` only: its pilot would have been too small, so this is `optimized`'s
+        /// calibration (`TwoStage.fallsBack`).
+        public var fellBack = false
+    }
+
+    /// The budgets at which `adaptive` fell back to `optimized` in these rows, ascending.
+    public static func fallbackBudgets(_ rows: [Row]) -> [Double] {
+        Array(Set(rows.filter { $0.strategy == .adaptive && $0.fellBack }.map(\.budget))).sorted()
     }
 
     /// The uncalibrated predictor's bound `Q(α; p̂)` on the test prompts.
@@ -122,6 +130,7 @@ public struct CalibrationStudy: Sendable {
         var row = try runOneStage(strategy: planStrategy, budget: budget, repSeed: repSeed, settings: s)
         row.rep = rep
         row.strategy = strategy
+        row.fellBack = strategy == .adaptive
         return row
     }
 

@@ -92,12 +92,21 @@ public enum SimulateStage {
                 + TextTable.pad(Num.fixed(c.lpbMean, 1), 12, right: true) + TextTable.pad(Num.fixed(c.lpbMean / oracle.meanLPB, 3), 10, right: true)
                 + TextTable.pad(Num.fixed(c.generationsMean, 1), 11, right: true) + TextTable.pad(Num.fixed(c.capMean, 1), 10, right: true))
         }
+        if let note = fallbackNote(rows) { table(note) }
         table("uncalibrated L = Q(α; p̂): coverage \(Num.fixed(unc.coverage, 4)), mean LPB \(Num.fixed(unc.meanLPB, 1))")
         table(oracleLine(oracle, gridCount: settings.tauGrid.count))
         table("wrote \(s.out)/simulate.csv and \(s.out)/simulate.html" + (s.savePredictions ? " (and the predictions and true rates)" : ""))
     }
 
     /// The oracle's line of the tables (docs/method.md §5).
+    /// Where `adaptive` fell back to `optimized` (its rows there are optimized's), if anywhere.
+    static func fallbackNote(_ rows: [CalibrationStudy.Row]) -> String? {
+        let budgets = CalibrationStudy.fallbackBudgets(rows)
+        guard !budgets.isEmpty else { return nil }
+        return "adaptive fell back to optimized at B = \(budgets.map { Num.format($0) }.joined(separator: ", ")): "
+            + "its pilot would expect fewer than \(Num.format(TwoStage.Settings().minPilotMisses)) miscovered prompts (docs/method.md §3)"
+    }
+
     static func oracleLine(_ o: OracleLevel, gridCount: Int) -> String {
         let level = o.tauHat.map { "level \(o.tauIndex + 1) of \(gridCount), τ = \(Num.sig($0, 5))" } ?? "no level (bound 1)"
         return "oracle (true p of the test prompts, no bound cap M): \(level), coverage \(Num.fixed(o.coverage, 4)), mean LPB \(Num.fixed(o.meanLPB, 1))"
@@ -132,11 +141,14 @@ public enum SimulateStage {
                                       "oracle_mean_lpb", "fraction_of_oracle", "lpb_ratio_at_equal_generations"])
         table("ttu simulate --compare — SIMULATED data (docs/method.md §6), α = \(s.alpha), \(s.reps) reps, same seeds for every strategy")
         table(oracleLine(oracle, gridCount: TauGrid.default.count))
+        var fellBack: String?
         for g in [Guarantee.marginal, .pac(delta: s.guarantee.delta, bound: s.guarantee.inequality)] {
             var settings = CalibrationStudy.Settings(strategies: chosen, budgets: s.budgets, repetitions: s.reps, alpha: s.alpha,
                                                      guarantee: g, maxWeight: s.maxWeight, tauGrid: .default, seed: s.seed)
             settings.twoStage.byExpectedCost = !s.adaptiveWorstCase
-            let cells = StudyCell.aggregate(try setup.study.run(settings), alpha: s.alpha)
+            let rows = try setup.study.run(settings)
+            let cells = StudyCell.aggregate(rows, alpha: s.alpha)
+            if g == .marginal { fellBack = fallbackNote(rows) }
             // optimized's mean bound against its generations drawn, one point per budget.
             let optimizedCurve = cells.filter { $0.strategy == .optimized }.map { (generations: $0.generationsMean, meanLPB: $0.lpbMean) }
             let label = g == .marginal ? "marginal" : "pac (\(s.guarantee.inequality.rawValue), δ = \(s.guarantee.delta))"
@@ -162,6 +174,7 @@ public enum SimulateStage {
                          Num.format(oracle.meanLPB), Num.format(fraction), Num.format(atEqual)])
             }
         }
+        if let note = fellBack { table("\n" + note) }
         try csv.write(to: s.out + "/compare.csv")
         if s.savePredictions { try savePredictions(setup, out: s.out) }
         table("\n× oracle: mean LPB / the oracle's; × opt. at equal gen: mean LPB / optimized's mean LPB at the same generations drawn "
