@@ -323,7 +323,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
         [[ "$S" == naive ]] && obsargs+=(--too-shallow worst-case)
         "$TTU" observe "${obsargs[@]}" >/dev/null
         calargs=(--plan "$D/plan_$tag.csv" --observations "$D/obs_$tag.csv" --alpha "$ALPHA" --out "$D/cal_$tag.json")
-        [[ "$G" == pac ]] && calargs+=(--guarantee pac --bound bernstein --delta "$DELTA")
+        [[ "$G" == pac ]] && calargs+=(--guarantee pac --inequality bernstein --delta "$DELTA")
         "$TTU" calibrate "${calargs[@]}" >/dev/null
         "$TTU" bound --calibration "$D/cal_$tag.json" --predictions "$D/pred_test.csv" --out "$D/lpb_$tag.csv" >/dev/null
         "$TTU" evaluate --lpb "$D/lpb_$tag.csv" --truth "$D/truth_test.csv" --json "$D/eval_$tag.json" >/dev/null

@@ -173,7 +173,6 @@ extension CalibrationStudy {
     /// The `adaptive` strategy: pilot, choice, final stage (see `TwoStage`); nil when the
     /// pilot would be too small to choose from (`TwoStage.fallsBack`).
     func runTwoStage(budget: Double, rep: Int, repSeed: SeededRNG, settings s: Settings) throws -> Row? {
-        let times = latentTimes(repSeed: repSeed)
         let n = calibrationPHat.count
         let pilotRows = TwoStage.pilotRows(count: n, fraction: s.twoStage.pilotFraction, seed: StableHash.combine(repSeed.seed, 4))
         var inPilot = [Bool](repeating: false, count: n)
@@ -183,6 +182,7 @@ extension CalibrationStudy {
         let pilotPlan = try TwoStage.pilotPlan(pHat: pilotPHat, budget: budget, grid: s.tauGrid, settings: s.twoStage,
                                                seed: StableHash.combine(repSeed.seed, 5))
         if TwoStage.fallsBack(pilotPlan, alpha: s.alpha, settings: s.twoStage) { return nil }
+        let times = latentTimes(repSeed: repSeed)
         let pilotObs = SimulatedSampling.censor(times: pilotRows.map { times[$0] }, cap: pilotPlan.cap)
         let pilot = CalibrationSample(strategy: .adaptive, budget: budget, pHat: pilotPHat, pi: pilotPlan.pi,
                                       cap: pilotPlan.cap, observed: pilotObs.observed, event: pilotObs.event)

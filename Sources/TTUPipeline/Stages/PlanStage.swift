@@ -110,6 +110,11 @@ public enum PlanStage {
         if s.strategy == .adaptive {
             return s.pilot == nil ? try adaptivePilot(s, preds, console: console) : try adaptiveFinal(s, preds, console: console)
         }
+        return try oneStep(s, preds, console: console)
+    }
+
+    /// A one-step strategy's plan (not adaptive), written, with its notes.
+    static func oneStep(_ s: Settings, _ preds: Predictions, console: Console) throws -> Outcome {
         let plan = try makePlan(s, pHat: preds.pHat)
         let settings = plan.settings
         let file = try write(plan, ids: preds.ids, s, console: console)
@@ -207,7 +212,8 @@ public enum PlanStage {
         var optimized = s
         optimized.strategy = .optimized
         optimized.minPilotMisses = nil
-        return try run(optimized, console: console)
+        try optimized.validate()
+        return try oneStep(optimized, preds, console: console)
     }
 
     /// adaptive, step 2: W, the cap level and the allocation chosen from the pilot, for

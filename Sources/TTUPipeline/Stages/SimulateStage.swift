@@ -92,7 +92,7 @@ public enum SimulateStage {
                 + TextTable.pad(Num.fixed(c.lpbMean, 1), 12, right: true) + TextTable.pad(Num.fixed(c.lpbMean / oracle.meanLPB, 3), 10, right: true)
                 + TextTable.pad(Num.fixed(c.generationsMean, 1), 11, right: true) + TextTable.pad(Num.fixed(c.capMean, 1), 10, right: true))
         }
-        if let note = fallbackNote(rows) { table(note) }
+        if let note = fallbackNote(rows, settings.twoStage) { table(note) }
         table("uncalibrated L = Q(α; p̂): coverage \(Num.fixed(unc.coverage, 4)), mean LPB \(Num.fixed(unc.meanLPB, 1))")
         table(oracleLine(oracle, gridCount: settings.tauGrid.count))
         table("wrote \(s.out)/simulate.csv and \(s.out)/simulate.html" + (s.savePredictions ? " (and the predictions and true rates)" : ""))
@@ -100,11 +100,11 @@ public enum SimulateStage {
 
     /// The oracle's line of the tables (docs/method.md §5).
     /// Where `adaptive` fell back to `optimized` (its rows there are optimized's), if anywhere.
-    static func fallbackNote(_ rows: [CalibrationStudy.Row]) -> String? {
+    static func fallbackNote(_ rows: [CalibrationStudy.Row], _ twoStage: TwoStage.Settings) -> String? {
         let budgets = CalibrationStudy.fallbackBudgets(rows)
         guard !budgets.isEmpty else { return nil }
         return "adaptive fell back to optimized at B = \(budgets.map { Num.format($0) }.joined(separator: ", ")): "
-            + "its pilot would expect fewer than \(Num.format(TwoStage.Settings().minPilotMisses)) miscovered prompts (docs/method.md §3)"
+            + "its pilot would expect fewer than \(Num.format(twoStage.minPilotMisses)) miscovered prompts (docs/method.md §3)"
     }
 
     static func oracleLine(_ o: OracleLevel, gridCount: Int) -> String {
@@ -148,7 +148,7 @@ public enum SimulateStage {
             settings.twoStage.byExpectedCost = !s.adaptiveWorstCase
             let rows = try setup.study.run(settings)
             let cells = StudyCell.aggregate(rows, alpha: s.alpha)
-            if g == .marginal { fellBack = fallbackNote(rows) }
+            if g == .marginal { fellBack = fallbackNote(rows, settings.twoStage) }
             // optimized's mean bound against its generations drawn, one point per budget.
             let optimizedCurve = cells.filter { $0.strategy == .optimized }.map { (generations: $0.generationsMean, meanLPB: $0.lpbMean) }
             let label = g == .marginal ? "marginal" : "pac (\(s.guarantee.inequality.rawValue), δ = \(s.guarantee.delta))"
