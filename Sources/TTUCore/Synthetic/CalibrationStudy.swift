@@ -127,15 +127,14 @@ public struct CalibrationStudy: Sendable {
         let repSeed = SeededRNG(seed: s.seed).derived(UInt64(budgetIndex) << 32 | UInt64(rep))
         if strategy == .adaptive, let row = try runTwoStage(budget: budget, rep: rep, repSeed: repSeed, settings: s) { return row }
         let planStrategy = strategy == .adaptive ? AllocationStrategy.optimized : strategy  // adaptive's fallback
-        var row = try runOneStage(strategy: planStrategy, budget: budget, repSeed: repSeed, settings: s)
-        row.rep = rep
+        var row = try runOneStage(strategy: planStrategy, budget: budget, rep: rep, repSeed: repSeed, settings: s)
         row.strategy = strategy
         row.fellBack = strategy == .adaptive
         return row
     }
 
     /// One calibration by a one-step strategy (not adaptive).
-    func runOneStage(strategy: AllocationStrategy, budget: Double, repSeed: SeededRNG, settings s: Settings) throws -> Row {
+    func runOneStage(strategy: AllocationStrategy, budget: Double, rep: Int, repSeed: SeededRNG, settings s: Settings) throws -> Row {
         let planSettings = PlanSettings(strategy: strategy, budget: budget, maxWeight: s.maxWeight,
                                         tauGrid: s.tauGrid, seed: StableHash.combine(repSeed.seed, 1))
         let pointwise = strategy == .optimized && s.pointwiseOptimizedForPAC && s.guarantee != .marginal && !heldOutPHat.isEmpty
@@ -152,7 +151,7 @@ public struct CalibrationStudy: Sendable {
                                               seed: StableHash.combine(repSeed.seed, 3))
         let lb = LowerBound(tauHat: result.tauHat, maxLPB: planSettings.maxLPB)
         let l = lb.bounds(testPHat)
-        return Row(strategy: strategy, budget: budget, rep: 0,
+        return Row(strategy: strategy, budget: budget, rep: rep,
                    coverage: Evaluation.exactCoverage(bounds: l, p: testP),
                    meanLPB: Evaluation.mean(l), medianLPB: Evaluation.median(l),
                    meanGenerations: sample.meanGenerations,
