@@ -30,7 +30,9 @@ extension ObserveStage.TooShallow: ExpressibleByArgument {}
 
 /// The guarantee: marginal, or PAC at δ with a concentration inequality.
 struct GuaranteeOptions: ParsableArguments {
-    @Option(help: "marginal or pac.") var guarantee: GuaranteeSettings.Kind = .marginal
+    @Option(help: "corrected (marginal, corrected for finite n), marginal (the paper's rule) or pac. (default: corrected; simulate: marginal)")
+    var guarantee: GuaranteeSettings.Kind?
+    @Option(help: "corrected: standard errors added to each level's estimated miscoverage.") var margin = GuaranteeSettings.defaultMargin
     @Option(help: "pac: δ; the guarantee holds with probability ≥ 1 − δ over the calibration data.") var delta = 0.05
     @Option(help: "pac: the concentration inequality: bernstein (recommended), betting or hoeffding.")
     var inequality: ConcentrationBound = .bernstein
@@ -38,12 +40,24 @@ struct GuaranteeOptions: ParsableArguments {
 
     var settings: GuaranteeSettings {
         var g = GuaranteeSettings()
-        g.kind = guarantee
+        g.kind = guarantee ?? .corrected
+        g.margin = margin
         g.delta = delta
         g.inequality = deprecatedBound ?? inequality
         if deprecatedBound != nil { Console.cli().say("note: --bound is deprecated (it names the PAC inequality): use --inequality") }
         return g
     }
+}
+
+/// W: `auto` or a number.
+enum MaxWeightChoice: ExpressibleByArgument, Equatable {
+    case auto
+    case fixed(Double)
+    init?(argument: String) {
+        if argument == "auto" { self = .auto } else if let w = Double(argument) { self = .fixed(w) } else { return nil }
+    }
+    var value: Double? { if case .fixed(let w) = self { return w } else { return nil } }
+    var defaultValueDescription: String { "auto" }
 }
 
 /// The candidate levels τ_j: `auto` or MINLOG10,MAXLOG10,COUNT.

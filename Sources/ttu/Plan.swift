@@ -38,9 +38,10 @@ struct Plan: ParsableCommand {
 
     @Option(help: "Predictions CSV with columns id,p_hat.") var predictions: String
     @Option(help: "B: expected generations per calibration prompt (> 0).") var budget: Double
-    @Option(help: "naive, basic, trimmed, optimized or adaptive.") var strategy: AllocationStrategy
-    @Option(name: .customLong("max-weight"), help: "W: largest inverse-probability weight (π ≥ 1/W); bounds are capped at M = ⌊B·W⌋.")
-    var maxWeight = 100.0
+    @Option(help: "naive, basic, trimmed, optimized or adaptive.") var strategy: AllocationStrategy = .optimized
+    @Option(name: .customLong("max-weight"), help: "W: largest inverse-probability weight (π ≥ 1/W); bounds are capped at M = ⌊B·W⌋. auto: chosen from the predictions, α, B and the guarantee (trimmed, optimized; 100 for the others).")
+    var maxWeight = MaxWeightChoice.auto
+    @OptionGroup(title: "Guarantee the calibration will give (auto W simulates it)") var guarantee: GuaranteeOptions
     @Option(help: "Seed of the sampling draw.") var seed: UInt64 = 1
     @Option(name: .customLong("tau-grid"), help: "Candidate levels τ_j: auto (up to where the largest candidate bound reaches M for 90% of the prompts) or MINLOG10,MAXLOG10,COUNT (log-spaced; the paper's: -3,-0.75,300).")
     var tauGrid = TauGridChoice.auto
@@ -61,7 +62,7 @@ struct Plan: ParsableCommand {
 
     var settings: PlanStage.Settings {
         var s = PlanStage.Settings(predictions: predictions, out: out, budget: budget, strategy: strategy)
-        (s.maxWeight, s.tauGrid, s.seed, s.fitOn) = (maxWeight, tauGrid, seed, fitOn)
+        (s.maxWeight, s.tauGrid, s.seed, s.fitOn, s.guarantee) = (maxWeight.value, tauGrid, seed, fitOn, guarantee.settings)
         (s.pilot, s.pilotObservations, s.alpha, s.minPilotMisses) = (pilot, pilotObservations, alpha, minPilotMisses)
         (s.tokensPerGeneration, s.pricePerMillionTokens) = (tokensPerGeneration, pricePerMillionTokens)
         return s

@@ -24,7 +24,15 @@ struct Simulate: ParsableCommand {
     var strategies = AllocationStrategy.paper.map(\.rawValue).joined(separator: ",")
     @Option(help: "α: allowed miscoverage.") var alpha = 0.1
     @OptionGroup(title: "Guarantee") var guarantee: GuaranteeOptions
-    @Option(name: .customLong("max-weight"), help: "W: largest inverse-probability weight.") var maxWeight = 100.0
+    @Option(name: .customLong("max-weight"), help: "W: largest inverse-probability weight, or auto (chosen from each repetition's p̂ as ttu plan does).")
+    var maxWeight = MaxWeightChoice.fixed(100)
+    @Option(name: .customLong("calibration-size"), help: "Calibration prompts per repetition, drawn anew each repetition (default: all of the calibration half, 45,000 at --n 100000).")
+    var calibrationSize: Int?
+    @Option(help: "mlp (the paper's) or oracle (a noisy oracle p̂ = p·e^{σZ}: calibration judged apart from training).")
+    var predictor: SimulateStage.Settings.Predictor = .mlp
+    @Option(help: "oracle: σ of the noise on log p.") var sigma = 0.5
+    @Option(name: .customLong("tau-grid"), help: "Candidate levels: paper (300 on [1e-3, 10^-0.75]) or auto (as ttu plan: from each repetition's p̂, M and B).")
+    var tauGrid = "paper"
     @Option(help: "Training epochs of the MLP (the paper: 10).") var epochs = 10
     @Flag(name: .customLong("save-predictions"), help: "Also write p̂ and the true p of the calibration and test prompts (simulated), to run plan/calibrate/bound on them by hand.")
     var savePredictions = false
@@ -48,9 +56,19 @@ struct Simulate: ParsableCommand {
             }
             return st
         }
-        (s.n, s.reps, s.alpha, s.guarantee, s.maxWeight, s.epochs) = (n, reps, alpha, guarantee.settings, maxWeight, epochs)
+        (s.n, s.reps, s.alpha, s.guarantee, s.maxWeight, s.epochs) = (n, reps, alpha, simulateGuarantee, nil, epochs)
         (s.savePredictions, s.adaptiveWorstCase, s.seed, s.out) = (savePredictions, adaptiveWorstCase, seed, out)
+        (s.maxWeight, s.calibrationSize, s.predictor, s.sigma) = (maxWeight.value, calibrationSize, predictor, sigma)
+        guard tauGrid == "paper" || tauGrid == "auto" else { throw SettingError("tau_grid", "'\(tauGrid)' is neither paper nor auto") }
+        s.autoGrid = tauGrid == "auto"
         return s
+    }
+
+    /// simulate's guarantee: the paper's marginal rule unless --guarantee says otherwise.
+    var simulateGuarantee: GuaranteeSettings {
+        var g = guarantee.settings
+        if guarantee.guarantee == nil { g.kind = .marginal }
+        return g
     }
 
     func run() throws {
@@ -60,3 +78,4 @@ struct Simulate: ParsableCommand {
         }
     }
 }
+extension SimulateStage.Settings.Predictor: ExpressibleByArgument {}

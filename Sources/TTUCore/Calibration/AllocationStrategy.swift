@@ -40,6 +40,8 @@ public struct PlanSettings: Codable, Equatable, Sendable {
     /// `adaptive` only: the two-stage settings (pilot) and what the pilot chose (final).
     public var twoStage: TwoStage.Settings?
     public var choice: TwoStage.Choice?
+    /// How W was chosen from p̂ when it was not given (`WeightChoice`); nil when given.
+    public var weightChoice: WeightChoice?
 
     public init(strategy: AllocationStrategy, budget: Double, maxWeight: Double = 100,
                 tauGrid: TauGrid = .default, seed: UInt64 = 1) {
@@ -75,7 +77,7 @@ public struct PlanSettings: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case strategy, budget, maxWeight = "max_weight", maxLPB = "max_lpb", tauGrid = "tau_grid", seed
-        case stage, totalPrompts = "total_prompts", twoStage = "two_stage", choice
+        case stage, totalPrompts = "total_prompts", twoStage = "two_stage", choice, weightChoice = "weight_choice"
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -90,5 +92,6 @@ public struct PlanSettings: Codable, Equatable, Sendable {
         try c.encodeIfPresent(totalPrompts, forKey: .totalPrompts)
         try c.encodeIfPresent(twoStage, forKey: .twoStage)
         try c.encodeIfPresent(choice, forKey: .choice)
+        try c.encodeIfPresent(weightChoice, forKey: .weightChoice)
     }
 }

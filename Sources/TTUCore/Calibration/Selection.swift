@@ -12,13 +12,20 @@ public enum ConcentrationBound: String, CaseIterable, Codable, Sendable {
 
 /// Which guarantee calibration provides.
 public enum Guarantee: Equatable, Sendable {
-    /// `P(T ≥ L) ≥ 1 − α` on average over the calibration draw (the paper's estimator).
+    /// `P(T ≥ L) ≥ 1 − α` on average over the calibration draw (the paper's estimator:
+    /// admit j while α̂_j < α).
     case marginal
+    /// Marginal, corrected for finite n (docs/method.md §4): admit j while
+    /// `α̂_j + margin·ŝe_j < α`, with ŝe_j the standard error of α̂_j. Selecting the last
+    /// level whose noisy estimate is still below α favours levels whose estimate came out
+    /// low, so the plain rule covers a little less than 1 − α on average at small n or
+    /// large weights; `margin` standard errors offset that optimism.
+    case corrected(margin: Double)
     /// With probability ≥ 1 − δ over the calibration data, the miscoverage is ≤ α.
     case pac(delta: Double, bound: ConcentrationBound)
 
     public var name: String {
-        switch self { case .marginal: return "marginal"; case .pac: return "pac" }
+        switch self { case .marginal: return "marginal"; case .corrected: return "corrected"; case .pac: return "pac" }
     }
 }
 
@@ -38,6 +45,17 @@ public struct CalibrationResult: Sendable {
     public var curve: MiscoverageCurve
     /// Whether each candidate was admissible (tested in order; testing stops at the first failure).
     public var admissible: [Bool]
+
+    /// The standard error of `α̂_ĵ` (of the first candidate when none was admissible):
+    /// about how far one run's miscoverage may sit from its estimate.
+    public var standardError: Double { curve.standardError(max(tauIndex, 0)) }
+}
+
+extension MiscoverageCurve {
+    /// `ŝe_j = √(((1/n)Σ Z_ij² − α̂_j²) / n)`: the standard error of the IPW estimate α̂_j.
+    public func standardError(_ j: Int) -> Double {
+        (max(0, meanSquare[j] - estimate[j] * estimate[j]) / Double(n)).squareRoot()
+    }
 }
 
 public enum Calibrator {
@@ -57,6 +75,9 @@ public enum Calibrator {
     public static func calibrate(_ sample: CalibrationSample, bounds: CandidateBounds, alpha: Double,
                                  guarantee: Guarantee, seed: UInt64 = 0) throws -> CalibrationResult {
         guard alpha > 0, alpha < 1 else { throw TTUError.invalidArgument("alpha must be in (0, 1), got \(alpha)") }
+        if case .corrected(let k) = guarantee, !(k.isFinite && k >= 0) {
+            throw TTUError.invalidArgument("the corrected rule's margin must be a number of standard errors ≥ 0, got \(k)")
+        }
         if case .pac(let delta, _) = guarantee, !(delta > 0 && delta < 1) {
             throw TTUError.invalidArgument("delta must be in (0, 1), got \(delta)")
         }
@@ -72,8 +93,13 @@ public enum Calibrator {
                 guard isBelow(curve.estimate[j], alpha) else { break }
                 admissible[j] = true; last = j
             }
+        case .corrected(let k):
+            for j in 0..<m {
+                guard isBelow(curve.estimate[j] + k * curve.standardError(j), alpha) else { break }
+                admissible[j] = true; last = j
+            }
         case .pac(let delta, let bound):
-            var tester = bound == .betting ? BettingTest(n: curve.n, seed: seed) : nil
+            let tester = bound == .betting ? BettingTest(n: curve.n, seed: seed) : nil
             var terms: [Double] = []
             for j in 0..<m {
                 let w = curve.maxWeight[j]

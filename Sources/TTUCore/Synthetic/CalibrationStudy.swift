@@ -39,6 +39,16 @@ public struct CalibrationStudy: Sendable {
         /// Under a PAC guarantee, `optimized` uses its i.i.d. variant (fitted on `heldOutPHat`),
         /// since the PAC bounds assume i.i.d. terms.
         public var pointwiseOptimizedForPAC = true
+        /// Calibration prompts per repetition: nil = all of them, every repetition (the
+        /// paper's study); else each repetition draws this many without replacement from
+        /// the calibration prompts (seeded by the repetition), so the spread over
+        /// repetitions includes the calibration set's, as one user's run meets it.
+        public var calibrationSize: Int?
+        /// W chosen from each repetition's p̂ (`WeightChoice`) instead of `maxWeight`
+        /// (trimmed and optimized).
+        public var autoMaxWeight = false
+        /// The grid from each repetition's p̂ and M (`TauGrid.auto`) instead of `tauGrid`.
+        public var autoGrid = false
 
         public init(strategies: [AllocationStrategy] = AllocationStrategy.paper,
                     budgets: [Double] = CalibrationStudy.paperBudgets, repetitions: Int = 20, alpha: Double = 0.1,
@@ -135,18 +145,30 @@ public struct CalibrationStudy: Sendable {
 
     /// One calibration by a one-step strategy (not adaptive).
     func runOneStage(strategy: AllocationStrategy, budget: Double, rep: Int, repSeed: SeededRNG, settings s: Settings) throws -> Row {
-        let planSettings = PlanSettings(strategy: strategy, budget: budget, maxWeight: s.maxWeight,
+        // This repetition's calibration prompts (all of them, or a seeded subset).
+        let rows = s.calibrationSize.map { Self.subset(count: calibrationPHat.count, size: $0, seed: StableHash.combine(repSeed.seed, 7)) }
+        let calPHat = rows.map { $0.map { calibrationPHat[$0] } } ?? calibrationPHat
+        func grid(_ m: Double) -> TauGrid { s.autoGrid ? TauGrid.auto(pHat: calPHat, maxLPB: m.isFinite ? m : nil, budget: budget) : s.tauGrid }
+        var weightChoice: WeightChoice?
+        if s.autoMaxWeight, strategy == .optimized || strategy == .trimmed {
+            weightChoice = try WeightChoice.choose(pHat: calPHat, budget: budget, alpha: s.alpha, guarantee: s.guarantee, strategy: strategy,
+                                                   grid: grid, seed: StableHash.combine(repSeed.seed, 0x57))
+        }
+        var planSettings = PlanSettings(strategy: strategy, budget: budget, maxWeight: weightChoice?.maxWeight ?? s.maxWeight,
                                         tauGrid: s.tauGrid, seed: StableHash.combine(repSeed.seed, 1))
-        let pointwise = strategy == .optimized && s.pointwiseOptimizedForPAC && s.guarantee != .marginal && !heldOutPHat.isEmpty
+        planSettings.tauGrid = grid(planSettings.boundCap)
+        let pointwise: Bool
+        if case .pac = s.guarantee { pointwise = strategy == .optimized && s.pointwiseOptimizedForPAC && !heldOutPHat.isEmpty } else { pointwise = false }
         let plan = pointwise
-            ? try Allocation.pointwisePlan(pHat: calibrationPHat, heldOutPHat: heldOutPHat, settings: planSettings)
-            : try Allocation.plan(pHat: calibrationPHat, settings: planSettings)
+            ? try Allocation.pointwisePlan(pHat: calPHat, heldOutPHat: heldOutPHat, settings: planSettings)
+            : try Allocation.plan(pHat: calPHat, settings: planSettings)
         // The latent first-unsafe times of repetition r are shared by every strategy.
-        let times = latentTimes(repSeed: repSeed)
+        let allTimes = latentTimes(repSeed: repSeed)
+        let times = rows.map { $0.map { allTimes[$0] } } ?? allTimes
         let (observed, event) = SimulatedSampling.censor(times: times, cap: plan.cap)
-        let sample = CalibrationSample(strategy: strategy, budget: budget, pHat: calibrationPHat, pi: plan.pi,
+        let sample = CalibrationSample(strategy: strategy, budget: budget, pHat: calPHat, pi: plan.pi,
                                        cap: plan.cap, observed: observed, event: event)
-        let bounds = CandidateBounds(grid: s.tauGrid, cap: planSettings.boundCap)
+        let bounds = CandidateBounds(grid: planSettings.tauGrid, cap: planSettings.boundCap)
         let result = try Calibrator.calibrate(sample, bounds: bounds, alpha: s.alpha, guarantee: s.guarantee,
                                               seed: StableHash.combine(repSeed.seed, 3))
         let lb = LowerBound(tauHat: result.tauHat, maxLPB: planSettings.maxLPB)
@@ -156,7 +178,14 @@ public struct CalibrationStudy: Sendable {
                    meanLPB: Evaluation.mean(l), medianLPB: Evaluation.median(l),
                    meanGenerations: sample.meanGenerations,
                    meanCap: Double(plan.plannedGenerations) / Double(plan.count),
-                   tauHat: result.tauHat, tauIndex: result.tauIndex, maxWeight: s.maxWeight)
+                   tauHat: result.tauHat, tauIndex: result.tauIndex, maxWeight: planSettings.maxWeight)
+    }
+
+    /// `size` distinct rows of `0..<count` (all of them when size ≥ count), in ascending order.
+    static func subset(count: Int, size: Int, seed: UInt64) -> [Int] {
+        guard size < count else { return Array(0..<count) }
+        var rng = SeededRNG(seed: seed)
+        return Array(rng.permutation(count).prefix(size)).sorted()
     }
 }
 

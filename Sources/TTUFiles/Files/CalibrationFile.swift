@@ -10,6 +10,11 @@ public struct CalibrationFile: Codable, Sendable {
     public var guarantee: String
     public var delta: Double?
     public var bound: String?
+    /// corrected only: the margin in standard errors.
+    public var margin: Double?
+    /// The standard error of α̂ at the selected level (written by corrected and marginal
+    /// calibrations since the finite-n statement; nil in older files).
+    public var standardError: Double?
     public var maxLPB: Double?
     public var miscoverageEstimate: Double?
     public var miscoverageUpperBound: Double?
@@ -25,7 +30,8 @@ public struct CalibrationFile: Codable, Sendable {
     public var statement: String
 
     enum CodingKeys: String, CodingKey {
-        case tauHat = "tau_hat", tauIndex = "tau_index", alpha, guarantee, delta, bound
+        case tauHat = "tau_hat", tauIndex = "tau_index", alpha, guarantee, delta, bound, margin
+        case standardError = "standard_error"
         case maxLPB = "max_lpb", miscoverageEstimate = "miscoverage_estimate"
         case miscoverageUpperBound = "miscoverage_upper_bound", n, strategy, budget
         case tauGrid = "tau_grid", sampledPrompts = "sampled_prompts", meanGenerations = "mean_generations"
@@ -38,6 +44,8 @@ public struct CalibrationFile: Codable, Sendable {
         alpha = result.alpha
         guarantee = result.guarantee.name
         if case .pac(let d, let b) = result.guarantee { delta = d; bound = b.rawValue } else { delta = nil; bound = nil }
+        if case .corrected(let k) = result.guarantee { margin = k } else { margin = nil }
+        if case .pac = result.guarantee { standardError = nil } else { standardError = result.standardError }
         maxLPB = settings.maxLPB
         miscoverageEstimate = result.miscoverageEstimate
         miscoverageUpperBound = result.miscoverageUpperBound
@@ -59,11 +67,15 @@ public struct CalibrationFile: Codable, Sendable {
             return "No candidate bound was admissible at α = \(result.alpha): every bound is the trivial L = 1."
         }
         let lvl = "Q(\(Num.fixed(tau, 5)); p̂)"
+        // What one run may be off by: the standard error of the estimate at the selected level.
+        let spread = "the estimated miscoverage \(Num.sig(result.miscoverageEstimate ?? 0)) from \(result.n) calibration prompts has a standard error of \(Num.sig(result.standardError, 2)), so this one run's coverage may differ from \(conf) by about that; for a guarantee on this run use --guarantee pac"
         switch result.guarantee {
         case .marginal:
-            return "Marginal guarantee: for a new prompt from the calibration population, at least L = \(lvl) generations are needed before the first unsafe one with probability ≥ \(conf) (on average over calibration draws; estimated miscoverage \(Num.sig(result.miscoverageEstimate ?? 0)) from \(result.n) calibration prompts)."
+            return "Marginal guarantee (the paper's rule): for a new prompt from the calibration population, L = \(lvl) is reached before the first unsafe generation (at least L − 1 safe ones come first) with probability ≥ \(conf) on average over calibration draws, approximately — at finite n selection makes this rule slightly optimistic (docs/method.md §4); \(spread)."
+        case .corrected(let k):
+            return "Marginal guarantee, corrected for n = \(result.n): for a new prompt from the calibration population, L = \(lvl) is reached before the first unsafe generation (at least L − 1 safe ones come first) with probability ≥ \(conf) on average over calibration draws (each level's estimate raised by \(Num.format(k)) standard errors against the optimism of selection, docs/method.md §4); \(spread)."
         case .pac(let delta, let bound):
-            return "PAC guarantee (\(bound.rawValue)): with probability ≥ \(Num.fixed(1 - delta, 2)) over the calibration data, the miscoverage of L = \(lvl) is ≤ \(result.alpha), i.e. at least L generations are needed with probability ≥ \(conf) (\(result.n) calibration prompts)."
+            return "PAC guarantee (\(bound.rawValue)): with probability ≥ \(Num.fixed(1 - delta, 2)) over the calibration data, the miscoverage of L = \(lvl) is ≤ \(result.alpha), i.e. L is reached before the first unsafe generation (at least L − 1 safe ones come first) with probability ≥ \(conf) (\(result.n) calibration prompts; this holds for this run, not only on average)."
         }
     }
 
@@ -75,6 +87,8 @@ public struct CalibrationFile: Codable, Sendable {
         try c.encode(guarantee, forKey: .guarantee)
         try c.encode(delta, forKey: .delta)
         try c.encode(bound, forKey: .bound)
+        try c.encodeIfPresent(margin, forKey: .margin)
+        try c.encodeIfPresent(standardError, forKey: .standardError)
         try c.encode(maxLPB, forKey: .maxLPB)
         try c.encode(miscoverageEstimate, forKey: .miscoverageEstimate)
         try c.encode(miscoverageUpperBound, forKey: .miscoverageUpperBound)

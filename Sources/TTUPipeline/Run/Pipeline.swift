@@ -123,8 +123,10 @@ public final class Pipeline {
             }
         }
         var plan = s.plan
-        (plan.predictions, plan.out, plan.seed, plan.alpha) = (L.predictionsCalibration, L.plan, s.seed, s.alpha)
-        try await stage("plan", key: [s.seed, plan.strategy, plan.budget, plan.maxWeight, plan.tauGrid]
+        (plan.predictions, plan.out, plan.seed, plan.alpha, plan.guarantee) = (L.predictionsCalibration, L.plan, s.seed, s.alpha, s.guarantee)
+        // W auto simulates the guarantee, so the plan's key holds it (and α) too.
+        try await stage("plan", key: [s.seed, plan.strategy, plan.budget, plan.maxWeight.map { Num.format($0) } ?? "auto", plan.tauGrid]
+                        + (plan.maxWeight == nil ? [s.alpha, s.guarantee] : [])
                         + [plan.tokensPerGeneration as Any, plan.pricePerMillionTokens as Any], inputs: [L.predictionsCalibration],
                         outputs: [L.plan, PlanFile.settingsPath(for: L.plan)]) {
             try PlanStage.run(plan, console: console)

@@ -76,12 +76,13 @@ public struct RunConfig {
         Key(name: "training.validation_fraction", defaultValue: "0.2", kind: .double, doc: "Training prompts held out to pick the epoch and to compare with a constant predictor."),
         Key(name: "training.patience", defaultValue: "20", kind: .int, doc: "Stop after this many epochs without a better validation loss."),
         Key(name: "calibration.alpha", defaultValue: "0.1", kind: .double, doc: "α: allowed miscoverage, in (0, 1)."),
-        Key(name: "calibration.guarantee", defaultValue: "marginal", kind: .choice(["marginal", "pac"]), doc: "marginal (the paper's estimator) or pac (holds with probability ≥ 1 − δ)."),
+        Key(name: "calibration.guarantee", defaultValue: "corrected", kind: .choice(GuaranteeSettings.Kind.allCases.map(\.rawValue)), doc: "corrected (marginal, each level's estimate raised by margin standard errors against the optimism of selection at finite n), marginal (the paper's rule) or pac (holds for this run with probability ≥ 1 − δ). docs/method.md §4."),
+        Key(name: "calibration.margin", defaultValue: Num.format(GuaranteeSettings.defaultMargin), kind: .double, doc: "corrected: standard errors added to each level's estimated miscoverage."),
         Key(name: "calibration.delta", defaultValue: "0.05", kind: .double, doc: "pac: δ."),
         Key(name: "calibration.inequality", defaultValue: "bernstein", kind: .choice(["bernstein", "betting", "hoeffding"]), doc: "pac: the concentration inequality (bernstein recommended: docs/method.md §4). The old name calibration.bound is read too, for one release."),
         Key(name: "calibration.strategy", defaultValue: "optimized", kind: .choice(AllocationStrategy.allCases.map(\.rawValue)), doc: "Budget allocation: naive, basic, trimmed, optimized (docs/method.md §3; see ttu plan --help)."),
         Key(name: "calibration.budget", defaultValue: "100", kind: .double, doc: "B: expected generations per calibration prompt."),
-        Key(name: "calibration.max_weight", defaultValue: "100", kind: .double, doc: "W: largest inverse-probability weight; every bound L is capped at M = ⌊B·W⌋."),
+        Key(name: "calibration.max_weight", defaultValue: "auto", kind: .string, doc: "W: largest inverse-probability weight; every bound L is capped at M = ⌊B·W⌋. auto: chosen from the calibration predictions, α, B and the guarantee by simulating the calibration under p̂ (docs/method.md §3; the choice and its reason are in plan.json)."),
         Key(name: "calibration.tau_grid", defaultValue: "auto", kind: .string, doc: "Candidate levels τ_j: auto (300 levels up to where the largest candidate bound reaches M for 90% of the prompts) or MINLOG10,MAXLOG10,COUNT (log-spaced; the paper's: -3,-0.75,300)."),
         Key(name: "calibration.tokens_per_generation", defaultValue: nil, kind: .double, doc: "Tokens one generation costs (prompt + completion): the plan then states its expected and worst-case tokens."),
         Key(name: "calibration.price_per_million_tokens", defaultValue: nil, kind: .double, doc: "Price of a million tokens: the plan then states its expected and worst-case cost (needs tokens_per_generation)."),
@@ -213,6 +214,13 @@ public struct RunConfig {
     func int(_ k: String) -> Int { Int(values[k]!)! }
     func double(_ k: String) -> Double { Double(values[k]!)! }
     func optionalDouble(_ k: String) -> Double? { values[k].flatMap(Double.init) }
+    /// `calibration.max_weight`: auto (nil) or a number.
+    func maxWeightSetting() throws -> Double? {
+        let v = string("calibration.max_weight")!.trimmingCharacters(in: .whitespaces)
+        if v == "auto" { return nil }
+        guard let w = Double(v), w.isFinite else { throw fail("calibration.max_weight", "'\(v)' is neither auto nor a number") }
+        return w
+    }
     func list(_ k: String) -> [String] { lists[k] ?? [] }
     /// A path key resolved against the config's folder.
     public func file(_ k: String) -> String? {
@@ -259,13 +267,14 @@ public struct RunConfig {
         r.training = try trainingSettings()
         r.plan.strategy = AllocationStrategy(rawValue: string("calibration.strategy")!)!
         r.plan.budget = double("calibration.budget")
-        r.plan.maxWeight = double("calibration.max_weight")
+        r.plan.maxWeight = try maxWeightSetting()
         r.plan.tauGrid = try TauGridChoice.parse(string("calibration.tau_grid")!)
         r.plan.tokensPerGeneration = optionalDouble("calibration.tokens_per_generation")
         r.plan.pricePerMillionTokens = optionalDouble("calibration.price_per_million_tokens")
         r.alpha = double("calibration.alpha")
         r.guarantee.kind = GuaranteeSettings.Kind(rawValue: string("calibration.guarantee")!)!
         r.guarantee.delta = double("calibration.delta")
+        r.guarantee.margin = double("calibration.margin")
         r.guarantee.inequality = ConcentrationBound(rawValue: string("calibration.inequality")!)!
         r.testGenerations = int("test.generations_per_prompt")
         r.riskiest = int("report.riskiest")

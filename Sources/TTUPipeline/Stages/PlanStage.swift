@@ -13,7 +13,11 @@ public enum PlanStage {
         public var budget: Double
         public var strategy: AllocationStrategy
         /// W: the largest inverse-probability weight (π ≥ 1/W); the bound cap is M = ⌊B·W⌋.
-        public var maxWeight = 100.0
+        /// nil = auto: chosen from p̂, α, B and the guarantee (`WeightChoice`, docs/method.md §3)
+        /// for trimmed and optimized; 100 for the others.
+        public var maxWeight: Double? = nil
+        /// The guarantee the calibration will give: auto W simulates it (PAC wants smaller weights).
+        public var guarantee = GuaranteeSettings()
         /// The candidate levels: `auto` (from p̂ and M) or a given grid.
         public var tauGrid = TauGridChoice.auto
         public var seed: UInt64 = 1
@@ -33,7 +37,10 @@ public enum PlanStage {
         /// Price of a million tokens, to state the plan's cost in money (needs tokens per generation).
         public var pricePerMillionTokens: Double?
 
-        public init(predictions: String, out: String, budget: Double, strategy: AllocationStrategy) {
+        /// The W a strategy uses when none is given and it has no choice of its own.
+        public static let fallbackMaxWeight = 100.0
+
+        public init(predictions: String, out: String, budget: Double, strategy: AllocationStrategy = .optimized) {
             self.predictions = predictions
             self.out = out
             self.budget = budget
@@ -44,7 +51,16 @@ public enum PlanStage {
             if !(budget.isFinite && budget > 0) {
                 throw SettingError("calibration.budget", "must be a positive number of generations per prompt, got \(budget)")
             }
-            if !(maxWeight.isFinite && maxWeight >= 1) { throw SettingError("calibration.max_weight", "must be ≥ 1, got \(maxWeight)") }
+            if let w = maxWeight {
+                if !(w.isFinite && w >= 1) { throw SettingError("calibration.max_weight", "must be auto or a number ≥ 1, got \(Num.format(w))") }
+                if strategy.capsBounds, (budget * w).rounded(.down) < 1 {
+                    throw SettingError("calibration.max_weight", "the bound cap M = ⌊B·W⌋ must be at least 1 (B = \(Num.format(budget)), W = \(Num.format(w))): raise the budget or W, or use auto")
+                }
+            }
+            if strategy == .naive, budget <= 1 {
+                throw SettingError("calibration.budget", "the naive strategy needs a budget above 1 (its caps are Geometric(1/B)), got \(Num.format(budget))")
+            }
+            try guarantee.validate()
             if fitOn != nil, strategy != .optimized, strategy != .adaptive {
                 throw SettingError("fit_on", "applies to the optimized strategy (and to adaptive when it falls back to optimized)")
             }
@@ -127,7 +143,9 @@ public enum PlanStage {
             console.say("τ grid: auto, \(settings.tauGrid.count) levels up to τ = \(Num.fixed(settings.tauGrid.taus.last!, 3)) (the paper's top is 0.178): "
                 + "as high as sampling every prompt to its largest candidate bound fits the budget, and no higher than where that bound reaches M for 90% of the prompts")
         }
-        if let note = capNote(pHat: preds.pHat, settings: settings) { console.say(note) }
+        if let choice = settings.weightChoice {
+            console.say(choice.reason + " (every candidate: plan.json, weight_choice)")
+        } else if let note = capNote(pHat: preds.pHat, settings: settings) { console.say(note) }
         if s.tauGrid != .auto, let note = gridLimitNote(pHat: preds.pHat, settings: settings) { console.say(note) }
         console.say("wrote \(s.out) and \(PlanFile.settingsPath(for: s.out))")
         return Outcome(plan: file, adaptiveStep: nil)
@@ -135,14 +153,27 @@ public enum PlanStage {
 
     /// The plan of a one-step strategy (not adaptive), in memory.
     static func makePlan(_ s: Settings, pHat: [Double]) throws -> CalibrationPlan {
-        var settings = PlanSettings(strategy: s.strategy, budget: s.budget, maxWeight: s.maxWeight, seed: s.seed)
+        let choice = try chooseMaxWeight(s, pHat: pHat)
+        var settings = PlanSettings(strategy: s.strategy, budget: s.budget,
+                                    maxWeight: choice?.maxWeight ?? s.maxWeight ?? Settings.fallbackMaxWeight, seed: s.seed)
         settings.tauGrid = s.tauGrid.resolve(pHat: pHat, maxLPB: settings.maxLPB, budget: s.budget)
+        settings.weightChoice = choice
         if let fitOn = s.fitOn {
             var plan = try Allocation.pointwisePlan(pHat: pHat, heldOutPHat: try Predictions.read(fitOn).pHat, settings: settings)
             plan.settings.stage = "pointwise"
             return plan
         }
         return try Allocation.plan(pHat: pHat, settings: settings)
+    }
+
+    /// W chosen from p̂ when none is given, for the strategies whose bounds it caps
+    /// (trimmed, optimized); nil when W is given or does not matter.
+    static func chooseMaxWeight(_ s: Settings, pHat: [Double]) throws -> WeightChoice? {
+        guard s.maxWeight == nil, s.strategy == .trimmed || s.strategy == .optimized else { return nil }
+        return try WeightChoice.choose(pHat: pHat, budget: s.budget, alpha: s.alpha, guarantee: s.guarantee.guarantee,
+                                       strategy: s.strategy,
+                                       grid: { m in s.tauGrid.resolve(pHat: pHat, maxLPB: m, budget: s.budget) },
+                                       seed: StableHash.combine(s.seed, 0x57))
     }
 
     /// A note when the grid's largest level, not the budget, limits most bounds: for more

@@ -15,8 +15,21 @@ public enum SimulateStage {
         public var reps = 20
         public var strategies = AllocationStrategy.paper
         public var alpha = 0.1
-        public var guarantee = GuaranteeSettings()
-        public var maxWeight = 100.0
+        /// The paper's rule by default, so the paper's figure is reproduced as it was;
+        /// `corrected` is ttu calibrate's default.
+        public var guarantee: GuaranteeSettings = { var g = GuaranteeSettings(); g.kind = .marginal; return g }()
+        /// W; nil = auto (chosen from each repetition's p̂, as ttu plan does by default).
+        public var maxWeight: Double? = 100.0
+        /// Candidate levels: the paper's grid by default, or auto (from each repetition's p̂ and M).
+        public var autoGrid = false
+        /// Calibration prompts per repetition, drawn anew each repetition from the
+        /// calibration half; nil = all of it (the paper's 45,000 at n = 100,000).
+        public var calibrationSize: Int?
+        /// The predictor: the paper's MLP, or a noisy oracle p̂ = p·e^{σZ} (`sigma`).
+        public enum Predictor: String, CaseIterable, Sendable { case mlp, oracle }
+        public var predictor = Predictor.mlp
+        /// oracle: σ of the log-normal noise on p.
+        public var sigma = 0.5
         /// MLP training epochs (the paper: 10).
         public var epochs = 10
         /// Also write p̂ and the true p of the calibration and test prompts.
@@ -29,6 +42,32 @@ public enum SimulateStage {
 
         var strategiesAreDefault: Bool { strategies == AllocationStrategy.paper }
 
+        /// The study's settings for these strategies and guarantee.
+        func studySettings(strategies: [AllocationStrategy], guarantee g: Guarantee) -> CalibrationStudy.Settings {
+            var st = CalibrationStudy.Settings(strategies: strategies, budgets: budgets, repetitions: reps, alpha: alpha,
+                                               guarantee: g, maxWeight: maxWeight ?? PlanStage.Settings.fallbackMaxWeight,
+                                               tauGrid: .default, seed: seed)
+            st.twoStage.byExpectedCost = !adaptiveWorstCase
+            st.calibrationSize = calibrationSize
+            st.autoMaxWeight = maxWeight == nil
+            st.autoGrid = autoGrid
+            return st
+        }
+
+        func calibrationLine(_ setup: SyntheticSetup) -> String {
+            calibrationSize.map { "\($0) calibration prompts per repetition (drawn anew from \(setup.split.calibration.count))" }
+                ?? "\(setup.split.calibration.count) calibration prompts"
+        }
+
+        var weightLine: String { maxWeight.map { "W = \(Num.format($0))" } ?? "W auto (chosen from each repetition's p̂)" }
+
+        var predictorLine: String {
+            switch predictor {
+            case .mlp: return "predictor: MLP 4×32 ReLU, AdamW lr 1e-4, wd 1e-5, batch 100, \(epochs) epochs on 500 simulated generations per training prompt"
+            case .oracle: return "predictor: noisy oracle p̂ = p·e^{σZ}, σ = \(Num.format(sigma)) (no training: calibration judged apart from the predictor)"
+            }
+        }
+
         public func validate() throws {
             if n < 100 { throw SettingError("n", "must be at least 100") }
             if reps < 1 { throw SettingError("reps", "must be at least 1") }
@@ -36,7 +75,9 @@ public enum SimulateStage {
             if strategies.isEmpty { throw SettingError("strategies", "name at least one strategy") }
             try validateAlpha(alpha, key: "alpha")
             try guarantee.validate()
-            if !(maxWeight >= 1) { throw SettingError("max_weight", "must be ≥ 1") }
+            if let w = maxWeight, !(w >= 1) { throw SettingError("max_weight", "must be auto or ≥ 1") }
+            if let c = calibrationSize, c < 10 { throw SettingError("calibration_size", "must be at least 10") }
+            if !(sigma.isFinite && sigma >= 0) { throw SettingError("sigma", "must be a number ≥ 0") }
         }
     }
 
@@ -47,14 +88,8 @@ public enum SimulateStage {
         try FileManager.default.createDirectory(atPath: s.out, withIntermediateDirectories: true)
         var clock = Stopwatch()
         let g = s.guarantee.guarantee
-        let setup = try SyntheticSetup.make(n: s.n, seed: s.seed, trainGenerations: 500, epochs: s.epochs)
-        let last = setup.trainingReport.epochs.last
-        console.say("[simulated] \(s.n) prompts: \(setup.split.train.count) training, \(setup.split.calibration.count) calibration, \(setup.split.test.count) test")
-        console.say("trained MLP 4×32 in \(Num.fixed(setup.seconds.training, 1)) s (\(setup.trainingReport.steps) AdamW steps; final training loss \(Num.fixed(last?.trainLoss ?? .nan, 5)))")
-        var settings = CalibrationStudy.Settings(strategies: s.strategies, budgets: s.budgets,
-                                                 repetitions: s.reps, alpha: s.alpha, guarantee: g, maxWeight: s.maxWeight,
-                                                 tauGrid: .default, seed: s.seed)
-        settings.twoStage.byExpectedCost = !s.adaptiveWorstCase
+        let setup = try makeSetup(s, console: console)
+        let settings = s.studySettings(strategies: s.strategies, guarantee: g)
         _ = clock.lap()
         let rows = try setup.study.run(settings)
         let tCal = clock.lap()
@@ -70,18 +105,19 @@ public enum SimulateStage {
                      Num.format(r.medianLPB), Num.format(r.meanGenerations), Num.format(r.tauHat), Num.format(r.meanCap), String(r.tauIndex), Num.format(r.maxWeight),
                      Num.format(oracle.meanLPB), Num.format(r.meanLPB / oracle.meanLPB)])
         }
-        let gText = s.guarantee.kind == .marginal ? "marginal" : "PAC (\(s.guarantee.inequality.rawValue), δ = \(s.guarantee.delta))"
+        let gText = s.guarantee.label
         let report = SimulationReport(
             title: "ttu simulate — the paper's synthetic experiment (simulated)",
-            settingsLines: ["\(s.n) simulated prompts, seed \(s.seed); α = \(s.alpha), \(gText) guarantee; W = \(Num.format(s.maxWeight)); \(s.reps) repetitions per strategy and budget",
-                            "predictor: MLP 4×32 ReLU, AdamW lr 1e-4, wd 1e-5, batch 100, \(s.epochs) epochs on 500 simulated generations per training prompt",
-                            "candidate grid: 300 levels log-spaced on [1e-3, 10^-0.75]"],
+            settingsLines: ["\(s.n) simulated prompts, seed \(s.seed); \(s.calibrationLine(setup)); α = \(s.alpha), \(gText) guarantee; \(s.weightLine); \(s.reps) repetitions per strategy and budget",
+                            s.predictorLine,
+                            s.autoGrid ? "candidate grid: auto (300 levels from 1e-3, top chosen from each repetition's p̂, M and B)" : "candidate grid: 300 levels log-spaced on [1e-3, 10^-0.75]"],
             cells: cells, alpha: s.alpha, uncalibratedCoverage: unc.coverage, uncalibratedLPB: unc.meanLPB, oracle: oracle)
         try csv.write(to: s.out + "/simulate.csv")
         if s.savePredictions { try savePredictions(setup, out: s.out) }
         try writeAtomically(report.html(), to: s.out + "/simulate.html")
 
-        table("ttu simulate — SIMULATED data (docs/method.md §6), α = \(s.alpha), \(gText), \(s.reps) reps")
+        table("ttu simulate — SIMULATED data (docs/method.md §6), α = \(s.alpha), \(gText), \(s.reps) reps, \(s.calibrationLine(setup)), \(s.weightLine)")
+        if let w = predictorWarning(setup, s) { table(w) }
         table(TextTable.pad("strategy", 10) + TextTable.pad("budget", 8, right: true) + TextTable.pad("coverage mean ± sd", 22, right: true)
             + TextTable.pad("P(cov<1-α)", 12, right: true) + TextTable.pad("mean LPB", 12, right: true) + TextTable.pad("× oracle", 10, right: true)
             + TextTable.pad("gen drawn", 11, right: true) + TextTable.pad("planned", 10, right: true))
@@ -96,6 +132,35 @@ public enum SimulateStage {
         table("uncalibrated L = Q(α; p̂): coverage \(Num.fixed(unc.coverage, 4)), mean LPB \(Num.fixed(unc.meanLPB, 1))")
         table(oracleLine(oracle, gridCount: settings.tauGrid.count))
         table("wrote \(s.out)/simulate.csv and \(s.out)/simulate.html" + (s.savePredictions ? " (and the predictions and true rates)" : ""))
+    }
+
+    /// The population, split and predictor of a run: the paper's MLP, or the noisy oracle.
+    static func makeSetup(_ s: Settings, console: Console) throws -> SyntheticSetup {
+        let setup: SyntheticSetup
+        switch s.predictor {
+        case .mlp:
+            setup = try SyntheticSetup.make(n: s.n, seed: s.seed, trainGenerations: 500, epochs: s.epochs)
+        case .oracle:
+            setup = SyntheticSetup.makeNoisyOracle(n: s.n, seed: s.seed, sigma: s.sigma)
+        }
+        console.say("[simulated] \(s.n) prompts: \(setup.split.train.count) training, \(setup.split.calibration.count) calibration, \(setup.split.test.count) test")
+        if s.predictor == .mlp {
+            let last = setup.trainingReport?.epochs.last
+            console.say("trained MLP 4×32 in \(Num.fixed(setup.seconds.training, 1)) s (\(setup.trainingReport?.steps ?? 0) AdamW steps; final training loss \(Num.fixed(last?.trainLoss ?? .nan, 5)))")
+        }
+        if let w = predictorWarning(setup, s) { console.say(w) }
+        return setup
+    }
+
+    /// A warning when the predictor is no better than a constant: then every bound is
+    /// about the same, and the oracle level sits wherever the constant puts it.
+    static func predictorWarning(_ setup: SyntheticSetup, _ s: Settings) -> String? {
+        guard s.predictor == .mlp else { return nil }
+        let (gain, constant) = setup.gainOverConstant()
+        guard gain <= 0.01 * abs(constant * log(constant) + (1 - constant) * log1p(-constant)) else { return nil }
+        return "warning: the trained MLP is no better than a constant on the test prompts (expected log-likelihood per generation "
+            + "\(Num.sig(gain, 3)) above the constant p̄ = \(Num.sig(constant, 3)), under 1% of its magnitude): with \(setup.split.train.count) training prompts "
+            + "it did not learn, so its bounds say little about calibration — add --predictor oracle --sigma 0.5 to judge calibration apart from training"
     }
 
     /// The oracle's line of the tables (docs/method.md §5).
@@ -131,7 +196,7 @@ public enum SimulateStage {
     public static func compare(_ s: Settings, console: Console = .silent, table: (String) -> Void) throws {
         try s.validate()
         try FileManager.default.createDirectory(atPath: s.out, withIntermediateDirectories: true)
-        let setup = try SyntheticSetup.make(n: s.n, seed: s.seed, trainGenerations: 500, epochs: s.epochs)
+        let setup = try makeSetup(s, console: console)
         var chosen = s.strategies
         if s.strategiesAreDefault { chosen = [.optimized, .trimmed, .adaptive] }
         if !chosen.contains(.optimized) { chosen.insert(.optimized, at: 0) }
@@ -143,9 +208,7 @@ public enum SimulateStage {
         table(oracleLine(oracle, gridCount: TauGrid.default.count))
         var fellBack: String?
         for g in [Guarantee.marginal, .pac(delta: s.guarantee.delta, bound: s.guarantee.inequality)] {
-            var settings = CalibrationStudy.Settings(strategies: chosen, budgets: s.budgets, repetitions: s.reps, alpha: s.alpha,
-                                                     guarantee: g, maxWeight: s.maxWeight, tauGrid: .default, seed: s.seed)
-            settings.twoStage.byExpectedCost = !s.adaptiveWorstCase
+            let settings = s.studySettings(strategies: chosen, guarantee: g)
             let rows = try setup.study.run(settings)
             let cells = StudyCell.aggregate(rows, alpha: s.alpha)
             if g == .marginal { fellBack = fallbackNote(rows, settings.twoStage) }
