@@ -19,7 +19,7 @@ struct Calibrate: ParsableCommand {
 
     @Option(help: "plan.csv written by `ttu plan` (plan.json must be beside it).") var plan: String
     @Option(help: "Observations CSV with columns id,cap,observed,event.") var observations: String
-    @Option(help: "α: allowed miscoverage, in (0, 1).") var alpha: Double
+    @Option(help: "α: allowed miscoverage, in (0, 1).") var alpha = 0.1
     @OptionGroup(title: "Guarantee") var guarantee: GuaranteeOptions
     @Option(help: "A sampled prompt without an observation: error, or miscovered (at every level: conservative).")
     var missing: CalibrateStage.MissingPolicy = .error

@@ -52,9 +52,15 @@ final class PipelineTests: XCTestCase {
             for (k, id) in obs.ids.enumerated() { observed[row[id]!] = obs.rows[k].observed; event[row[id]!] = obs.rows[k].event }
             let s = CalibrationSample(strategy: plan.plan.settings.strategy, budget: 50, pHat: plan.plan.pHat, pi: plan.plan.pi,
                                       cap: plan.plan.cap, observed: observed, event: event)
-            let expected = try Calibrator.calibrate(s, bounds: CandidateBounds(grid: .default, cap: plan.plan.settings.boundCap),
-                                                    alpha: 0.1, guarantee: .marginal)
+            // The default guarantee is the corrected marginal rule; --guarantee marginal the paper's.
+            let bounds = CandidateBounds(grid: .default, cap: plan.plan.settings.boundCap)
+            let expected = try Calibrator.calibrate(s, bounds: bounds, alpha: 0.1, guarantee: .corrected(margin: 0.5))
             XCTAssertEqual(cal.tauIndex, expected.tauIndex, strategy)
+            XCTAssertEqual(cal.guarantee, "corrected")
+            r = try t.run(["calibrate", "--plan", "plan.csv", "--observations", "obs.csv", "--alpha", "0.1", "--guarantee", "marginal", "--out", "cal_marginal.json"])
+            XCTAssertEqual(r.code, 0, r.err)
+            let plain = try Calibrator.calibrate(s, bounds: bounds, alpha: 0.1, guarantee: .marginal)
+            XCTAssertEqual(try readJSON(CalibrationFile.self, from: t.path("cal_marginal.json")).tauIndex, plain.tauIndex, strategy)
             XCTAssertEqual(cal.n, 800)
             r = try t.run(["bound", "--calibration", "cal.json", "--predictions", "pred.csv", "--out", "lpb.csv"])
             XCTAssertEqual(r.code, 0, r.err)

@@ -81,6 +81,20 @@ final class RunTests: XCTestCase {
         try t.write("ttu.yaml", config().replacingOccurrences(of: "alpha: 0.1", with: "alpha: 0.2"))
         r = try t.run(["run", "--config", "ttu.yaml", "--out", "run", "--quiet"])
         XCTAssertEqual(r.code, 0, r.err)
+        // W is auto: it is chosen by simulating the calibration at this α, so the plan is made again
+        // (its collection reruns only if the plan's rows changed).
+        for skipped in ["split", "train_counts", "train", "predict", "test_obs"] {
+            XCTAssertTrue(r.err.contains("run: \(skipped): up to date"), "\(skipped) should be skipped:\n\(r.err)")
+        }
+        XCTAssertTrue(r.err.contains("run: plan …"), r.err)
+        XCTAssertTrue(r.err.contains("run: calibrate …"), r.err)
+        // With W given, α reaches the calibration only.
+        try t.write("ttu.yaml", config().replacingOccurrences(of: "alpha: 0.1", with: "alpha: 0.1\n  max_weight: 100"))
+        r = try t.run(["run", "--config", "ttu.yaml", "--out", "run", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
+        try t.write("ttu.yaml", config().replacingOccurrences(of: "alpha: 0.1", with: "alpha: 0.2\n  max_weight: 100"))
+        r = try t.run(["run", "--config", "ttu.yaml", "--out", "run", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
         for skipped in ["split", "train_counts", "train", "predict", "plan", "calibration_obs", "test_obs"] {
             XCTAssertTrue(r.err.contains("run: \(skipped): up to date"), "\(skipped) should be skipped:\n\(r.err)")
         }

@@ -40,9 +40,12 @@ public struct WeightChoice: Codable, Equatable, Sendable {
     public var simulations: Int
     public var tolerance: Double
     public var seed: UInt64
+    /// The α and guarantee the simulations calibrated with (the choice is for them).
+    public var alpha: Double
+    public var guarantee: String
 
     enum CodingKeys: String, CodingKey {
-        case maxWeight = "max_weight", candidates, simulations, tolerance, seed
+        case maxWeight = "max_weight", candidates, simulations, tolerance, seed, alpha, guarantee
     }
 
     /// The candidates tried: about three per decade from 2 to 10⁵ (the paper's real-data
@@ -73,7 +76,7 @@ public struct WeightChoice: Codable, Equatable, Sendable {
     public static func choose(pHat: [Double], budget: Double, alpha: Double, guarantee: Guarantee,
                               strategy: AllocationStrategy = .optimized, grid: (Double) -> TauGrid,
                               candidates: [Double] = defaultCandidates, simulations: Int = 24,
-                              tolerance: Double = 0.02, seed: UInt64 = 1) throws -> WeightChoice {
+                              tolerance: Double = 0.01, seed: UInt64 = 1) throws -> WeightChoice {
         guard strategy.capsBounds, strategy != .adaptive else {
             throw TTUError.invalidArgument("W is chosen from p̂ for trimmed and optimized only (\(strategy.rawValue) has its own rule)")
         }
@@ -100,7 +103,8 @@ public struct WeightChoice: Codable, Equatable, Sendable {
         let all = results.map { $0! }
         let best = all.map(\.predictedMeanLPB).max()!
         let pick = all.first { $0.predictedMeanLPB >= (1 - tolerance) * best }!
-        return WeightChoice(maxWeight: pick.maxWeight, candidates: all, simulations: simulations, tolerance: tolerance, seed: seed)
+        return WeightChoice(maxWeight: pick.maxWeight, candidates: all, simulations: simulations, tolerance: tolerance, seed: seed,
+                            alpha: alpha, guarantee: guarantee.name)
     }
 
     /// The mean bound and coverage one W is predicted to give, from `simulations` calibrations

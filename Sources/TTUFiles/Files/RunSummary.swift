@@ -69,6 +69,12 @@ public struct RunSummary: Codable, Sendable {
         public var n: Int
         public var sampledPrompts: Int
         public var meanGenerations: Double
+        /// How W was chosen when it was not given (plan.json's weight_choice), in one sentence.
+        public var maxWeightChoice: String?
+        /// corrected: the margin in standard errors.
+        public var margin: Double?
+        /// The standard error of the estimated miscoverage at the selected level.
+        public var standardError: Double?
         public init(alpha: Double, guarantee: String, delta: Double?, bound: String?, strategy: String, budgetPerPrompt: Double,
                     maxLPB: Double?, tauHat: Double?, tauIndex: Int, miscoverageEstimate: Double?, miscoverageUpperBound: Double?,
                     n: Int, sampledPrompts: Int, meanGenerations: Double) {

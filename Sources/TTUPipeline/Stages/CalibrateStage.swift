@@ -51,6 +51,11 @@ public enum CalibrateStage {
         if s.guarantee.kind == .pac, settings.strategy == .optimized, settings.stage != "pointwise" {
             console.say("warning: this optimized plan fits its allocation on the calibration prompts themselves, which couples them; the PAC inequalities assume i.i.d. terms — plan with --fit-on HELDOUT.csv for a PAC guarantee that holds exactly")
         }
+        if let c = settings.weightChoice, c.alpha != s.alpha || c.guarantee != s.guarantee.guarantee.name {
+            console.say("note: the plan chose W = \(Num.format(c.maxWeight)) for α = \(Num.format(c.alpha)) and the \(c.guarantee) guarantee; "
+                + "this calibration uses α = \(Num.format(s.alpha)), \(s.guarantee.guarantee.name): still valid (W is fixed before sampling), "
+                + "but a plan made with the same --alpha and --guarantee would choose for them")
+        }
         let bounds = CandidateBounds(grid: settings.tauGrid, cap: settings.boundCap)
         let result = try Calibrator.calibrate(sample, bounds: bounds, alpha: s.alpha, guarantee: s.guarantee.guarantee,
                                               seed: s.seed ?? settings.seed)

@@ -24,8 +24,6 @@ public enum DemoStage {
           model: logistic
         calibration:
           alpha: 0.1
-          guarantee: marginal
-          strategy: optimized
           budget: 200
         test:
           generations_per_prompt: 5000

@@ -93,11 +93,21 @@ struct ReportBuilder {
             }
         }
 
-        let calibration = RunSummary.Calibration(
+        var calibration = RunSummary.Calibration(
             alpha: cal.alpha, guarantee: cal.guarantee, delta: cal.delta, bound: cal.bound, strategy: cal.strategy.rawValue,
             budgetPerPrompt: cal.budget, maxLPB: cal.maxLPB, tauHat: cal.tauHat, tauIndex: cal.tauIndex,
             miscoverageEstimate: cal.miscoverageEstimate, miscoverageUpperBound: cal.miscoverageUpperBound, n: cal.n,
             sampledPrompts: cal.sampledPrompts, meanGenerations: cal.meanGenerations)
+        calibration.margin = cal.margin
+        calibration.standardError = cal.standardError
+        if exists(PlanFile.settingsPath(for: L.plan)) {
+            /// plan.json's weight_choice alone (the plan's rows are not needed here).
+            struct ChoiceOnly: Decodable {
+                var weightChoice: WeightChoice?
+                enum CodingKeys: String, CodingKey { case weightChoice = "weight_choice" }
+            }
+            calibration.maxWeightChoice = try readJSON(ChoiceOnly.self, from: PlanFile.settingsPath(for: L.plan)).weightChoice?.reason
+        }
         let statement = (simulated ? "SIMULATED: " : "") + cal.statement
         var summary = RunSummary(
             simulated: simulated, title: info?.title ?? "ttu run", generator: info?.generator ?? (simulated ? "simulated" : "?"),

@@ -199,9 +199,12 @@ public struct RunReport {
         } ?? s.rater))
         facts += [
             ("prompts (train / calibration / test)", "\(s.prompts.train) / \(s.prompts.calibration) / \(s.prompts.test)"),
-            ("guarantee", c.guarantee + (c.delta.map { ", δ = \(Num.format($0)), inequality \(c.bound ?? "")" } ?? "") + ", α = \(Num.format(c.alpha))"),
+            ("guarantee", c.guarantee + (c.margin.map { " marginal (estimates raised by \(Num.format($0)) standard errors)" } ?? "")
+                + (c.delta.map { ", δ = \(Num.format($0)), inequality \(c.bound ?? "")" } ?? "") + ", α = \(Num.format(c.alpha))"
+                + (c.standardError.map { "; standard error of the estimate at the selected level \(Num.sig($0, 2))" } ?? "")),
             ("allocation", "\(c.strategy), B = \(Num.format(c.budgetPerPrompt)) generations per calibration prompt"
-                + (c.maxLPB.map { ", every bound capped at M = \(Num.format($0))" } ?? "")),
+                + (c.maxLPB.map { ", every bound capped at M = \(Num.format($0))" } ?? "")
+                + (c.maxWeightChoice.map { ". \($0)" } ?? "")),
             ("selected level", selectedLevel()),
         ]
         if let t = s.training { facts.append(("predictor", predictor(t))) }
