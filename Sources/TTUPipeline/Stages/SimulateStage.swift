@@ -129,6 +129,7 @@ public enum SimulateStage {
                 + TextTable.pad(Num.fixed(c.generationsMean, 1), 11, right: true) + TextTable.pad(Num.fixed(c.capMean, 1), 10, right: true))
         }
         if let note = fallbackNote(rows, settings.twoStage) { table(note) }
+        if let note = gridTopNote(rows, gridCount: settings.tauGrid.count, auto: s.autoGrid) { table(note) }
         table("uncalibrated L = Q(α; p̂): coverage \(Num.fixed(unc.coverage, 4)), mean LPB \(Num.fixed(unc.meanLPB, 1))")
         table(oracleLine(oracle, gridCount: settings.tauGrid.count))
         table("wrote \(s.out)/simulate.csv and \(s.out)/simulate.html" + (s.savePredictions ? " (and the predictions and true rates)" : ""))
@@ -158,9 +159,20 @@ public enum SimulateStage {
         guard s.predictor == .mlp else { return nil }
         let (gain, constant) = setup.gainOverConstant()
         guard gain <= 0.01 * abs(constant * log(constant) + (1 - constant) * log1p(-constant)) else { return nil }
-        return "warning: the trained MLP is no better than a constant on the test prompts (expected log-likelihood per generation "
-            + "\(Num.sig(gain, 3)) above the constant p̄ = \(Num.sig(constant, 3)), under 1% of its magnitude): with \(setup.split.train.count) training prompts "
+        let versus = gain < 0 ? "\(Num.sig(-gain, 3)) below" : "only \(Num.sig(gain, 3)) above (under 1% of its magnitude)"
+        return "warning: the trained MLP is no better than a constant on the test prompts (its expected log-likelihood per generation is "
+            + "\(versus) the constant p̄ = \(Num.sig(constant, 3))'s): with \(setup.split.train.count) training prompts "
             + "it did not learn, so its bounds say little about calibration — add --predictor oracle --sigma 0.5 to judge calibration apart from training"
+    }
+
+    /// A warning when the grid's top level was selected in most repetitions of a cell: the
+    /// grid, not the calibration data, then limits the bounds (and coverage sits above 1 − α).
+    static func gridTopNote(_ rows: [CalibrationStudy.Row], gridCount: Int, auto: Bool) -> String? {
+        let cells = Dictionary(grouping: rows) { "\($0.strategy.rawValue) at B = \(Num.format($0.budget))" }
+        let hit = cells.filter { _, rs in 2 * rs.filter { $0.tauIndex == gridCount - 1 }.count > rs.count }.keys.sorted()
+        guard !hit.isEmpty else { return nil }
+        return "warning: the grid's top level was selected in most repetitions of \(hit.joined(separator: ", ")): the grid, not the data, "
+            + "limits those bounds (their coverage sits above 1 − α)" + (auto ? "" : " — try --tau-grid auto")
     }
 
     /// The oracle's line of the tables (docs/method.md §5).
