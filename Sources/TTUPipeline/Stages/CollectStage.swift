@@ -15,10 +15,14 @@ public enum CollectStage {
         case plan(String, subset: Bool)
         /// Test times: cap n for every prompt; without early stopping, training counts id,n,k.
         case perPrompt(Int, earlyStop: Bool)
+        /// Test truth at the least cost: each prompt of a bounds file (`id,p_hat,lpb`) to its
+        /// first unsafe generation or L − 1 safe ones, which decides its coverage.
+        case bounds(String, subset: Bool)
 
         var name: String {
             switch self {
             case .plan: return "plan"
+            case .bounds: return "bounds"
             case .perPrompt(_, let early): return early ? "per-prompt" : "per-prompt-no-early-stop"
             }
         }
@@ -40,6 +44,8 @@ public enum CollectStage {
         public var storeText = false
         /// Succeed even when some prompts stay incomplete.
         public var allowIncomplete = false
+        /// Only the prompts of this shard (`--shard K/N`, a stable hash of the id).
+        public var shard: Shard?
 
         public init(prompts: String, mode: Mode, db: String, out: String) {
             self.prompts = prompts
@@ -84,15 +90,27 @@ public enum CollectStage {
 
     /// The prompts to sample and their caps, refusing plan ids that are not prompts.
     static func selectPrompts(_ s: Settings) throws -> (prompts: [PromptRecord], caps: [Int]) {
-        let all = try PromptFile.read(s.prompts)
-        switch s.mode {
-        case .plan(let path, let subset):
-            let pf = try PlanFile.read(path)
-            return try CollectInputs.fromPlan(prompts: all, promptsPath: s.prompts, planIDs: pf.ids, caps: pf.plan.cap,
-                                              planPath: path, subset: subset)
+        try selectPrompts(prompts: s.prompts, mode: s.mode, shard: s.shard)
+    }
+
+    /// The prompts and caps of a mode (and shard), as collect and merge read them.
+    static func selectPrompts(prompts path: String, mode: Mode, shard: Shard?) throws -> (prompts: [PromptRecord], caps: [Int]) {
+        let all = try PromptFile.read(path)
+        let selected: (prompts: [PromptRecord], caps: [Int])
+        switch mode {
+        case .plan(let plan, let subset):
+            let pf = try PlanFile.read(plan)
+            selected = try CollectInputs.fromPlan(prompts: all, promptsPath: path, planIDs: pf.ids, caps: pf.plan.cap,
+                                                  planPath: plan, subset: subset)
         case .perPrompt(let n, _):
-            return CollectInputs.perPrompt(prompts: all, n: n)
+            selected = CollectInputs.perPrompt(prompts: all, n: n)
+        case .bounds(let bounds, let subset):
+            selected = try CollectInputs.fromBounds(prompts: all, promptsPath: path, bounds: try LPBFile.read(bounds),
+                                                    boundsPath: bounds, subset: subset)
         }
+        guard let shard else { return selected }
+        let keep = selected.prompts.indices.filter { shard.contains(selected.prompts[$0].id) }
+        return (keep.map { selected.prompts[$0] }, keep.map { selected.caps[$0] })
     }
 
     /// The endpoints to draw from, their part of the log's identity, and per-prompt extras
