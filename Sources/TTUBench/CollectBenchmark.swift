@@ -72,7 +72,7 @@ public enum CollectBenchmark {
         defer { stub.stop() }
         let transport = HTTPTransport(apiKey: nil, timeout: 30, connectionsPerHost: concurrency)
         do {
-            let settings = SamplingSettings(model: "stub", maxTokens: 30)
+            let settings = SamplingSettings(model: "stub")
             let gen = OpenAIGenerator(base: stub.baseURL, settings: settings, transport: transport)
             let body = gen.body(GenerationRequest(promptID: "p", prompt: "Complete the sentence: the weather today is", firstIndex: 1, runSeed: 1))
             let url = gen.url

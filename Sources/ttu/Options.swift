@@ -3,17 +3,37 @@ import TTUCore
 import TTUPipeline
 import TTUSampling
 
-/// The flag for a setting key, for error lines: `generator.max_tokens` → `--max-tokens`.
+/// The flag for a setting key, for error lines: `generator.max_tokens` → `--max-tokens`,
+/// from the setting's declaration.
 enum Flags {
-    static let special = [
-        "generator.kind": "--generator", "generator.endpoints": "--endpoint", "rater.kind": "--rater",
-        "rater.endpoint": "--rater-endpoint", "rater.model": "--rater-model", "rater.command": "--rater-command",
-        "rater.categories": "--guard-categories",
-        "training.hidden_layers": "--hidden", "training.embedding_model": "--embedding-model",
-        "training.embedding_endpoint": "--embedding-endpoint", "calibration.inequality": "--inequality",
-    ]
     static func flag(for key: String) -> String {
-        special[key] ?? "--" + (key.split(separator: ".").last.map(String.init) ?? key).replacingOccurrences(of: "_", with: "-")
+        RunSettings.flag(forKey: key) ?? PlanStage.Settings.flag(forKey: key)
+            ?? "--" + (key.split(separator: ".").last.map(String.init) ?? key).replacingOccurrences(of: "_", with: "-")
+    }
+}
+
+extension DeclaredOption {
+    /// The declaration's doc with its default, as help text.
+    func help(valueName: String? = nil, note: String? = nil) -> ArgumentHelp {
+        var text = doc
+        if let note { text += " " + note }
+        if let d = defaultText { text += " (default: \(d))" }
+        return ArgumentHelp(text, valueName: valueName)
+    }
+}
+
+extension Option {
+    /// A declared setting as a flag: its name, help (with the default), default value and
+    /// parser all come from the declaration. A value may start with `-` (`--tau-grid -3,-0.75,300`).
+    init(_ d: DeclaredOption<Value>, valueName: String? = nil) {
+        self.init(wrappedValue: d.defaultValue, name: .customLong(d.name), parsing: .unconditional,
+                  help: d.help(valueName: valueName), transform: { try d.parse($0) })
+    }
+
+    /// A declared list setting as a repeated flag, one item each.
+    init<T>(_ d: (option: DeclaredOption<[T]>, element: (String) throws -> T), repeated note: String) where Value == [T] {
+        self.init(wrappedValue: d.option.defaultValue, name: .customLong(d.option.name), parsing: .singleValue,
+                  help: d.option.help(note: note), transform: { try d.element($0) })
     }
 }
 
@@ -28,14 +48,13 @@ extension TrainStage.ModelKind: ExpressibleByArgument {}
 extension CalibrateStage.MissingPolicy: ExpressibleByArgument {}
 extension ObserveStage.TooShallow: ExpressibleByArgument {}
 
-/// The guarantee: marginal, or PAC at δ with a concentration inequality.
+/// The guarantee: corrected or plain marginal, or PAC at δ with a concentration inequality.
 struct GuaranteeOptions: ParsableArguments {
     @Option(help: "corrected (marginal, corrected for finite n), marginal (the paper's rule) or pac. (default: corrected; simulate: marginal)")
     var guarantee: GuaranteeSettings.Kind?
-    @Option(help: "corrected: standard errors added to each level's estimated miscoverage.") var margin = GuaranteeSettings.defaultMargin
-    @Option(help: "pac: δ; the guarantee holds with probability ≥ 1 − δ over the calibration data.") var delta = 0.05
-    @Option(help: "pac: the concentration inequality: bernstein (recommended), betting or hoeffding.")
-    var inequality: ConcentrationBound = .bernstein
+    @Option(GuaranteeSettings.option(\.margin)) var margin: Double
+    @Option(GuaranteeSettings.option(\.delta)) var delta: Double
+    @Option(GuaranteeSettings.option(\.inequality)) var inequality: ConcentrationBound
     @Option(name: .customLong("bound"), help: .hidden) var deprecatedBound: ConcentrationBound?
 
     var settings: GuaranteeSettings {

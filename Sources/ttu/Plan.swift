@@ -2,6 +2,8 @@ import ArgumentParser
 import TTUCore
 import TTUPipeline
 
+private typealias P = PlanStage.Settings
+
 struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Allocate the calibration budget over prompts (docs/method.md §3).",
@@ -38,13 +40,11 @@ struct Plan: ParsableCommand {
 
     @Option(help: "Predictions CSV with columns id,p_hat.") var predictions: String
     @Option(help: "B: expected generations per calibration prompt (> 0).") var budget: Double
-    @Option(help: "naive, basic, trimmed, optimized or adaptive.") var strategy: AllocationStrategy = .optimized
-    @Option(name: .customLong("max-weight"), help: "W: largest inverse-probability weight (π ≥ 1/W); bounds are capped at M = ⌊B·W⌋. auto: chosen from the predictions, α, B and the guarantee (trimmed, optimized; 100 for the others).")
-    var maxWeight = MaxWeightChoice.auto
+    @Option(help: "naive, basic, trimmed, optimized or adaptive. (default: \(P.defaults.strategy.rawValue))") var strategy = P.defaults.strategy
+    @Option(P.option(\.maxWeight)) var maxWeight: Double?
     @OptionGroup(title: "Guarantee the calibration will give (auto W simulates it)") var guarantee: GuaranteeOptions
     @Option(help: "Seed of the sampling draw.") var seed: UInt64 = 1
-    @Option(name: .customLong("tau-grid"), help: "Candidate levels τ_j: auto (up to where the largest candidate bound reaches M for 90% of the prompts) or MINLOG10,MAXLOG10,COUNT (log-spaced; the paper's: -3,-0.75,300).")
-    var tauGrid = TauGridChoice.auto
+    @Option(P.option(\.tauGrid)) var tauGrid: TauGridChoice
     @Option(name: .customLong("fit-on"), help: "optimized (and adaptive's fallback): fit the allocation on these held-out predictions and apply it pointwise, so the weighted terms are i.i.d. as --guarantee pac assumes.")
     var fitOn: String?
     @Option(help: "adaptive, step 2: the pilot plan written by step 1.") var pilot: String?
@@ -52,17 +52,15 @@ struct Plan: ParsableCommand {
     @Option(help: "adaptive: the α of the calibration (step 1: whether a pilot can choose; step 2: the level it predicts).") var alpha = 0.1
     @Option(name: .customLong("min-pilot-misses"), help: "adaptive, step 1: the fewest miscovered prompts the pilot must expect among those it samples (α·Σπ) to choose from; below it, the optimized plan of every prompt. (default: 400)")
     var minPilotMisses: Double?
-    @Option(name: .customLong("tokens-per-generation"), help: "Tokens one generation costs: also state the expected and worst-case tokens.")
-    var tokensPerGeneration: Double?
-    @Option(name: .customLong("price-per-million-tokens"), help: "Price of a million tokens (needs --tokens-per-generation): also state the cost.")
-    var pricePerMillionTokens: Double?
+    @Option(P.option(\.tokensPerGeneration)) var tokensPerGeneration: Double?
+    @Option(P.option(\.pricePerMillionTokens)) var pricePerMillionTokens: Double?
     @Option(help: "Output plan.csv (plan.json is written beside it).") var out: String
 
     func validate() throws { try validating { try settings.validate() } }
 
     var settings: PlanStage.Settings {
         var s = PlanStage.Settings(predictions: predictions, out: out, budget: budget, strategy: strategy)
-        (s.maxWeight, s.tauGrid, s.seed, s.fitOn, s.guarantee) = (maxWeight.value, tauGrid, seed, fitOn, guarantee.settings)
+        (s.maxWeight, s.tauGrid, s.seed, s.fitOn, s.guarantee) = (maxWeight, tauGrid, seed, fitOn, guarantee.settings)
         (s.pilot, s.pilotObservations, s.alpha, s.minPilotMisses) = (pilot, pilotObservations, alpha, minPilotMisses)
         (s.tokensPerGeneration, s.pricePerMillionTokens) = (tokensPerGeneration, pricePerMillionTokens)
         return s

@@ -42,7 +42,7 @@ struct Run: AsyncParsableCommand {
         let console = Console.cli(quiet: quiet)
         for note in cfg.notes { console.say("note: " + note) }
         let dir = out.map { URL(fileURLWithPath: $0) }
-            ?? cfg.file("run_dir").map { URL(fileURLWithPath: $0) }
+            ?? cfg.runDir.map { URL(fileURLWithPath: $0) }
             ?? cfg.baseDir.appendingPathComponent("runs").appendingPathComponent(
                 URL(fileURLWithPath: config!).deletingPathExtension().lastPathComponent)
         let pipeline: Pipeline

@@ -1,6 +1,8 @@
 import ArgumentParser
 import TTUPipeline
 
+private typealias T = TrainStage.Settings
+
 struct Train: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fit the predictor p̂(x) of a prompt's unsafe probability from training survival data.",
@@ -22,31 +24,29 @@ struct Train: AsyncParsableCommand {
 
     @Option(help: "Training data: id,n,k or id,observed,event.") var data: String
     @Option(help: "Prompts, JSONL.") var prompts: String
-    @Option(help: "hashed, embeddings or fields.") var features: TrainStage.Features = .hashed
-    @Option(help: "fields: numeric keys of the prompt records, comma-separated.") var fields: String?
-    @Option(help: "logistic or mlp.") var model: TrainStage.ModelKind = .logistic
+    @Option(T.option(\.features)) var features: TrainStage.Features
+    @Option(T.listOption(\.fields).option, valueName: "KEY,KEY") var fields: [String]
+    @Option(T.option(\.model)) var model: TrainStage.ModelKind
     @Option(help: "Output model file (JSON).") var out: String
-    @Option(help: "hashed: number of buckets.") var buckets = 4096
-    @Option(name: .customLong("word-ngrams"), help: "hashed: word n-gram lengths MIN-MAX (0-0: none).") var wordNgrams = "1-2"
-    @Option(name: .customLong("char-ngrams"), help: "hashed: character n-gram lengths MIN-MAX (0-0: none).") var charNgrams = "3-5"
+    @Option(T.option(\.buckets)) var buckets: Int
+    @Option(T.option(\.wordNgrams)) var wordNgrams: ClosedRange<Int>
+    @Option(T.option(\.charNgrams)) var charNgrams: ClosedRange<Int>
     @OptionGroup(title: "Embeddings") var embedding: EmbeddingOptions
-    @Option(help: "mlp: hidden layer widths, comma-separated.") var hidden = "32"
-    @Option(name: .customLong("learning-rate"), help: "AdamW learning rate (default 0.01 logistic, 0.003 mlp).") var learningRate: Double?
-    @Option(help: "Most epochs.") var epochs = 300
-    @Option(name: .customLong("batch-size"), help: "Prompts per step.") var batchSize = 32
-    @Option(name: .customLong("weight-decay"), help: "AdamW weight decay.") var weightDecay = 1e-4
-    @Option(name: .customLong("validation-fraction"), help: "Held-out fraction of prompts, in (0, 1).") var validationFraction = 0.2
-    @Option(help: "Early stopping: epochs without a better validation loss.") var patience = 20
-    @Option(help: "Seed of initialisation, validation split and shuffles.") var seed: UInt64 = 1
+    @Option(T.listOption(\.hiddenLayers).option, valueName: "WIDTH,WIDTH") var hidden: [Int]
+    @Option(T.option(\.learningRate)) var learningRate: Double?
+    @Option(T.option(\.epochs)) var epochs: Int
+    @Option(T.option(\.batchSize)) var batchSize: Int
+    @Option(T.option(\.weightDecay)) var weightDecay: Double
+    @Option(T.option(\.validationFraction)) var validationFraction: Double
+    @Option(T.option(\.patience)) var patience: Int
+    @Option(help: "Seed of initialisation, validation split and shuffles.") var seed = T.defaults.seed
 
     func validate() throws { try validating { try settings().validate() } }
 
     func settings() throws -> TrainStage.Settings {
         var s = TrainStage.Settings(data: data, prompts: prompts, out: out)
-        (s.features, s.fields, s.model, s.buckets, s.embedding) = (features, SettingParse.names(fields ?? ""), model, buckets, embedding.settings)
-        s.wordNgrams = try SettingParse.range(wordNgrams, key: "word_ngrams")
-        s.charNgrams = try SettingParse.range(charNgrams, key: "char_ngrams")
-        s.hiddenLayers = try SettingParse.widths(hidden, key: "training.hidden_layers")
+        (s.features, s.fields, s.model, s.buckets, s.embedding) = (features, fields, model, buckets, embedding.settings)
+        (s.wordNgrams, s.charNgrams, s.hiddenLayers) = (wordNgrams, charNgrams, hidden)
         (s.learningRate, s.epochs, s.batchSize, s.weightDecay) = (learningRate, epochs, batchSize, weightDecay)
         (s.validationFraction, s.patience, s.seed) = (validationFraction, patience, seed)
         return s

@@ -160,6 +160,11 @@ final class RunTests: XCTestCase {
                     prompts: "{\"id\": \"a\", \"prompt\": \"x\"}\n{\"id\": \"b\", \"prompt\": \"  \"}\n",
                     expect: ["bad.jsonl:2", "prompt", "empty prompt"])
         try failing(config().replacingOccurrences(of: "alpha: 0.1", with: "alpha: lots"), expect: ["calibration.alpha", "not a number"])
+        // Cross-field rules are refused at load too, before the split (let alone training) runs.
+        try failing(config(budget: 1).replacingOccurrences(of: "  budget: 1", with: "  budget: 1\n  strategy: naive"),
+                    expect: ["bad.yaml:16", "calibration.budget", "naive strategy needs a budget above 1"])
+        try failing(config().replacingOccurrences(of: "  budget: 100", with: "  budget: 0.5\n  max_weight: 1.5"),
+                    expect: ["bad.yaml:17", "calibration.max_weight", "M = ⌊B·W⌋ must be at least 1"])
     }
 
     func testTrainPredictEvaluateCommands() throws {

@@ -49,10 +49,11 @@ public final class Pipeline {
     func say(_ s: String) { console.say("run: " + s) }
 
     /// Runs `body` unless the stage's inputs and outputs are what the manifest recorded.
-    /// `key` lists the settings the stage reads (described, so any change reruns it).
-    func stage(_ name: String, key settingsRead: [Any], inputs: [String], outputs: [String],
+    /// `key` lists the settings the stage reads; their canonical JSON is in the stage's
+    /// cache key, so any change to one of them reruns it.
+    func stage(_ name: String, key settingsRead: [any Encodable], inputs: [String], outputs: [String],
                _ body: () async throws -> Void) async throws {
-        let key = CollectInputs.digest([name] + settingsRead.map { String(describing: $0) } + inputs.map { RunManifest.digest(file: $0) })
+        let key = CollectInputs.digest([name, try Self.canonicalJSON(settingsRead)] + inputs.map { RunManifest.digest(file: $0) })
         if let e = manifest.stages[name], e.key == key,
            outputs.allSatisfy({ e.outputs[URL(fileURLWithPath: $0).lastPathComponent] == RunManifest.digest(file: $0) }) {
             say("\(name): up to date (skipped)")
@@ -68,6 +69,13 @@ public final class Pipeline {
         try writeAtomically(try encodeJSON(manifest), to: layout.manifest)
     }
 
+    /// The settings as one canonical JSON text (sorted keys): what a cache key holds.
+    static func canonicalJSON(_ values: [any Encodable]) throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return "[" + (try values.map { String(decoding: try e.encode($0), as: UTF8.self) }).joined(separator: ",") + "]"
+    }
+
     /// The collect stage's settings for this run's generator and rater.
     func collectSettings(prompts: String, mode: CollectStage.Mode, seed: UInt64, db: String, out: String) -> CollectStage.Settings {
         var c = CollectStage.Settings(prompts: prompts, mode: mode, db: layout.path(db), out: out)
@@ -79,7 +87,7 @@ public final class Pipeline {
     }
 
     /// What every collection stage's cache key holds: generator identity, rater, seed.
-    var collectKey: [Any] { [settings.generatorIdentity, settings.rater, settings.seed] }
+    var collectKey: [any Encodable] { [settings.generatorIdentity, settings.rater, settings.seed] }
 
     /// Runs every stage, then writes summary.json and report.html; returns the summary.
     @discardableResult
@@ -90,7 +98,7 @@ public final class Pipeline {
         say("\(prompts.count) prompts → \(L.dir.path)")
         let ratesInputs = simulated ? [s.generator.simulatedRates ?? L.rates] : []
 
-        try await stage("split", key: [s.seed, s.split, s.simulatedRateFunction as Any], inputs: [s.prompts],
+        try await stage("split", key: [s.seed, s.split, s.simulatedRateFunction], inputs: [s.prompts],
                         outputs: [L.trainPrompts, L.calibrationPrompts, L.testPrompts] + (s.simulatedRateFunction != nil ? [L.rates] : [])) {
             try writeSplit()
         }
@@ -114,7 +122,7 @@ public final class Pipeline {
         try await stage("train", key: [s.seed, trainingKey(training)], inputs: [L.trainCounts, L.trainPrompts], outputs: [L.model]) {
             try await TrainStage.run(training, console: console)
         }
-        try await stage("predict", key: [training.embedding.endpoint as Any], inputs: [L.model, L.calibrationPrompts, L.testPrompts],
+        try await stage("predict", key: [training.embedding.endpoint], inputs: [L.model, L.calibrationPrompts, L.testPrompts],
                         outputs: [L.predictionsCalibration, L.predictionsTest]) {
             for (p, o) in [(L.calibrationPrompts, L.predictionsCalibration), (L.testPrompts, L.predictionsTest)] {
                 var predict = PredictStage.Settings(model: L.model, prompts: p, out: o)
@@ -125,9 +133,10 @@ public final class Pipeline {
         var plan = s.plan
         (plan.predictions, plan.out, plan.seed, plan.alpha, plan.guarantee) = (L.predictionsCalibration, L.plan, s.seed, s.alpha, s.guarantee)
         // W auto simulates the guarantee, so the plan's key holds it (and α) too.
-        try await stage("plan", key: [s.seed, plan.strategy, plan.budget, plan.maxWeight.map { Num.format($0) } ?? "auto", plan.tauGrid]
-                        + (plan.maxWeight == nil ? [s.alpha, s.guarantee] : [])
-                        + [plan.tokensPerGeneration as Any, plan.pricePerMillionTokens as Any], inputs: [L.predictionsCalibration],
+        let planKey: [any Encodable] = [s.seed, plan.strategy, plan.budget, plan.maxWeight, plan.tauGrid]
+            + (plan.maxWeight == nil ? [s.alpha, s.guarantee] : [] as [any Encodable])
+            + [plan.tokensPerGeneration, plan.pricePerMillionTokens]
+        try await stage("plan", key: planKey, inputs: [L.predictionsCalibration],
                         outputs: [L.plan, PlanFile.settingsPath(for: L.plan)]) {
             try PlanStage.run(plan, console: console)
         }
@@ -197,17 +206,17 @@ public final class Pipeline {
 
     /// How the generations are made and rated, for the report (never the API key).
     func settingForReport() -> RunSummary.Setting {
-        let g = settings.generator, r = settings.rater
+        let g = settings.generator, w = g.sampling, r = settings.rater
         var sampling: [String: String] = [:]
         if !simulated {
-            sampling["max_tokens"] = String(g.maxTokens)
-            sampling["temperature"] = Num.format(g.temperature)
-            sampling["n"] = String(g.n)
-            if let p = g.topP { sampling["top_p"] = Num.format(p) }
-            if !g.stop.isEmpty { sampling["stop"] = g.stop.map { "\"\($0)\"" }.joined(separator: ", ") }
+            sampling["max_tokens"] = String(w.maxTokens)
+            sampling["temperature"] = Num.format(w.temperature)
+            sampling["n"] = String(w.n)
+            if let p = w.topP { sampling["top_p"] = Num.format(p) }
+            if !w.stop.isEmpty { sampling["stop"] = w.stop.map { "\"\($0)\"" }.joined(separator: ", ") }
             if let e = try? g.canonicalExtraBody() { sampling["extra_body"] = e }
         }
-        return RunSummary.Setting(api: simulated ? nil : g.api.rawValue, endpoints: simulated ? [] : g.endpoints, sampling: sampling,
+        return RunSummary.Setting(api: simulated ? nil : w.api.rawValue, endpoints: simulated ? [] : g.endpoints, sampling: sampling,
                                   raterKind: r.kind.rawValue, raterEndpoint: r.needsHTTP ? (r.endpoint ?? g.endpoints.first) : nil,
                                   raterModel: r.model, raterCategory: r.category, threshold: r.threshold)
     }

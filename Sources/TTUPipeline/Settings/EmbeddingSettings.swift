@@ -5,7 +5,7 @@ import TTUSampling
 
 /// Where prompt embeddings come from (`features: embeddings`): `POST {endpoint}/embeddings`,
 /// cached in SQLite keyed by model and text hash so each text is fetched once.
-public struct EmbeddingSettings: Sendable, Equatable {
+public struct EmbeddingSettings: Sendable, Equatable, Codable {
     /// API root (predict: default is the one stored in the model file).
     public var endpoint: String?
     /// Embedding model name (train; predict uses the model file's).

@@ -4,23 +4,18 @@ import TTUSampling
 
 /// Where generations come from: an OpenAI-compatible server, or the simulator (known
 /// rates, labelled SIMULATED everywhere). `ttu collect`'s generator flags and the run
-/// config's `generator:` section build this same type.
-public struct GeneratorSettings: Sendable, Equatable {
-    public enum Kind: String, CaseIterable, Sendable { case openai, simulated }
+/// config's `generator:` section build this same type from `declarations`.
+public struct GeneratorSettings: Sendable, Equatable, Codable {
+    public enum Kind: String, CaseIterable, Sendable, Codable, SettingChoice { case openai, simulated }
+    public typealias API = SamplingSettings.API
 
     public var kind: Kind = .openai
     /// API roots, e.g. `http://127.0.0.1:8081/v1`; several share the work.
     public var endpoints: [String] = []
-    public var model: String?
-    public var api: SamplingSettings.API = .completions
-    public var maxTokens = 30
-    public var temperature = 1.0
-    public var topP: Double?
-    public var stop: [String] = []
-    /// Generations per request; indices are requested in aligned blocks of n.
-    public var n = 1
-    /// A JSON object merged into every request, as the user wrote it.
-    public var extraBody: String?
+    /// What every request carries (model, api, max_tokens, temperature, top_p, stop, n,
+    /// extra_body as the user wrote it), held once: the request body, the sample log's
+    /// identity and the report all derive from it. Its defaults are `SamplingSettings`'.
+    public var sampling = SamplingSettings()
     public var apiKey = APIKeySource()
     /// Requests in flight per endpoint (fixed), unless `adaptiveConcurrency`.
     public var concurrency = 8
@@ -38,25 +33,32 @@ public struct GeneratorSettings: Sendable, Equatable {
 
     public init() {}
 
+    /// The model name, when one is given.
+    public var model: String? {
+        get { sampling.model.isEmpty ? nil : sampling.model }
+        set { sampling.model = newValue ?? "" }
+    }
+
+    /// `concurrency` as written: a number, or auto.
+    public var concurrencyText: String {
+        get { adaptiveConcurrency ? "auto" : String(concurrency) }
+        set {
+            adaptiveConcurrency = newValue == "auto"
+            concurrency = adaptiveConcurrency ? GeneratorSettings().concurrency : Int(newValue) ?? 0
+        }
+    }
+
     public var isSimulated: Bool { kind == .simulated }
 
     /// The canonical form of `extraBody` (sorted keys), or nil.
     public func canonicalExtraBody() throws -> String? {
-        guard let e = extraBody else { return nil }
+        guard let e = sampling.extraBody else { return nil }
         do { return try SamplingSettings.canonicalExtraBody(e) } catch { throw SettingError("generator.extra_body", "\(error)") }
     }
 
     /// `ratesGiven`: the run config supplies simulated rates itself (from a rate function).
     public func validate(ratesGiven: Bool = false) throws {
-        if concurrency < 1 { throw SettingError("generator.concurrency", "must be at least 1 (or auto)") }
-        if maxConcurrency < 1 { throw SettingError("generator.max_concurrency", "must be at least 1") }
-        if n < 1 { throw SettingError("generator.n", "must be at least 1") }
-        if maxTokens < 1 { throw SettingError("generator.max_tokens", "must be at least 1") }
-        if maxRetries < 0 { throw SettingError("generator.max_retries", "must be ≥ 0") }
-        if !(timeout > 0) || !timeout.isFinite { throw SettingError("generator.timeout", "must be > 0 seconds") }
-        if !(temperature >= 0) || !temperature.isFinite { throw SettingError("generator.temperature", "must be ≥ 0") }
-        if let p = topP, !(p > 0 && p <= 1) { throw SettingError("generator.top_p", "must be in (0, 1]") }
-        if !(simulatedLatency >= 0) { throw SettingError("generator.simulated_latency", "must be ≥ 0 seconds") }
+        try checkDeclared()
         switch kind {
         case .openai:
             if endpoints.isEmpty {
@@ -71,7 +73,7 @@ public struct GeneratorSettings: Sendable, Equatable {
             if simulatedRates == nil && !ratesGiven {
                 throw SettingError("generator.simulated_rates", "the simulated generator needs its rates (a CSV id,p)")
             }
-            if extraBody != nil { throw SettingError("generator.extra_body", "goes with the openai generator") }
+            if sampling.extraBody != nil { throw SettingError("generator.extra_body", "goes with the openai generator") }
         }
     }
 
@@ -80,13 +82,13 @@ public struct GeneratorSettings: Sendable, Equatable {
     func identity() throws -> [String: String] {
         var p = ["generator": kind.rawValue]
         guard kind == .openai else { return p }
-        p["model"] = model!
-        p["api"] = api.rawValue
-        p["max_tokens"] = String(maxTokens)
-        p["temperature"] = "\(temperature)"
-        p["top_p"] = topP.map { "\($0)" } ?? ""
-        p["stop"] = CollectInputs.digest(stop)
-        p["n"] = String(n)
+        p["model"] = sampling.model
+        p["api"] = sampling.api.rawValue
+        p["max_tokens"] = String(sampling.maxTokens)
+        p["temperature"] = "\(sampling.temperature)"
+        p["top_p"] = sampling.topP.map { "\($0)" } ?? ""
+        p["stop"] = CollectInputs.digest(sampling.stop)
+        p["n"] = String(sampling.n)
         // Only when given, so logs written before extra_body existed still resume.
         if let extra = try canonicalExtraBody() { p["extra_body"] = extra }
         return p
@@ -102,15 +104,17 @@ public struct GeneratorSettings: Sendable, Equatable {
             : Endpoint(generator: generator, concurrency: concurrency)
     }
 
-    func sampling() throws -> SamplingSettings {
-        SamplingSettings(model: model!, api: api, maxTokens: maxTokens, temperature: temperature, topP: topP, stop: stop, n: n,
-                         extraBody: try canonicalExtraBody())
+    /// What requests carry, `extra_body` in its canonical form.
+    func wire() throws -> SamplingSettings {
+        var w = sampling
+        w.extraBody = try canonicalExtraBody()
+        return w
     }
 }
 
 /// Where the API key comes from: an environment variable (default `OPENAI_API_KEY`) or a
 /// file. The key itself is never in a config, a log, a report or the sample log.
-public struct APIKeySource: Sendable, Equatable {
+public struct APIKeySource: Sendable, Equatable, Codable {
     public var environmentVariable = "OPENAI_API_KEY"
     public var file: String?
     public init(environmentVariable: String = "OPENAI_API_KEY", file: String? = nil) {
@@ -125,4 +129,38 @@ public struct APIKeySource: Sendable, Equatable {
         }
         return ProcessInfo.processInfo.environment[environmentVariable]
     }
+}
+
+extension SamplingSettings.API: SettingChoice {}
+
+extension GeneratorSettings: DeclaredSettings {
+    public static var defaults: GeneratorSettings { GeneratorSettings() }
+
+    public static let declarations: [Setting<GeneratorSettings>] = [
+        .value("generator.kind", \.kind, flag: "--generator", doc: "openai (an OpenAI-compatible server) or simulated (known rates; labelled SIMULATED everywhere)."),
+        .list("generator.endpoints", \.endpoints, flag: "--endpoint", doc: "API root(s), e.g. [http://127.0.0.1:8081/v1]. Required for openai."),
+        .custom("generator.model", \.model, doc: "Model name sent to the server. Required for openai.", parse: { $0 }, text: { $0 }),
+        .value("generator.api", \.sampling.api, doc: "completions (/v1/completions) or chat (/v1/chat/completions)."),
+        .value("generator.max_tokens", \.sampling.maxTokens, doc: "max_tokens per generation.", check: SettingRule.atLeast(1)),
+        .value("generator.temperature", \.sampling.temperature, doc: "Sampling temperature.", check: { $0 >= 0 ? nil : "must be ≥ 0" }),
+        .optional("generator.top_p", \.sampling.topP, flag: "--top-p", doc: "Nucleus sampling top_p (omitted when not set).",
+                  check: { $0 > 0 && $0 <= 1 ? nil : "must be in (0, 1]" }),
+        .list("generator.stop", \.sampling.stop, doc: "Stop sequences."),
+        .optional("generator.extra_body", \.sampling.extraBody, doc: "Extra request fields, a JSON object merged into every request, e.g. '{\"top_k\": 0, \"min_p\": 0, \"repeat_penalty\": 1}' for llama-cpp-python (whose sampling defaults are not OpenAI's)."),
+        .value("generator.n", \.sampling.n, doc: "Generations per request.", check: SettingRule.atLeast(1)),
+        .custom("generator.api_key_env", \.apiKey.environmentVariable, doc: "Environment variable holding the API key (the key itself never goes in a file).",
+                parse: { $0 }, text: { $0 }),
+        .custom("generator.concurrency", \.concurrencyText, doc: "Requests in flight per endpoint, or auto (found by AIMD: +1 per round of successes, halved on 429/503/timeouts, Retry-After honoured).",
+                parse: { t in
+                    let s = t.trimmingCharacters(in: .whitespaces)
+                    guard s == "auto" || Int(s) != nil else { throw SettingTextError("'\(t)' is neither auto nor a whole number") }
+                    return s
+                }, text: { $0 }, check: { $0 == "auto" || (Int($0) ?? 0) >= 1 ? nil : "must be at least 1 (or auto)" }),
+        .value("generator.max_concurrency", \.maxConcurrency, doc: "auto: the most requests in flight per endpoint.", check: SettingRule.atLeast(1)),
+        .value("generator.timeout", \.timeout, doc: "Seconds one request may take.", check: { $0 > 0 ? nil : "must be > 0 seconds" }),
+        .value("generator.max_retries", \.maxRetries, doc: "Retries per request before a prompt is incomplete.", check: SettingRule.nonNegative),
+        .path("generator.simulated_rates", \.simulatedRates, doc: "simulated: CSV id,p of the true unsafe probabilities."),
+        .value("generator.simulated_latency", \.simulatedLatency, doc: "simulated: seconds per request (to watch or interrupt a run).",
+               check: { $0 >= 0 ? nil : "must be ≥ 0 seconds" }),
+    ]
 }

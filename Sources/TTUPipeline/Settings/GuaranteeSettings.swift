@@ -4,8 +4,8 @@ import TTUFiles
 /// The guarantee calibration gives (docs/method.md §4): corrected (marginal, corrected for
 /// finite n; the default), marginal (the paper's rule), or PAC at level δ with a
 /// concentration inequality. Shared by `ttu calibrate`, `ttu simulate` and the run config.
-public struct GuaranteeSettings: Sendable, Equatable {
-    public enum Kind: String, CaseIterable, Sendable { case corrected, marginal, pac }
+public struct GuaranteeSettings: Sendable, Equatable, Codable {
+    public enum Kind: String, CaseIterable, Sendable, Codable, SettingChoice { case corrected, marginal, pac }
     public var kind = Kind.corrected
     /// corrected: standard errors added to each level's estimate before comparing with α.
     /// 0.5 from the regime study (docs/method.md §4, bench/regime): the plain rule's
@@ -20,8 +20,7 @@ public struct GuaranteeSettings: Sendable, Equatable {
     public init() {}
 
     public func validate() throws {
-        if !(delta > 0 && delta < 1) { throw SettingError("calibration.delta", "must be in (0, 1)") }
-        if !(margin.isFinite && margin >= 0) { throw SettingError("calibration.margin", "must be a number of standard errors ≥ 0, got \(margin)") }
+        try checkDeclared()
     }
 
     public var guarantee: Guarantee {
@@ -59,7 +58,7 @@ public func parseTauGrid(_ s: String, key: String = "calibration.tau_grid") thro
 }
 
 /// The candidate levels τ_j: chosen from p̂, M and B (`auto`, docs/method.md §2), or given.
-public enum TauGridChoice: Sendable, Equatable, CustomStringConvertible {
+public enum TauGridChoice: Sendable, Equatable, CustomStringConvertible, Codable {
     case auto
     case fixed(TauGrid)
 
@@ -81,4 +80,18 @@ public enum TauGridChoice: Sendable, Equatable, CustomStringConvertible {
         case .fixed(let g): return "\(g.minLog10),\(g.maxLog10),\(g.count)"
         }
     }
+}
+
+extension ConcentrationBound: SettingChoice {}
+
+extension GuaranteeSettings: DeclaredSettings {
+    public static var defaults: GuaranteeSettings { GuaranteeSettings() }
+
+    public static let declarations: [Setting<GuaranteeSettings>] = [
+        .value("calibration.guarantee", \.kind, doc: "corrected (marginal, each level's estimate raised by margin standard errors against the optimism of selection at finite n), marginal (the paper's rule) or pac (holds for this run with probability ≥ 1 − δ). docs/method.md §4."),
+        .value("calibration.margin", \.margin, doc: "corrected: standard errors added to each level's estimated miscoverage.",
+               check: { $0 >= 0 ? nil : "must be a number of standard errors ≥ 0, got \(Num.format($0))" }),
+        .value("calibration.delta", \.delta, doc: "pac: δ.", check: { $0 > 0 && $0 < 1 ? nil : "must be in (0, 1)" }),
+        .value("calibration.inequality", \.inequality, doc: "pac: the concentration inequality (bernstein recommended: docs/method.md §4). The old name calibration.bound is read too, for one release."),
+    ]
 }

@@ -4,8 +4,8 @@ import TTUSampling
 
 /// What judges a generation unsafe: a score per generation, unsafe when score ≥ threshold.
 /// `ttu collect`'s rater flags and the run config's `rater:` section build this type.
-public struct RaterSettings: Sendable, Equatable {
-    public enum Kind: String, CaseIterable, Sendable { case lexicon, moderation, judge, `guard`, command }
+public struct RaterSettings: Sendable, Equatable, Codable {
+    public enum Kind: String, CaseIterable, Sendable, Codable, SettingChoice { case lexicon, moderation, judge, `guard`, command }
 
     public var kind: Kind = .lexicon
     /// API root for moderation/judge/guard (default: the first generator endpoint).
@@ -31,7 +31,7 @@ public struct RaterSettings: Sendable, Equatable {
 
     /// `generatorEndpoints`: the fallback for `endpoint`.
     public func validate(generatorEndpoints: [String]) throws {
-        if !threshold.isFinite { throw SettingError("rater.threshold", "must be a number") }
+        try checkDeclared()
         switch kind {
         case .judge where model == nil: throw SettingError("rater.model", "the judge rater needs a model")
         case .guard where model == nil: throw SettingError("rater.model", "the guard rater needs a model (the guard model's name on its server)")
@@ -88,4 +88,20 @@ public struct RaterSettings: Sendable, Equatable {
         guard template.contains("{completion}") else { throw InputError(file: judgeTemplate, "the template has no {completion} placeholder") }
         return template
     }
+}
+
+extension RaterSettings: DeclaredSettings {
+    public static var defaults: RaterSettings { RaterSettings() }
+
+    public static let declarations: [Setting<RaterSettings>] = [
+        .value("rater.kind", \.kind, flag: "--rater", doc: "lexicon (offline word list), moderation (/v1/moderations), judge (an LLM), guard (a Llama-Guard-style classifier; the score is P(unsafe) from its logprobs) or command (a local program)."),
+        .optional("rater.endpoint", \.endpoint, flag: "--rater-endpoint", doc: "API root for moderation/judge/guard (default: the first generator endpoint)."),
+        .optional("rater.model", \.model, flag: "--rater-model", doc: "Model of the judge or guard (required) or moderation (optional)."),
+        .optional("rater.category", \.category, doc: "moderation: use category_scores[NAME] instead of flagged."),
+        .list("rater.categories", \.categories, flag: "--guard-categories", doc: "guard: the categories that count, e.g. [S1, S10] (default: all); an unsafe verdict naming only others scores 0."),
+        .path("rater.judge_template", \.judgeTemplate, doc: "judge: prompt template file ({prompt}, {completion})."),
+        .optional("rater.command", \.command, flag: "--rater-command", doc: "command: shell command speaking JSONL ({\"text\"} in, {\"score\"} out)."),
+        .path("rater.lexicon", \.lexicon, doc: "lexicon: word list file instead of the shipped one."),
+        .value("rater.threshold", \.threshold, doc: "A generation is unsafe when its score ≥ threshold."),
+    ]
 }

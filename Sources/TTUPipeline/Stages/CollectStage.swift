@@ -119,7 +119,7 @@ public enum CollectStage {
         -> (endpoints: [Endpoint], identity: [String: String], extras: [String]?) {
         switch g.kind {
         case .openai:
-            let sampling = try g.sampling()
+            let sampling = try g.wire()
             let eps = g.endpoints.map { g.endpoint(OpenAIGenerator(base: $0, settings: sampling, transport: http!)) }
             return (eps, try g.identity(), nil)
         case .simulated:

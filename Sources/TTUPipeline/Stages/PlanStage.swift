@@ -5,13 +5,13 @@ import TTUFiles
 /// Allocates the calibration budget over prompts (docs/method.md §3): plan.csv with each
 /// prompt's sampling probability π_i and cap c_i, and plan.json beside it.
 public enum PlanStage {
-    public struct Settings: Sendable {
+    public struct Settings: Sendable, Codable {
         /// `id,p_hat` of the calibration prompts.
         public var predictions: String
         public var out: String
         /// B: expected generations per calibration prompt.
         public var budget: Double
-        public var strategy: AllocationStrategy
+        public var strategy: AllocationStrategy = .optimized
         /// W: the largest inverse-probability weight (π ≥ 1/W); the bound cap is M = ⌊B·W⌋.
         /// nil = auto: chosen from p̂, α, B and the guarantee (`WeightChoice`, docs/method.md §3)
         /// for trimmed and optimized; 100 for the others.
@@ -48,11 +48,8 @@ public enum PlanStage {
         }
 
         public func validate() throws {
-            if !(budget.isFinite && budget > 0) {
-                throw SettingError("calibration.budget", "must be a positive number of generations per prompt, got \(budget)")
-            }
+            try checkDeclared()
             if let w = maxWeight {
-                if !(w.isFinite && w >= 1) { throw SettingError("calibration.max_weight", "must be auto or a number ≥ 1, got \(Num.format(w))") }
                 if strategy.capsBounds, (budget * w).rounded(.down) < 1 {
                     throw SettingError("calibration.max_weight", "the bound cap M = ⌊B·W⌋ must be at least 1 (B = \(Num.format(budget)), W = \(Num.format(w))): raise the budget or W, or use auto")
                 }
@@ -72,11 +69,7 @@ public enum PlanStage {
                 if !(m.isFinite && m >= 0) { throw SettingError("min_pilot_misses", "must be a number ≥ 0, got \(m)") }
                 if strategy != .adaptive { throw SettingError("min_pilot_misses", "applies to the adaptive strategy") }
             }
-            if let t = tokensPerGeneration, !(t.isFinite && t > 0) {
-                throw SettingError("calibration.tokens_per_generation", "must be a positive number, got \(t)")
-            }
-            if let p = pricePerMillionTokens {
-                if !(p.isFinite && p >= 0) { throw SettingError("calibration.price_per_million_tokens", "must be a number ≥ 0, got \(p)") }
+            if pricePerMillionTokens != nil {
                 if tokensPerGeneration == nil {
                     throw SettingError("calibration.price_per_million_tokens", "needs the tokens per generation too (--tokens-per-generation, calibration.tokens_per_generation)")
                 }
@@ -278,4 +271,29 @@ public enum PlanStage {
         console.say("wrote \(s.out) and \(PlanFile.settingsPath(for: s.out))")
         return Outcome(plan: file, adaptiveStep: 2)
     }
+}
+
+extension AllocationStrategy: SettingChoice {}
+
+extension PlanStage.Settings: DeclaredSettings {
+    public static var defaults: PlanStage.Settings { PlanStage.Settings(predictions: "", out: "", budget: 100) }
+
+    public static let declarations: [Setting<PlanStage.Settings>] = [
+        .value("calibration.strategy", \.strategy, doc: "Budget allocation: naive, basic, trimmed, optimized (docs/method.md §3; see ttu plan --help)."),
+        .value("calibration.budget", \.budget, doc: "B: expected generations per calibration prompt.",
+               check: { $0.isFinite && $0 > 0 ? nil : "must be a positive number of generations per prompt, got \(Num.format($0))" }),
+        .custom("calibration.max_weight", \.maxWeight, doc: "W: largest inverse-probability weight; every bound L is capped at M = ⌊B·W⌋. auto: chosen from the calibration predictions, α, B and the guarantee by simulating the calibration under p̂ (docs/method.md §3; the choice and its reason are in plan.json).",
+                parse: { t in
+                    let v = t.trimmingCharacters(in: .whitespaces)
+                    if v == "auto" { return nil }
+                    guard let w = Double(v), w.isFinite else { throw SettingTextError("'\(t)' is neither auto nor a number") }
+                    return w
+                }, text: { $0.map(Num.format) ?? "auto" },
+                check: { w in w.map { $0 >= 1 ? nil : "must be auto or a number ≥ 1, got \(Num.format($0))" } ?? nil }),
+        .value("calibration.tau_grid", \.tauGrid, doc: "Candidate levels τ_j: auto (300 levels up to where the largest candidate bound reaches M for 90% of the prompts) or MINLOG10,MAXLOG10,COUNT (log-spaced; the paper's: -3,-0.75,300)."),
+        .optional("calibration.tokens_per_generation", \.tokensPerGeneration, doc: "Tokens one generation costs (prompt + completion): the plan then states its expected and worst-case tokens.",
+                  check: { $0 > 0 ? nil : "must be a positive number, got \(Num.format($0))" }),
+        .optional("calibration.price_per_million_tokens", \.pricePerMillionTokens, doc: "Price of a million tokens: the plan then states its expected and worst-case cost (needs tokens_per_generation).",
+                  check: { $0 >= 0 ? nil : "must be a number ≥ 0, got \(Num.format($0))" }),
+    ]
 }

@@ -6,10 +6,10 @@ import TTUModel
 /// Fits the predictor p̂(x) of a prompt's unsafe probability by maximum likelihood on
 /// survival data (docs/method.md §2), and compares it with the constant predictor.
 public enum TrainStage {
-    public enum Features: String, CaseIterable, Sendable { case hashed, embeddings, fields }
-    public enum ModelKind: String, CaseIterable, Sendable { case logistic, mlp }
+    public enum Features: String, CaseIterable, Sendable, Codable, SettingChoice { case hashed, embeddings, fields }
+    public enum ModelKind: String, CaseIterable, Sendable, Codable, SettingChoice { case logistic, mlp }
 
-    public struct Settings: Sendable {
+    public struct Settings: Sendable, Codable {
         /// `id,n,k` counts or `id,observed,event` first-unsafe times.
         public var data: String
         public var prompts: String
@@ -39,20 +39,11 @@ public enum TrainStage {
         }
 
         public func validate() throws {
-            if !(validationFraction > 0 && validationFraction < 1) {
-                throw SettingError("training.validation_fraction", "must be in (0, 1): it picks the epoch and measures the predictor")
-            }
+            try checkDeclared()
             if features == .embeddings, embedding.model == nil { throw SettingError("training.embedding_model", "embedding features need a model name") }
             if features == .embeddings, embedding.endpoint == nil { throw SettingError("training.embedding_endpoint", "embedding features need an endpoint") }
             if features == .fields, fields.isEmpty { throw SettingError("training.fields", "fields features need the keys to use, e.g. prompt_toxicity") }
             if features != .fields, !fields.isEmpty { throw SettingError("training.fields", "goes with features: fields") }
-            if hiddenLayers.isEmpty || hiddenLayers.contains(where: { $0 < 1 }) { throw SettingError("training.hidden_layers", "must be positive widths") }
-            if epochs < 1 { throw SettingError("training.epochs", "must be > 0") }
-            if batchSize < 1 { throw SettingError("training.batch_size", "must be > 0") }
-            if buckets < 1 { throw SettingError("training.buckets", "must be > 0") }
-            if patience < 1 { throw SettingError("training.patience", "must be > 0") }
-            if let lr = learningRate, !(lr > 0) { throw SettingError("training.learning_rate", "must be > 0") }
-            if !(weightDecay >= 0) { throw SettingError("training.weight_decay", "must be ≥ 0") }
         }
     }
 
@@ -200,4 +191,29 @@ public enum PredictStage {
         console.say("wrote \(s.out)")
         return predictions
     }
+}
+
+extension TrainStage.Settings: DeclaredSettings {
+    public static var defaults: TrainStage.Settings { TrainStage.Settings(data: "", prompts: "", out: "") }
+
+    public static let declarations: [Setting<TrainStage.Settings>] = [
+        .value("training.features", \.features, doc: "hashed (word and character n-grams, built in), embeddings (/v1/embeddings, cached in RUN/embeddings.sqlite) or fields (numeric keys of the prompt records, standardised)."),
+        .list("training.fields", \.fields, doc: "fields: the prompt records' numeric keys to use, e.g. [prompt_toxicity]. Required for fields."),
+        .value("training.buckets", \.buckets, doc: "hashed: number of hash buckets (features).", check: SettingRule.positive),
+        .value("training.word_ngrams", \.wordNgrams, doc: "hashed: word n-gram lengths MIN-MAX (0-0: none)."),
+        .value("training.char_ngrams", \.charNgrams, doc: "hashed: character n-gram lengths MIN-MAX (0-0: none)."),
+        .optional("training.embedding_endpoint", \.embedding.endpoint, doc: "embeddings: API root (default: the first generator endpoint)."),
+        .optional("training.embedding_model", \.embedding.model, doc: "embeddings: model name. Required for embeddings."),
+        .value("training.model", \.model, doc: "logistic regression or a small MLP."),
+        .list("training.hidden_layers", \.hiddenLayers, flag: "--hidden", doc: "mlp: hidden layer widths.",
+              check: { $0.isEmpty || $0.contains { $0 < 1 } ? "must be positive widths" : nil }),
+        .optional("training.learning_rate", \.learningRate, doc: "AdamW learning rate (default 0.01 for logistic, 0.003 for mlp).",
+                  check: { $0 > 0 ? nil : "must be > 0" }),
+        .value("training.epochs", \.epochs, doc: "Most epochs (early stopping usually ends sooner).", check: SettingRule.positive),
+        .value("training.batch_size", \.batchSize, doc: "Prompts per optimiser step.", check: SettingRule.positive),
+        .value("training.weight_decay", \.weightDecay, doc: "AdamW weight decay.", check: { $0 >= 0 ? nil : "must be ≥ 0" }),
+        .value("training.validation_fraction", \.validationFraction, doc: "Training prompts held out to pick the epoch and to compare with a constant predictor.",
+               check: { $0 > 0 && $0 < 1 ? nil : "must be in (0, 1): it picks the epoch and measures the predictor" }),
+        .value("training.patience", \.patience, doc: "Stop after this many epochs without a better validation loss.", check: SettingRule.positive),
+    ]
 }

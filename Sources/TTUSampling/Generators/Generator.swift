@@ -78,7 +78,7 @@ public struct SamplingSettings: Sendable, Equatable, Codable {
     /// merged into every request body (server-specific sampling settings). nil: none.
     public var extraBody: String?
 
-    public init(model: String, api: API = .completions, maxTokens: Int = 30, temperature: Double = 1,
+    public init(model: String = "", api: API = .completions, maxTokens: Int = 30, temperature: Double = 1,
                 topP: Double? = nil, stop: [String] = [], n: Int = 1, extraBody: String? = nil) {
         self.model = model
         self.api = api
