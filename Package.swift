@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "ttu", targets: ["ttu"]),
+        .executable(name: "ttu-bench", targets: ["ttu-bench"]),
         .library(name: "TTUCore", targets: ["TTUCore"]),
         .library(name: "TTUModel", targets: ["TTUModel"]),
         .library(name: "TTUFiles", targets: ["TTUFiles"]),
@@ -53,14 +54,19 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        // Not shipped as a library: the benchmark drivers `ttu bench` runs.
+        // Not shipped as a library: the benchmark drivers `ttu-bench` runs.
         .target(name: "TTUBench", dependencies: [
             "TTUCore", "TTUFiles", "TTUReport", "TTUSampling", "TTUPipeline", "TTUTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        // The CLI: parse, call a stage, print.
+        // The CLI: parse, call a stage, print. Only the pipeline: no stub servers, no benchmarks.
         .executableTarget(name: "ttu", dependencies: [
-            "TTUCore", "TTUFiles", "TTUPipeline", "TTUBench", "TTUSampling",
+            "TTUPipeline",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        // The benchmarks as their own executable (`ttu bench` runs it): they bring the stubs.
+        .executableTarget(name: "ttu-bench", dependencies: [
+            "TTUBench", "TTUPipeline",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "TTUCoreTests", dependencies: ["TTUCore"]),

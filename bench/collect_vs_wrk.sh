@@ -13,7 +13,7 @@ fi
 [ -x bench/.venv/bin/python ] || python3 -m venv bench/.venv
 bench/.venv/bin/python -c 'import aiohttp' 2>/dev/null || bench/.venv/bin/pip install -q aiohttp
 if [ -z "${TTU:-}" ]; then
-  swift build -c release --product ttu >&2
+  swift build -c release --product ttu >&2 && swift build -c release --product ttu-bench >&2
   TTU=.build/release/ttu
 fi
 exec bench/.venv/bin/python bench/collect_vs_wrk.py --ttu "$TTU" "$@"

@@ -1,7 +1,5 @@
 import ArgumentParser
-import TTUCore
 import TTUPipeline
-import TTUSampling
 
 /// The flag for a setting key, for error lines: `generator.max_tokens` → `--max-tokens`,
 /// from the setting's declaration.

@@ -1,5 +1,4 @@
 import ArgumentParser
-import TTUCore
 import TTUPipeline
 
 private typealias P = PlanStage.Settings

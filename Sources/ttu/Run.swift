@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import TTUFiles
 import TTUPipeline
 
 struct Run: AsyncParsableCommand {

@@ -1,6 +1,4 @@
 import ArgumentParser
-import TTUCore
-import TTUFiles
 import TTUPipeline
 
 struct Simulate: ParsableCommand {

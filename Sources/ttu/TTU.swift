@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
-import TTUFiles
 import TTUPipeline
-import TTUSampling
 
 @main
 struct TTU: AsyncParsableCommand {
