@@ -8,7 +8,7 @@ import TTUSampling
 /// How a plan spends the budget (TTUCore).
 public typealias AllocationStrategy = TTUCore.AllocationStrategy
 /// The PAC guarantee's concentration inequality (TTUCore).
-public typealias ConcentrationBound = TTUCore.ConcentrationBound
+public typealias ConcentrationInequality = TTUCore.ConcentrationInequality
 /// The synthetic experiment `ttu simulate` runs (TTUCore).
 public typealias CalibrationStudy = TTUCore.CalibrationStudy
 /// Bad input, named by file, line and field (TTUFiles).

@@ -36,7 +36,7 @@ extension Option {
 }
 
 extension AllocationStrategy: ExpressibleByArgument {}
-extension ConcentrationBound: ExpressibleByArgument {}
+extension ConcentrationInequality: ExpressibleByArgument {}
 extension SamplingSettings.API: ExpressibleByArgument {}
 extension GeneratorSettings.Kind: ExpressibleByArgument {}
 extension RaterSettings.Kind: ExpressibleByArgument {}
@@ -52,8 +52,8 @@ struct GuaranteeOptions: ParsableArguments {
     var guarantee: GuaranteeSettings.Kind?
     @Option(GuaranteeSettings.option(\.margin)) var margin: Double
     @Option(GuaranteeSettings.option(\.delta)) var delta: Double
-    @Option(GuaranteeSettings.option(\.inequality)) var inequality: ConcentrationBound
-    @Option(name: .customLong("bound"), help: .hidden) var deprecatedBound: ConcentrationBound?
+    @Option(GuaranteeSettings.option(\.inequality)) var inequality: ConcentrationInequality
+    @Option(name: .customLong("bound"), help: .hidden) var deprecatedBound: ConcentrationInequality?
 
     var settings: GuaranteeSettings {
         var g = GuaranteeSettings()

@@ -252,7 +252,7 @@ final class CalibrationTests: XCTestCase {
         let testP = (0..<3000).map { _ in pow(10, -4 + 2.5 * testRNG.uniformOpen()) }
         let testPHat = testP.map { min(0.9, $0 * exp(0.6 * testRNG.normal() + 0.3)) }
         let delta = 0.1, alpha = 0.1, reps = 60
-        for bound in ConcentrationBound.allCases {
+        for bound in ConcentrationInequality.allCases {
             var violations = 0, lpbSum = 0.0
             for r in 0..<reps {
                 let (s, bounds) = try sample(.optimized, budget: 60, pop: pop, seed: UInt64(5000 + r))

@@ -1,15 +1,5 @@
 import Foundation
 
-/// Concentration bounds for the PAC guarantee (docs/method.md §4).
-public enum ConcentrationBound: String, CaseIterable, Codable, Sendable {
-    /// `exp(−2n(α − α̂)₊² / w_max²) ≤ δ`: simple, loose when weights are large.
-    case hoeffding
-    /// Empirical Bernstein (Maurer & Pontil): uses the variance of Z, small when most Z are 0.
-    case bernstein
-    /// Test-by-betting supermartingale (Waudby-Smith & Ramdas) with Ville's inequality.
-    case betting
-}
-
 /// Which guarantee calibration provides.
 public enum Guarantee: Equatable, Sendable {
     /// `P(T ≥ L) ≥ 1 − α` on average over the calibration draw (the paper's estimator:
@@ -22,7 +12,7 @@ public enum Guarantee: Equatable, Sendable {
     /// large weights; `margin` standard errors offset that optimism.
     case corrected(margin: Double)
     /// With probability ≥ 1 − δ over the calibration data, the miscoverage is ≤ α.
-    case pac(delta: Double, bound: ConcentrationBound)
+    case pac(delta: Double, bound: ConcentrationInequality)
 
     public var name: String {
         switch self { case .marginal: return "marginal"; case .corrected: return "corrected"; case .pac: return "pac" }

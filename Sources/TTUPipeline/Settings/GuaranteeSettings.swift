@@ -16,7 +16,7 @@ public struct GuaranteeSettings: Sendable, Equatable, Codable {
     public var delta = 0.05
     /// The PAC concentration inequality: bernstein (the default; see docs/method.md §4),
     /// betting or hoeffding.
-    public var inequality = ConcentrationBound.bernstein
+    public var inequality = ConcentrationInequality.bernstein
     public init() {}
 
     public func validate() throws {
@@ -82,7 +82,7 @@ public enum TauGridChoice: Sendable, Equatable, CustomStringConvertible, Codable
     }
 }
 
-extension ConcentrationBound: SettingChoice {}
+extension ConcentrationInequality: SettingChoice {}
 
 extension GuaranteeSettings: DeclaredSettings {
     public static var defaults: GuaranteeSettings { GuaranteeSettings() }

@@ -125,7 +125,7 @@ public enum SimulateStage {
             table(TextTable.pad(c.strategy.rawValue, 10) + TextTable.pad(Num.format(c.budget), 8, right: true)
                 + TextTable.pad("\(Num.fixed(c.coverageMean, 4)) ± \(Num.fixed(c.coverageSD, 4))", 22, right: true)
                 + TextTable.pad(Num.fixed(c.belowTarget, 2), 12, right: true)
-                + TextTable.pad(Num.fixed(c.lpbMean, 1), 12, right: true) + TextTable.pad(Num.fixed(c.lpbMean / oracle.meanLPB, 3), 10, right: true)
+                + TextTable.pad(Num.fixed(c.meanLPB, 1), 12, right: true) + TextTable.pad(Num.fixed(c.meanLPB / oracle.meanLPB, 3), 10, right: true)
                 + TextTable.pad(Num.fixed(c.generationsMean, 1), 11, right: true) + TextTable.pad(Num.fixed(c.capMean, 1), 10, right: true))
         }
         if let note = fallbackNote(rows, settings.twoStage) { table(note) }
@@ -225,7 +225,7 @@ public enum SimulateStage {
             let cells = StudyCell.aggregate(rows, alpha: s.alpha)
             if g == .marginal { fellBack = fallbackNote(rows, settings.twoStage) }
             // optimized's mean bound against its generations drawn, one point per budget.
-            let optimizedCurve = cells.filter { $0.strategy == .optimized }.map { (generations: $0.generationsMean, meanLPB: $0.lpbMean) }
+            let optimizedCurve = cells.filter { $0.strategy == .optimized }.map { (generations: $0.generationsMean, meanLPB: $0.meanLPB) }
             let label = g == .marginal ? "marginal" : "pac (\(s.guarantee.inequality.rawValue), δ = \(s.guarantee.delta))"
             table("\n\(label)" + (g == .marginal ? "" : "; optimized uses its i.i.d. variant (λ fitted on the training prompts)"))
             table(TextTable.pad("strategy", 10) + TextTable.pad("budget", 8, right: true) + TextTable.pad("coverage mean ± sd", 22, right: true)
@@ -234,17 +234,17 @@ public enum SimulateStage {
                 + TextTable.pad("× oracle", 10, right: true) + TextTable.pad("× opt. at equal gen", 21, right: true))
             for c in cells {
                 guard let ref = cells.first(where: { $0.strategy == .optimized && $0.budget == c.budget }) else { continue }
-                let ratio = c.lpbMean / ref.lpbMean
-                let fraction = c.lpbMean / oracle.meanLPB
-                let atEqual = EqualSpend.interpolate(at: c.generationsMean, curve: optimizedCurve).map { c.lpbMean / $0 }
+                let ratio = c.meanLPB / ref.meanLPB
+                let fraction = c.meanLPB / oracle.meanLPB
+                let atEqual = EqualSpend.interpolate(at: c.generationsMean, curve: optimizedCurve).map { c.meanLPB / $0 }
                 table(TextTable.pad(c.strategy.rawValue, 10) + TextTable.pad(Num.format(c.budget), 8, right: true)
                     + TextTable.pad("\(Num.fixed(c.coverageMean, 4)) ± \(Num.fixed(c.coverageSD, 4))", 22, right: true)
-                    + TextTable.pad(Num.fixed(c.belowTarget, 2), 12, right: true) + TextTable.pad(Num.fixed(c.lpbMean, 1), 11, right: true)
+                    + TextTable.pad(Num.fixed(c.belowTarget, 2), 12, right: true) + TextTable.pad(Num.fixed(c.meanLPB, 1), 11, right: true)
                     + TextTable.pad(Num.fixed(ratio, 2), 13, right: true) + TextTable.pad(Num.fixed(c.generationsMean, 1), 11, right: true)
                     + TextTable.pad(Num.fixed(ref.generationsMean, 1), 12, right: true)
                     + TextTable.pad(Num.fixed(fraction, 3), 10, right: true) + TextTable.pad(atEqual.map { Num.fixed($0, 2) } ?? "—", 21, right: true))
                 csv.row([g.name, c.strategy.rawValue, Num.format(c.budget), String(c.reps), Num.format(c.coverageMean),
-                         Num.format(c.coverageSD), Num.format(c.belowTarget), Num.format(c.lpbMean), Num.format(ratio),
+                         Num.format(c.coverageSD), Num.format(c.belowTarget), Num.format(c.meanLPB), Num.format(ratio),
                          Num.format(c.generationsMean), Num.format(ref.generationsMean),
                          Num.format(oracle.meanLPB), Num.format(fraction), Num.format(atEqual)])
             }

@@ -8,7 +8,7 @@ public struct StudyCell: Sendable {
     public var budget: Double
     public var reps: Int
     public var coverageMean: Double, coverageSD: Double
-    public var lpbMean: Double, lpbSD: Double
+    public var meanLPB: Double, lpbSD: Double
     public var generationsMean: Double, generationsSD: Double
     public var capMean: Double
     /// Fraction of repetitions whose coverage fell below 1 − α.
@@ -30,7 +30,7 @@ public struct StudyCell: Sendable {
             cells.append(StudyCell(
                 strategy: rs[0].strategy, budget: rs[0].budget, reps: rs.count,
                 coverageMean: Evaluation.mean(cov), coverageSD: Evaluation.sd(cov),
-                lpbMean: Evaluation.mean(lpb), lpbSD: Evaluation.sd(lpb),
+                meanLPB: Evaluation.mean(lpb), lpbSD: Evaluation.sd(lpb),
                 generationsMean: Evaluation.mean(gen), generationsSD: Evaluation.sd(gen),
                 capMean: Evaluation.mean(rs.map(\.meanCap)),
                 belowTarget: Double(cov.filter { $0 < 1 - alpha }.count) / Double(rs.count),
@@ -76,7 +76,7 @@ public struct SimulationReport {
         gen.series = series(\.generationsMean, \.generationsSD)
         var lpb = SVGChart(title: "Mean lower bound (log scale)", xLabel: "budget per prompt B", yLabel: "mean LPB")
         lpb.logY = true
-        lpb.series = series(\.lpbMean, \.lpbSD)
+        lpb.series = series(\.meanLPB, \.lpbSD)
         lpb.references = [.init(name: "uncalibrated", y: uncalibratedLPB, color: "#000", dashed: false)]
         if let o = oracle, o.meanLPB.isFinite {
             lpb.references.append(.init(name: "oracle (true p, no M)", y: o.meanLPB, color: "#555", dashed: true))
@@ -88,8 +88,8 @@ public struct SimulationReport {
             rows += "<tr><td>\(c.strategy.rawValue)</td><td>\(Num.format(c.budget))</td><td>\(c.reps)</td>"
                 + "<td>\(Num.fixed(c.coverageMean, 4)) ± \(Num.fixed(c.coverageSD, 4))</td>"
                 + "<td>\(Num.fixed(c.belowTarget, 2))</td>"
-                + "<td>\(Num.fixed(c.lpbMean, 1)) ± \(Num.fixed(c.lpbSD, 1))</td>"
-                + (oracleLPB.map { "<td>\(Num.fixed(c.lpbMean / $0, 3))</td>" } ?? "")
+                + "<td>\(Num.fixed(c.meanLPB, 1)) ± \(Num.fixed(c.lpbSD, 1))</td>"
+                + (oracleLPB.map { "<td>\(Num.fixed(c.meanLPB / $0, 3))</td>" } ?? "")
                 + "<td>\(Num.fixed(c.generationsMean, 1))</td><td>\(Num.fixed(c.capMean, 1))</td><td>\(c.trivial)</td></tr>\n"
         }
         return """
