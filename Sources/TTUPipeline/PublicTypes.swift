@@ -19,3 +19,5 @@ public typealias Num = TTUFiles.Num
 public typealias SamplingSettings = TTUSampling.SamplingSettings
 /// A sampling failure no retry can fix (bad key, unknown model): the run stops (TTUSampling).
 public typealias FatalSamplingError = TTUSampling.FatalSamplingError
+/// One of N deterministic shards of a prompt set (`ttu collect --shard K/N`) (TTUSampling).
+public typealias Shard = TTUSampling.Shard

@@ -15,8 +15,17 @@ struct Collect: AsyncParsableCommand {
                                           (0 = not sampled; written id,0,0,0)
           --per-prompt N                  test times: cap N for every prompt
           --per-prompt N --no-early-stop  training counts: all N, id,n,k
-        Every plan id must be in --prompts; other prompts are an error unless
-        --subset is given (then they are ignored).
+          --cap-from lpb.csv              test truth at least cost: each prompt
+                                          of a bounds file (id,p_hat,lpb) to its
+                                          first unsafe generation or L − 1 safe
+                                          ones, which decides whether T ≥ L
+        Every plan (or bounds) id must be in --prompts; other prompts are an
+        error unless --subset is given (then they are ignored).
+
+        SHARDS --shard K/N samples only the prompts of shard K of N (a stable
+               hash of the id: the same on every machine). Run one shard per
+               host with the same flags, then `ttu merge --db … --db …`: the
+               observations are those of one unsharded run, byte for byte.
 
         OUTPUT --out: id,cap,observed,event — observed = generations drawn =
                min(T, c); event = 1 iff generation `observed` was unsafe
@@ -44,7 +53,11 @@ struct Collect: AsyncParsableCommand {
     @Option(name: .customLong("per-prompt"), help: "Cap N generations per prompt (test times, or counts with --no-early-stop).")
     var perPrompt: Int?
     @Flag(name: .customLong("no-early-stop"), help: "With --per-prompt: draw all N and write id,n,k counts.") var noEarlyStop = false
-    @Flag(help: "Allow prompts that are not in the plan (they are ignored).") var subset = false
+    @Option(name: .customLong("cap-from"), help: "Bounds file (id,p_hat,lpb, from ttu bound): cap each prompt at its bound L (test truth at least cost).")
+    var capFrom: String?
+    @Flag(help: "Allow prompts that are not in the plan or bounds file (they are ignored).") var subset = false
+    @Option(help: "Only shard K of N (K/N, e.g. 2/4): a stable hash of the prompt id picks the shard.", transform: Collect.parseShard)
+    var shard: Shard?
     @OptionGroup(title: "Generator") var generator: GeneratorOptions
     @OptionGroup(title: "Rater") var rater: RaterOptions
     @Option(help: "Most indices in flight past a prompt's rated prefix (default: total concurrency).") var lookahead: Int?
@@ -56,14 +69,29 @@ struct Collect: AsyncParsableCommand {
     @Flag(name: .customLong("allow-incomplete"), help: "Exit 0 even if some prompts are incomplete.") var allowIncomplete = false
 
     func validate() throws {
-        if (plan == nil) == (perPrompt == nil) { throw ValidationError("give exactly one of --plan or --per-prompt") }
+        if [plan != nil, perPrompt != nil, capFrom != nil].filter({ $0 }).count != 1 {
+            throw ValidationError("give exactly one of --plan, --per-prompt or --cap-from")
+        }
         if noEarlyStop && perPrompt == nil { throw ValidationError("--no-early-stop needs --per-prompt") }
         try validating { try settings.validate() }
     }
 
+    /// The caps: from a plan, a bounds file, or one number for every prompt.
+    static func mode(plan: String?, capFrom: String?, perPrompt: Int?, earlyStop: Bool, subset: Bool) -> CollectStage.Mode {
+        if let plan { return .plan(plan, subset: subset) }
+        if let capFrom { return .bounds(capFrom, subset: subset) }
+        return .perPrompt(perPrompt ?? 0, earlyStop: earlyStop)
+    }
+
+    static func parseShard(_ s: String) throws -> Shard {
+        guard let shard = Shard(parsing: s) else { throw ValidationError("--shard: '\(s)' is not K/N with 1 ≤ K ≤ N (e.g. 2/4)") }
+        return shard
+    }
+
     var settings: CollectStage.Settings {
-        let mode: CollectStage.Mode = plan.map { .plan($0, subset: subset) } ?? .perPrompt(perPrompt ?? 0, earlyStop: !noEarlyStop)
+        let mode = Self.mode(plan: plan, capFrom: capFrom, perPrompt: perPrompt, earlyStop: !noEarlyStop, subset: subset)
         var s = CollectStage.Settings(prompts: prompts, mode: mode, db: db, out: out)
+        s.shard = shard
         (s.generator, s.rater, s.seed, s.lookahead) = (generator.settings, rater.settings, seed, lookahead)
         (s.storeText, s.allowIncomplete) = (storeText, allowIncomplete)
         return s
