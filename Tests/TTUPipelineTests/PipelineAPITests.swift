@@ -38,7 +38,7 @@ final class PipelineAPITests: XCTestCase {
         s.rater.kind = .lexicon
         s.trainingGenerations = 100
         s.plan.budget = 50
-        s.testGenerations = 500
+        s.testSampling = .perPrompt(500)
         return s
     }
 
@@ -76,7 +76,7 @@ final class PipelineAPITests: XCTestCase {
     func testKilledCollectionResumesToIdenticalBounds() async throws {
         try writePrompts()
         var s = settings()
-        s.testGenerations = 0
+        s.testSampling = .none
         let ref = dir.appendingPathComponent("ref"), killed = dir.appendingPathComponent("killed")
         try await Pipeline(settings: s, layout: RunLayout(dir: ref)).run()
         try FileManager.default.copyItem(at: ref, to: killed)

@@ -24,7 +24,7 @@ final class RunTests: XCTestCase {
         try t.write(name, s)
     }
 
-    func config(extra: String = "", latency: Double = 0, test: Int = 2000, budget: Int = 100) -> String {
+    func config(extra: String = "", latency: Double = 0, test: String = "2000", budget: Int = 100) -> String {
         """
         title: test run
         prompts: prompts.jsonl
@@ -114,7 +114,7 @@ final class RunTests: XCTestCase {
     /// predictor beats the constant one on validation log-likelihood.
     func testCoverageOnKnownRatesAndPredictorBeatsConstant() throws {
         try writePrompts(700)
-        try t.write("ttu.yaml", config(test: 3000, budget: 100))
+        try t.write("ttu.yaml", config(test: "3000", budget: 100))
         let r = try t.run(["run", "--config", "ttu.yaml", "--out", "run", "--quiet"])
         XCTAssertEqual(r.code, 0, r.err)
         let s = try summary("run")
@@ -132,6 +132,32 @@ final class RunTests: XCTestCase {
         XCTAssertGreaterThan(model, constant, "the text predictor does not beat the constant p̂")
         let median = (s["test"] as! [String: Any])["median_lpb"] as! Double
         XCTAssertGreaterThan(median, 1)
+    }
+
+    /// `test.generations_per_prompt: bound`: every test prompt sampled to L − 1 (or its first
+    /// unsafe generation), so coverage is decided for all of them — no interval.
+    func testTestSamplingToTheBoundDecidesEveryPrompt() throws {
+        try writePrompts(300)
+        try t.write("ttu.yaml", config(test: "bound"))
+        let r = try t.run(["run", "--config", "ttu.yaml", "--out", "run", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
+        let eval = (try summary("run")["test"] as! [String: Any])["evaluation"] as! [String: Any]
+        XCTAssertEqual(eval["ambiguous"] as? Int, 0)
+        XCTAssertEqual(eval["coverage_lower"] as! Double, eval["coverage_upper"] as! Double)
+        var bound: [String: Double] = [:]
+        for row in try t.read("run/lpb_test.csv").split(separator: "\n").dropFirst() {
+            let f = row.split(separator: ","); bound[String(f[0])] = Double(f[2])!
+        }
+        let obs = try t.read("run/test_obs.csv").split(separator: "\n").dropFirst().map { $0.split(separator: ",") }
+        XCTAssertEqual(obs.count, bound.count)
+        for f in obs { XCTAssertEqual(Double(f[1])!, bound[String(f[0])]! - 1, "cap = L − 1 for \(f[0])") }
+        // A fixed cap below many bounds is warned about.
+        try t.write("ttu.yaml", config(test: "2"))
+        let r2 = try t.run(["run", "--config", "ttu.yaml", "--out", "run"])
+        XCTAssertEqual(r2.code, 0, r2.err)
+        XCTAssertTrue(r2.err.contains("undecided"), r2.err)
+        try t.write("ttu.yaml", config(test: "lots"))
+        XCTAssertEqual(try t.run(["run", "--config", "ttu.yaml", "--out", "run"]).code, 2)
     }
 
     func testBadConfigsFailAtStartNamingTheKeyOrLine() throws {

@@ -26,8 +26,9 @@ extension Pipeline {
         out.append(StageCost(stage: "calibration_obs", prompts: n[1], expected: nil, max: Double(n[1]) * s.plan.budget,
                              basis: "the plan spends B = \(Num.format(s.plan.budget)) per prompt on average at worst (Σ π·w = n·B); "
                                 + "its expected cost under p̂ is known once predict has run (`ttu plan` prints it)"))
-        if s.testGenerations > 0 {
-            let cap = s.testGenerations
+        switch s.testSampling {
+        case .none: break
+        case .perPrompt(let cap):
             var expected: Double?
             var basis = "at most \(cap) per test prompt; expected unknown before sampling (real model)"
             if let rates = try trueRates() {
@@ -35,6 +36,13 @@ extension Pipeline {
                 basis = "at most \(cap) per test prompt; expected under the known simulated rates"
             }
             out.append(StageCost(stage: "test_obs", prompts: n[2], expected: expected, max: Double(n[2] * cap), basis: basis))
+        case .bound:
+            // Every bound is at most M = ⌊B·W⌋; with W auto, at most the largest candidate W.
+            let w = s.plan.maxWeight ?? WeightChoice.defaultCandidates.max()!
+            let m = (s.plan.budget * w).rounded(.down)
+            out.append(StageCost(stage: "test_obs", prompts: n[2], expected: nil, max: Double(n[2]) * max(m - 1, 0),
+                                 basis: "each test prompt to its bound: at most L − 1 ≤ M − 1 = \(Num.format(m - 1)) each; "
+                                    + "the bounds are known once calibrated (usually far fewer: sampling stops at the first unsafe generation)"))
         }
         return out
     }

@@ -166,15 +166,25 @@ public final class Pipeline {
         return k
     }
 
-    /// Test truth and its evaluation, when test prompts are sampled.
+    /// Test truth and its evaluation, when test prompts are sampled: to a fixed cap, or to
+    /// each prompt's bound (L − 1 safe generations decide T ≥ L).
     func testStages(ratesInputs: [String]) async throws {
-        let L = layout, n = settings.testGenerations
-        guard n > 0 else {
+        let L = layout
+        let mode: CollectStage.Mode
+        var inputs = [L.testPrompts] + ratesInputs
+        switch settings.testSampling {
+        case .none:
             try? FileManager.default.removeItem(atPath: L.evaluation)
             return
+        case .perPrompt(let n):
+            mode = .perPrompt(n, earlyStop: true)
+            try warnIfCapUndecides(n)
+        case .bound:
+            mode = .bounds(L.lpb, subset: false)
+            inputs.append(L.lpb)
         }
-        try await stage("test_obs", key: collectKey + [n], inputs: [L.testPrompts] + ratesInputs, outputs: [L.testObservations]) {
-            try await CollectStage.run(collectSettings(prompts: L.testPrompts, mode: .perPrompt(n, earlyStop: true),
+        try await stage("test_obs", key: collectKey + [settings.testSampling.settingText], inputs: inputs, outputs: [L.testObservations]) {
+            try await CollectStage.run(collectSettings(prompts: L.testPrompts, mode: mode,
                                                        seed: StableHash.combine(seed, 3), db: "test_obs.sqlite", out: L.testObservations),
                                        console: console)
         }
@@ -183,6 +193,18 @@ public final class Pipeline {
             e.rates = simulated ? ratesInputs[0] : nil
             e.json = L.evaluation
             try EvaluateStage.run(e, console: console)
+        }
+    }
+
+    /// A fixed test cap N leaves every prompt with L > N + 1 that stays safe undecided: say
+    /// so before sampling when that is a large share of the test prompts.
+    func warnIfCapUndecides(_ n: Int) throws {
+        let bounds = try LPBFile.read(layout.lpb).lpb
+        guard !bounds.isEmpty else { return }
+        let above = bounds.filter { $0 > Double(n) + 1 }.count
+        if Double(above) >= 0.1 * Double(bounds.count) {
+            say("warning: \(above) of \(bounds.count) test bounds exceed test.generations_per_prompt + 1 = \(n + 1): those that stay safe "
+                + "for all \(n) generations are undecided (coverage is then an interval); test.generations_per_prompt: bound decides every prompt at the least cost")
         }
     }
 

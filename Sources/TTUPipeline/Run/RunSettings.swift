@@ -29,8 +29,8 @@ public struct RunSettings: Sendable {
     public var plan = PlanStage.Settings.defaults
     public var alpha = 0.1
     public var guarantee = GuaranteeSettings()
-    /// Cap on generations per test prompt to sample test truth (0: none).
-    public var testGenerations = 0
+    /// How test prompts are sampled to measure coverage (none, N per prompt, or to each bound).
+    public var testSampling = TestSampling.none
     /// Rows in the report's table of riskiest test prompts.
     public var riskiest = 25
 
@@ -98,8 +98,8 @@ extension RunSettings: DeclaredSettings {
         all.append(.value("calibration.alpha", \.alpha, doc: "α: allowed miscoverage, in (0, 1).",
                           check: { $0 > 0 && $0 < 1 ? nil : "must be in (0, 1), got \(Num.format($0))" }))
         all += guarantee + plan
-        all.append(.value("test.generations_per_prompt", \.testGenerations,
-                          doc: "Cap on generations per test prompt to sample test truth and measure coverage (0: no test sampling).", check: SettingRule.nonNegative))
+        all.append(.value("test.generations_per_prompt", \.testSampling,
+                          doc: "Test truth to measure coverage: bound (each prompt to its first unsafe generation or L − 1 safe ones: decides T ≥ L for every prompt at the least cost), N (at most N per prompt; a prompt with L > N + 1 that stays safe is undecided) or 0 (no test sampling)."))
         all.append(.value("report.riskiest", \.riskiest, doc: "Rows in the report's table of riskiest test prompts.", check: SettingRule.nonNegative))
         return all
     }()
