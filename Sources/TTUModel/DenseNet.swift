@@ -121,15 +121,15 @@ final class DenseWorkspace {
         targets.deallocate(); weights.deallocate(); gradient.deallocate()
     }
 
-    /// Copies the rows `indices[start..<start+count]` of `x` (row-major, `sizes[0]` columns),
-    /// and their targets and weights, into the input buffers.
-    func gather(x: UnsafePointer<Double>, y: UnsafePointer<Double>, w: UnsafePointer<Double>,
+    /// Copies the rows `indices[start..<start+count]` of `x` (expanded to `sizes[0]` dense
+    /// columns), and their targets and weights, into the input buffers.
+    func gather(x: FeatureMatrix, y: UnsafePointer<Double>, w: UnsafePointer<Double>,
                 indices: UnsafePointer<Int>, count: Int) {
         let d = sizes[0]
         let input = acts[0]
         for b in 0..<count {
             let r = indices[b]
-            (input + b * d).update(from: x + r * d, count: d)
+            x.copyRow(r, into: input + b * d)
             targets[b] = y[r]; weights[b] = w[r]
         }
     }
@@ -229,21 +229,19 @@ final class DenseWorkspace {
         }
     }
 
-    /// Logits for every row of `x` (row-major, `rows × sizes[0]`), in chunks of `capacity`.
-    func logits(params: [Double], x: [Double], rows: Int) -> [Double] {
-        let d = sizes[0]
+    /// Logits for every row of `features`, expanded `capacity` rows at a time.
+    func logits(params: [Double], features: FeatureMatrix) -> [Double] {
+        let d = sizes[0], rows = features.rows
         var out = [Double](repeating: 0, count: rows)
         params.withUnsafeBufferPointer { pp in
-            x.withUnsafeBufferPointer { xp in
-                var start = 0
-                while start < rows {
-                    let n = min(capacity, rows - start)
-                    acts[0].update(from: xp.baseAddress! + start * d, count: n * d)
-                    forward(pp.baseAddress!, count: n)
-                    let z = acts[sizes.count - 1]
-                    for b in 0..<n { out[start + b] = z[b] }
-                    start += n
-                }
+            var start = 0
+            while start < rows {
+                let n = min(capacity, rows - start)
+                for b in 0..<n { features.copyRow(start + b, into: acts[0] + b * d) }
+                forward(pp.baseAddress!, count: n)
+                let z = acts[sizes.count - 1]
+                for b in 0..<n { out[start + b] = z[b] }
+                start += n
             }
         }
         return out

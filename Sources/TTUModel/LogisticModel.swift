@@ -46,7 +46,7 @@ public struct LogisticModel: UnsafeRatePredictor, Codable, Equatable, Sendable {
     public func logits(_ features: FeatureMatrix) -> [Double] {
         precondition(features.cols == inputDimension, "expected \(inputDimension) features, got \(features.cols)")
         return DenseWorkspace(sizes: [weights.count, 1], capacity: 256)
-            .logits(params: weights + [bias], x: features.values, rows: features.rows)
+            .logits(params: weights + [bias], features: features)
     }
 
     /// Fits by minibatch AdamW on the weighted BCE (`config.hiddenLayers` is ignored).

@@ -100,8 +100,7 @@ public struct MLP: UnsafeRatePredictor, Codable, Equatable, Sendable {
 
     public func logits(_ features: FeatureMatrix) -> [Double] {
         precondition(features.cols == inputDimension, "expected \(inputDimension) features, got \(features.cols)")
-        return DenseWorkspace(sizes: net.sizes, capacity: 256).logits(params: net.parameters, x: features.values,
-                                                                      rows: features.rows)
+        return DenseWorkspace(sizes: net.sizes, capacity: 256).logits(params: net.parameters, features: features)
     }
 
     /// Fits an MLP with hidden widths `config.hiddenLayers` by minibatch AdamW on the

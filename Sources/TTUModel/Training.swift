@@ -291,23 +291,20 @@ enum Trainer {
     /// The validation rows copied out contiguously (row-major features, targets, weights),
     /// so their loss is one batched forward pass.
     struct ValidationSet {
-        var x: [Double] = [], y: [Double] = [], w: [Double] = []
+        var x: FeatureMatrix, y: [Double] = [], w: [Double] = []
         var count: Int
         var isEmpty: Bool { count == 0 }
 
         init(rows: [Int], features: FeatureMatrix, targets: [Double], weights: [Double]) {
-            let d = features.cols
-            for r in rows {
-                x.append(contentsOf: features.values[(r * d)..<((r + 1) * d)])
-                y.append(targets[r]); w.append(weights[r])
-            }
+            x = features.selecting(rows)
+            for r in rows { y.append(targets[r]); w.append(weights[r]) }
             count = rows.count
         }
 
         /// Weighted BCE `Σ w·BCE / Σ w` of `parameters` on the validation rows (its
         /// negation is the validation log-likelihood per generation).
         func loss(_ parameters: [Double], workspace ws: DenseWorkspace) -> Double {
-            let z = ws.logits(params: parameters, x: x, rows: count)
+            let z = ws.logits(params: parameters, features: x)
             return BinaryCrossEntropy.weightedMean(logits: z, targets: y, weights: w)
         }
 
@@ -316,7 +313,7 @@ enum Trainer {
         func compare(_ parameters: [Double], workspace ws: DenseWorkspace, pooledRate: Double) -> PredictorComparison? {
             let total = w.reduce(0, +)
             guard count > 1, total > 0 else { return nil }
-            let z = ws.logits(params: parameters, x: x, rows: count)
+            let z = ws.logits(params: parameters, features: x)
             let c = min(max(pooledRate, 1e-12), 1 - 1e-12)
             var d = [Double](repeating: 0, count: count), model = 0.0, constant = 0.0
             for i in 0..<count {
@@ -359,7 +356,7 @@ enum Trainer {
                                order: [Int], batch: Int,
                                features: FeatureMatrix, targets: [Double], weights: [Double]) -> Double {
         var lossSum = 0.0, weightSum = 0.0
-        features.values.withUnsafeBufferPointer { xp in
+        do {
             targets.withUnsafeBufferPointer { yp in
                 weights.withUnsafeBufferPointer { wp in
                     order.withUnsafeBufferPointer { op in
@@ -368,7 +365,7 @@ enum Trainer {
                             var start = 0
                             while start < op.count {
                                 let count = min(batch, op.count - start)
-                                ws.gather(x: xp.baseAddress!, y: yp.baseAddress!, w: wp.baseAddress!,
+                                ws.gather(x: features, y: yp.baseAddress!, w: wp.baseAddress!,
                                           indices: op.baseAddress! + start, count: count)
                                 ws.forward(params, count: count)
                                 let (l, sw) = ws.lossSums(count: count)

@@ -1,4 +1,5 @@
 import XCTest
+import TTUCore
 @testable import TTUModel
 
 final class FeaturizerTests: XCTestCase {
@@ -64,5 +65,40 @@ final class FeaturizerTests: XCTestCase {
         let model = try XCTUnwrap(r.selectedValidationLogLikelihoodPerGeneration)
         let constant = try XCTUnwrap(r.constantValidationLogLikelihoodPerGeneration)
         XCTAssertGreaterThan(model, constant)
+    }
+
+    /// Hashed features are stored sparse; training and prediction on them give exactly the
+    /// parameters and p̂ of the same features stored dense, with a fraction of the memory.
+    func testSparseHashedFeaturesTrainExactlyAsDense() throws {
+        let h = HashedNGramFeaturizer(buckets: 512, wordMin: 1, wordMax: 2, charMin: 3, charMax: 5)
+        let words = ["angry", "calm", "yelled", "poem", "idiot", "garden", "furious", "thanks"]
+        var rng = SeededRNG(seed: 4)
+        var texts: [String] = [], ys: [Double] = [], ws: [Double] = []
+        for i in 0..<300 {
+            let t = (0..<6).map { _ in words[Int(rng.next() % 8)] }.joined(separator: " ") + " \(i)"
+            texts.append(t)
+            let hot = t.contains("angry") || t.contains("idiot")
+            let label = SurvivalLabel.counts(n: 50, k: hot ? 5 : 0)
+            ys.append(label.target); ws.append(label.weight)
+        }
+        let sparse = h.features(texts)
+        XCTAssertTrue(sparse.isSparse)
+        let dense = try FeatureMatrix(rows: sparse.rows, cols: sparse.cols, values: sparse.values)
+        XCTAssertFalse(dense.isSparse)
+        XCTAssertEqual(sparse, dense)
+        XCTAssertLessThan(sparse.storedCount * 4, dense.storedCount, "sparse rows hold few of the buckets")
+        for (k, t) in texts.prefix(5).enumerated() { XCTAssertEqual(sparse.row(k), h.features(t)) }
+        let cfg = TrainingConfig(learningRate: 0.05, batchSize: 32, epochs: 5, seed: 1, validationFraction: 0.2,
+                                 earlyStoppingPatience: 3, startAtPooledRate: true)
+        let (a, ra) = try LogisticModel.fit(features: sparse, targets: ys, weights: ws, config: cfg)
+        let (b, rb) = try LogisticModel.fit(features: dense, targets: ys, weights: ws, config: cfg)
+        XCTAssertEqual(a.weights, b.weights)
+        XCTAssertEqual(ra.selectedValidationLogLikelihoodPerGeneration, rb.selectedValidationLogLikelihoodPerGeneration)
+        XCTAssertEqual(a.predict(sparse), b.predict(dense))
+        var mlpCfg = cfg
+        mlpCfg.hiddenLayers = [8]
+        let (m1, _) = try MLP.fit(features: sparse, targets: ys, weights: ws, config: mlpCfg)
+        let (m2, _) = try MLP.fit(features: dense, targets: ys, weights: ws, config: mlpCfg)
+        XCTAssertEqual(m1.predict(sparse), m2.predict(dense))
     }
 }

@@ -9,12 +9,13 @@ func lossAndGradient(_ net: DenseNet, x: [Double], y: [Double], w: [Double]) -> 
     let idx = Array(0..<n)
     var loss = 0.0
     var grad = [Double](repeating: 0, count: net.parameters.count)
-    x.withUnsafeBufferPointer { xp in
+    let features = try! FeatureMatrix(rows: n, cols: x.count / max(n, 1), values: x)
+    do {
         y.withUnsafeBufferPointer { yp in
             w.withUnsafeBufferPointer { wp in
                 idx.withUnsafeBufferPointer { ip in
                     net.parameters.withUnsafeBufferPointer { pp in
-                        ws.gather(x: xp.baseAddress!, y: yp.baseAddress!, w: wp.baseAddress!, indices: ip.baseAddress!, count: n)
+                        ws.gather(x: features, y: yp.baseAddress!, w: wp.baseAddress!, indices: ip.baseAddress!, count: n)
                         ws.forward(pp.baseAddress!, count: n)
                         let (l, sw) = ws.lossSums(count: n)
                         loss = l / sw

@@ -86,6 +86,14 @@ public struct HashedNGramFeaturizer: Equatable, Sendable {
 
     /// The feature vector of one text.
     public func features(_ text: String) -> [Double] {
+        var x = [Double](repeating: 0, count: buckets)
+        for (b, v) in sparseFeatures(text) { x[b] = v }
+        return x
+    }
+
+    /// The non-zero features of one text, buckets ascending: each block's log-scaled signed
+    /// counts, L2-normalised per block, the blocks summed.
+    public func sparseFeatures(_ text: String) -> [(column: Int, value: Double)] {
         var counts = [[Int: Double]](repeating: [:], count: 2)
         for (block, g) in grams(text) {
             let h = StableHash.string(g)
@@ -93,7 +101,7 @@ public struct HashedNGramFeaturizer: Equatable, Sendable {
             let sign: Double = (h >> 63) == 0 ? 1 : -1
             counts[block][bucket, default: 0] += sign
         }
-        var x = [Double](repeating: 0, count: buckets)
+        var x: [Int: Double] = [:]
         for block in counts {
             var norm = 0.0
             var scaled: [(Int, Double)] = []
@@ -104,17 +112,21 @@ public struct HashedNGramFeaturizer: Equatable, Sendable {
             }
             guard norm > 0 else { continue }
             let inv = 1 / norm.squareRoot()
-            for (b, v) in scaled { x[b] += v * inv }
+            for (b, v) in scaled { x[b, default: 0] += v * inv }
         }
-        return x
+        return x.filter { $0.value != 0 }.sorted { $0.key < $1.key }.map { (column: $0.key, value: $0.value) }
     }
 
-    /// Features of every text, one row each.
+    /// Features of every text, one sparse row each (built in place: no per-row arrays kept).
     public func features(_ texts: [String]) -> FeatureMatrix {
-        var v: [Double] = []
-        v.reserveCapacity(texts.count * buckets)
-        for t in texts { v.append(contentsOf: features(t)) }
-        return try! FeatureMatrix(rows: texts.count, cols: buckets, values: v)
+        var rowStart = [0], columns: [Int32] = [], entries: [Double] = []
+        rowStart.reserveCapacity(texts.count + 1)
+        for t in texts {
+            for (j, v) in sparseFeatures(t) { columns.append(Int32(j)); entries.append(v) }
+            rowStart.append(columns.count)
+        }
+        return FeatureMatrix(rows: texts.count, cols: buckets,
+                             storage: .sparse(rowStart: rowStart, columns: columns, entries: entries))
     }
 }
 

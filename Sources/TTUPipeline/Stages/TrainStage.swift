@@ -178,12 +178,22 @@ public enum PredictStage {
             throw InputError(file: s.model, field: "featurizer", e.description)
         }
         let (ps, fields) = try PromptFile.read(s.prompts, numericFields: spec.fieldNames)
-        let x = try await PromptFeatures.matrix(spec, texts: ps.map(\.prompt), fields: fields, embedding: s.embedding,
-                                                defaultCache: PromptFeatures.defaultCache(besides: s.out), console: console)
-        guard x.cols == file.predictor.inputDimension else {
-            throw InputError(file: s.model, "the model takes \(file.predictor.inputDimension) features, the featurizer gives \(x.cols)")
+        // Hashed features are computed and used a chunk of prompts at a time, so memory does
+        // not grow with the prompt set; the others (embeddings are fetched and cached in one
+        // pass) as one matrix.
+        let chunk = { if case .hashed = spec { return 8192 } else { return max(ps.count, 1) } }()
+        var pHat: [Double] = []
+        pHat.reserveCapacity(ps.count)
+        for start in stride(from: 0, to: ps.count, by: chunk) {
+            let r = start..<min(start + chunk, ps.count)
+            let x = try await PromptFeatures.matrix(spec, texts: ps[r].map(\.prompt), fields: fields.isEmpty ? [] : Array(fields[r]), embedding: s.embedding,
+                                                    defaultCache: PromptFeatures.defaultCache(besides: s.out), console: console)
+            guard x.cols == file.predictor.inputDimension else {
+                throw InputError(file: s.model, "the model takes \(file.predictor.inputDimension) features, the featurizer gives \(x.cols)")
+            }
+            pHat += file.predictor.predict(x)
         }
-        let predictions = Predictions(ids: ps.map(\.id), pHat: file.predictor.predict(x))
+        let predictions = Predictions(ids: ps.map(\.id), pHat: pHat)
         try predictions.write(to: s.out)
         let p = predictions.pHat
         console.say("predict: \(ps.count) prompts, p̂ median \(String(format: "%.3g", Evaluation.median(p))), "
