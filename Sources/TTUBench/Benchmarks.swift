@@ -132,6 +132,7 @@ public enum Benchmarks {
             out("  rounds (raw/collect): " + zip(r.rawRates, r.collectRates).map { "\(Num.fixed($0, 0))/\(Num.fixed($1, 0))" }.joined(separator: ", "))
         }
         if s.wrkRounds > 0 { benchCollectVsWrk(s, out: out) }
+        for line in AutoConcurrencyBenchmark.table(try await AutoConcurrencyBenchmark.run()) { out("  " + line) }
         let mem = try await CollectBenchmark.memory(generations: s.collectGenerations)
         out("  \(s.collectGenerations) simulated generations with the SQLite log: \(Num.fixed(mem.perSecond, 0)) generations/s, peak RSS \(Num.fixed(mem.peakRSSMB, 0)) MB")
     }

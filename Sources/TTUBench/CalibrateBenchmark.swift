@@ -146,9 +146,12 @@ public enum CalibrateBenchmark {
     }
 
     /// This process's executable (`ttu` when run from the CLI).
+    /// The `ttu` the benchmarks run as a process: the one beside this `ttu-bench`.
     public static func currentExecutable() -> String {
-        if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
-        return Bundle.main.executablePath ?? CommandLine.arguments[0]
+        let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
+            ?? Bundle.main.executablePath ?? CommandLine.arguments[0]
+        let dir = URL(fileURLWithPath: me).deletingLastPathComponent()
+        return dir.appendingPathComponent("ttu").path
     }
 
     /// `bench/dense_reference.py` of the source tree this was built from, else of the working directory.

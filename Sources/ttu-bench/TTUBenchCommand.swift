@@ -47,6 +47,8 @@ struct TTUBenchCommand: AsyncParsableCommand {
     @Option(help: "Rounds of the collect-vs-wrk comparison (bench/collect_vs_wrk.py: wrk, ttu collect and a Python aiohttp sampler against one stub process; needs wrk); 0 skips it.")
     var wrkRounds = 3
     @Option(help: "Seed.") var seed: UInt64 = 1
+    @Flag(name: .customLong("concurrency-only"), help: "Run only the --concurrency auto vs fixed comparison (slot-limited stub, instant and 50 ms).")
+    var concurrencyOnly = false
     @Option(help: ArgumentHelp("Serve the instant stub on 127.0.0.1:PORT (0: a free port) until killed; print its base URL.", visibility: .hidden))
     var serveStub: Int?
     @Option(help: ArgumentHelp("Event-loop threads of --serve-stub.", visibility: .hidden)) var stubThreads = 1
@@ -57,6 +59,10 @@ struct TTUBenchCommand: AsyncParsableCommand {
             let stub = try StandaloneStub.start(port: port, threads: stubThreads)
             Terminal.out(stub.baseURL)
             while true { try await Task.sleep(nanoseconds: 3_600_000_000_000) }
+        }
+        if concurrencyOnly {
+            for line in AutoConcurrencyBenchmark.table(try await AutoConcurrencyBenchmark.run()) { Terminal.out(line) }
+            return
         }
         var s = Benchmarks.Settings()
         (s.n, s.m, s.skipSimulate, s.skipCollect) = (n, m, skipSimulate, skipCollect)

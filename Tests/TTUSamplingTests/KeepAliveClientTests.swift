@@ -50,7 +50,7 @@ final class KeepAliveClientTests: XCTestCase {
             XCTFail("a stalled request must time out")
         } catch let e as TransientError {
             XCTAssertTrue(e.message.contains("\(s.baseURL)/completions: timed out"), e.message)
-            XCTAssertTrue(e.overload)
+            XCTAssertEqual(e.overload, .timedOut)
         }
         await short.shutdown()
         // The second attempt of the same request is answered (on a new connection: the
@@ -72,7 +72,7 @@ final class KeepAliveClientTests: XCTestCase {
             XCTFail("a dropped connection must fail the request")
         } catch let e as TransientError {
             XCTAssertTrue(e.message.contains("connection closed by server"), e.message)
-            XCTAssertFalse(e.overload)
+            XCTAssertNil(e.overload)
         }
         let texts = try await g.generate(request(1))
         XCTAssertEqual(texts.count, 1)
@@ -93,11 +93,11 @@ final class KeepAliveClientTests: XCTestCase {
             } catch let e as TransientError {
                 if e.message.contains("HTTP 429") {
                     seen.insert(429)
-                    XCTAssertTrue(e.overload)
+                    XCTAssertEqual(e.overload, .refused)
                     XCTAssertTrue(e.retryAfter == 0 || e.retryAfter == 1, "\(String(describing: e.retryAfter))")
                 } else {
                     XCTAssertTrue(e.message.contains("HTTP 500"), e.message)
-                    XCTAssertFalse(e.overload)
+                    XCTAssertNil(e.overload)
                     XCTAssertNil(e.retryAfter)
                     seen.insert(500)
                 }

@@ -63,7 +63,7 @@ public final class HTTPTransport: Sendable {
             throw CancellationError()
         } catch let e as KeepAliveClient.Failure {
             if Task.isCancelled { throw CancellationError() }
-            if case .timedOut = e { throw TransientError(scrub("\(url): \(e)"), overload: true) }
+            if case .timedOut = e { throw TransientError(scrub("\(url): \(e)"), overload: .timedOut) }
             throw TransientError(scrub("\(url): \(e)"))
         } catch {
             if Task.isCancelled { throw CancellationError() }
@@ -89,7 +89,7 @@ public final class HTTPTransport: Sendable {
         } catch let e as HTTPClientError {
             if Task.isCancelled { throw CancellationError() }
             if e == .cancelled { throw CancellationError() }
-            throw TransientError(scrub("\(url): \(Self.describe(e))"), overload: e == .deadlineExceeded || e == .readTimeout)
+            throw TransientError(scrub("\(url): \(Self.describe(e))"), overload: e == .deadlineExceeded || e == .readTimeout ? .timedOut : nil)
         } catch {
             if Task.isCancelled { throw CancellationError() }
             throw TransientError(scrub("\(url): \(error)"))
@@ -106,7 +106,7 @@ public final class HTTPTransport: Sendable {
         switch status {
         case 408, 409, 425, 429, 500...599:
             let ra = retryAfter.flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
-            throw TransientError("\(url): HTTP \(status) \(snippet)", retryAfter: ra, overload: status == 429 || status == 503)
+            throw TransientError("\(url): HTTP \(status) \(snippet)", retryAfter: ra, overload: status == 429 || status == 503 ? .refused : nil)
         default:
             throw FatalSamplingError("\(url): HTTP \(status) \(snippet)")
         }

@@ -423,7 +423,7 @@ public final class Collector: @unchecked Sendable {
                 var permit = permit
                 // Whatever ends this job (cancellation before the first attempt included)
                 // gives a permit still held back, so no worker waits for it forever.
-                defer { if let limiter, let p = permit { limiter.release(p, overloaded: false) } }
+                defer { if let limiter, let p = permit { limiter.release(p, overload: nil) } }
                 let texts: [String] = try await withRetries(o.retry, rng: &rng, onRetry: { self.noteRetry($0) }) {
                     if permit == nil, let limiter { permit = await limiter.acquire() }
                     let t0 = DispatchTime.now().uptimeNanoseconds
@@ -432,11 +432,11 @@ public final class Collector: @unchecked Sendable {
                         t = try await gen.generate(request)
                     } catch {
                         // The retry waits without the permit; an overload lowers the limit.
-                        if let limiter, let p = permit { limiter.release(p, overloaded: (error as? TransientError)?.overload ?? false) }
+                        if let limiter, let p = permit { limiter.release(p, overload: (error as? TransientError)?.overload) }
                         permit = nil
                         throw error
                     }
-                    if let limiter, let p = permit { limiter.release(p, overloaded: false); permit = nil }
+                    if let limiter, let p = permit { limiter.release(p, overload: nil); permit = nil }
                     latency = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6
                     guard t.count == job.count else {
                         throw TransientError("\(gen.name): \(t.count) generations for a request of \(job.count)")

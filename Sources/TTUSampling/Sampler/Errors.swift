@@ -7,15 +7,22 @@ public struct TransientError: Error, CustomStringConvertible, Sendable {
     public var message: String
     /// Seconds the server asked us to wait (`Retry-After`), if it said.
     public var retryAfter: Double?
-    /// The server is overloaded (HTTP 429 or 503, or a timeout): `--concurrency auto`
-    /// lowers the number of requests in flight.
-    public var overload: Bool
-    public init(_ message: String, retryAfter: Double? = nil, overload: Bool = false) {
+    /// The server is overloaded: `--concurrency auto` lowers the number of requests in flight.
+    public var overload: Overload?
+    public init(_ message: String, retryAfter: Double? = nil, overload: Overload? = nil) {
         self.message = message
         self.retryAfter = retryAfter
         self.overload = overload
     }
     public var description: String { message }
+}
+
+/// How a server said it is overloaded.
+public enum Overload: Sendable, Equatable {
+    /// HTTP 429 or 503: the server counted the requests in flight and refused one more.
+    case refused
+    /// The request timed out: the server may be queueing, by how much is unknown.
+    case timedOut
 }
 
 /// A failure that retrying cannot fix (HTTP 400/401/403/404, a bad configuration):
