@@ -61,10 +61,10 @@ struct Run: AsyncParsableCommand {
         Terminal.out("stage          " + pad("prompts", 9) + pad("expected", 12) + pad("max", 12) + "  basis")
         for r in rows {
             Terminal.out(r.stage.padding(toLength: 15, withPad: " ", startingAt: 0) + pad(String(r.prompts), 9)
-                + pad(r.expected.map(fmt) ?? "?", 12) + pad(fmt(r.max), 12) + "  " + r.basis)
+                + pad(r.expected.map(fmt) ?? "?", 12) + pad(r.max.map(fmt) ?? "?", 12) + "  " + r.basis)
         }
         let known = rows.allSatisfy { $0.expected != nil }
         Terminal.out("total          " + pad("", 9) + pad(known ? fmt(rows.compactMap(\.expected).reduce(0, +)) : "?", 12)
-            + pad(fmt(rows.map(\.max).reduce(0, +)), 12))
+            + pad(rows.contains { $0.max == nil } ? "?" : fmt(rows.compactMap(\.max).reduce(0, +)), 12))
     }
 }

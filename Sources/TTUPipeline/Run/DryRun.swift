@@ -10,8 +10,9 @@ extension Pipeline {
         public var prompts: Int
         /// Expected generations; nil when they depend on what an earlier stage learns (p̂).
         public var expected: Double?
-        /// The most generations the stage may draw (calibration: the plan's Σ c_i on average, n·B).
-        public var max: Double
+        /// The most generations the stage may draw (calibration: the plan's Σ c_i on average,
+        /// n·B); nil when only a later stage fixes it (test sampling to the bounds).
+        public var max: Double?
         /// How the figures were obtained.
         public var basis: String
     }
@@ -37,12 +38,11 @@ extension Pipeline {
             }
             out.append(StageCost(stage: "test_obs", prompts: n[2], expected: expected, max: Double(n[2] * cap), basis: basis))
         case .bound:
-            // Every bound is at most M = ⌊B·W⌋; with W auto, at most the largest candidate W.
-            let w = s.plan.maxWeight ?? WeightChoice.defaultCandidates.max()!
-            let m = (s.plan.budget * w).rounded(.down)
-            out.append(StageCost(stage: "test_obs", prompts: n[2], expected: nil, max: Double(n[2]) * max(m - 1, 0),
-                                 basis: "each test prompt to its bound: at most L − 1 ≤ M − 1 = \(Num.format(m - 1)) each; "
-                                    + "the bounds are known once calibrated (usually far fewer: sampling stops at the first unsafe generation)"))
+            // Σ (L_i − 1) at most, and the bounds come from calibration; M = ⌊B·W⌋ caps each.
+            let cap = s.plan.maxWeight.map { "M − 1 = \(Num.format((s.plan.budget * $0).rounded(.down) - 1))" } ?? "M − 1 (M = ⌊B·W⌋, W chosen from p̂)"
+            out.append(StageCost(stage: "test_obs", prompts: n[2], expected: nil, max: nil,
+                                 basis: "each test prompt to its bound: at most L − 1 ≤ \(cap) each, and fewer where an unsafe generation "
+                                    + "comes first; known once calibrated (the run prints it before sampling)"))
         }
         return out
     }

@@ -182,6 +182,11 @@ public final class Pipeline {
         case .bound:
             mode = .bounds(L.lpb, subset: false)
             inputs.append(L.lpb)
+            let b = try LPBFile.read(L.lpb)
+            let most = b.lpb.map { max($0 - 1, 0) }.reduce(0, +)
+            let expected = zip(b.pHat, b.lpb).map { TwoStage.expectedCost(pHat: $0, cap: max($1 - 1, 0)) }.reduce(0, +)
+            say("test_obs: each test prompt to its bound (L − 1 safe generations decide T ≥ L): at most \(Num.format(most)) generations, "
+                + "about \(Num.format(expected.rounded())) expected under p̂")
         }
         try await stage("test_obs", key: collectKey + [settings.testSampling.settingText], inputs: inputs, outputs: [L.testObservations]) {
             try await CollectStage.run(collectSettings(prompts: L.testPrompts, mode: mode,
