@@ -49,13 +49,7 @@ struct Collect: AsyncParsableCommand {
         """)
 
     @Option(help: "Prompts, JSONL: {\"id\": …, \"prompt\": …} per line.") var prompts: String
-    @Option(help: "Calibration plan (plan.csv, plan.json beside it): the cap c of every prompt.") var plan: String?
-    @Option(name: .customLong("per-prompt"), help: "Cap N generations per prompt (test times, or counts with --no-early-stop).")
-    var perPrompt: Int?
-    @Flag(name: .customLong("no-early-stop"), help: "With --per-prompt: draw all N and write id,n,k counts.") var noEarlyStop = false
-    @Option(name: .customLong("cap-from"), help: "Bounds file (id,p_hat,lpb, from ttu bound): cap each prompt at its bound L (test truth at least cost).")
-    var capFrom: String?
-    @Flag(help: "Allow prompts that are not in the plan or bounds file (they are ignored).") var subset = false
+    @OptionGroup var caps: CapsOptions
     @Option(help: "Only shard K of N (K/N, e.g. 2/4): a stable hash of the prompt id picks the shard.", transform: Collect.parseShard)
     var shard: Shard?
     @OptionGroup(title: "Generator") var generator: GeneratorOptions
@@ -69,18 +63,7 @@ struct Collect: AsyncParsableCommand {
     @Flag(name: .customLong("allow-incomplete"), help: "Exit 0 even if some prompts are incomplete.") var allowIncomplete = false
 
     func validate() throws {
-        if [plan != nil, perPrompt != nil, capFrom != nil].filter({ $0 }).count != 1 {
-            throw ValidationError("give exactly one of --plan, --per-prompt or --cap-from")
-        }
-        if noEarlyStop && perPrompt == nil { throw ValidationError("--no-early-stop needs --per-prompt") }
         try validating { try settings.validate() }
-    }
-
-    /// The caps: from a plan, a bounds file, or one number for every prompt.
-    static func mode(plan: String?, capFrom: String?, perPrompt: Int?, earlyStop: Bool, subset: Bool) -> CollectStage.Mode {
-        if let plan { return .plan(plan, subset: subset) }
-        if let capFrom { return .bounds(capFrom, subset: subset) }
-        return .perPrompt(perPrompt ?? 0, earlyStop: earlyStop)
     }
 
     static func parseShard(_ s: String) throws -> Shard {
@@ -89,8 +72,7 @@ struct Collect: AsyncParsableCommand {
     }
 
     var settings: CollectStage.Settings {
-        let mode = Self.mode(plan: plan, capFrom: capFrom, perPrompt: perPrompt, earlyStop: !noEarlyStop, subset: subset)
-        var s = CollectStage.Settings(prompts: prompts, mode: mode, db: db, out: out)
+        var s = CollectStage.Settings(prompts: prompts, mode: caps.mode, db: db, out: out)
         s.shard = shard
         (s.generator, s.rater, s.seed, s.lookahead) = (generator.settings, rater.settings, seed, lookahead)
         (s.storeText, s.allowIncomplete) = (storeText, allowIncomplete)

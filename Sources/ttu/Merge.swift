@@ -20,27 +20,18 @@ struct Merge: ParsableCommand {
     @Option(name: .customLong("db"), help: "A sample log (repeat: one per shard).") var dbs: [String] = []
     @Option(help: "Also write the combined sample log here (a new file).") var into: String?
     @Option(help: "The whole prompt set (JSONL), as every shard was given it.") var prompts: String
-    @Option(help: "Calibration plan: the caps c.") var plan: String?
-    @Option(name: .customLong("per-prompt"), help: "Cap N for every prompt (test times, or counts with --no-early-stop).") var perPrompt: Int?
-    @Flag(name: .customLong("no-early-stop"), help: "With --per-prompt: id,n,k counts of all N.") var noEarlyStop = false
-    @Option(name: .customLong("cap-from"), help: "Bounds file (id,p_hat,lpb): cap each prompt at its bound L.") var capFrom: String?
-    @Flag(help: "Allow prompts that are not in the plan or bounds file (they are ignored).") var subset = false
+    @OptionGroup var caps: CapsOptions
     @Option(help: "Score at or above which a generation is unsafe (as given to collect).") var threshold = RaterSettings().threshold
     @Option(help: "Observations CSV (id,cap,observed,event), or id,n,k with --no-early-stop.") var out: String
     @Flag(name: .customLong("allow-incomplete"), help: "Exit 0 even if some prompts are incomplete.") var allowIncomplete = false
 
     func validate() throws {
-        if [plan != nil, perPrompt != nil, capFrom != nil].filter({ $0 }).count != 1 {
-            throw ValidationError("give exactly one of --plan, --per-prompt or --cap-from")
-        }
-        if noEarlyStop && perPrompt == nil { throw ValidationError("--no-early-stop needs --per-prompt") }
         if dbs.isEmpty { throw ValidationError("give at least one --db") }
         try validating { try settings.validate() }
     }
 
     var settings: MergeStage.Settings {
-        let mode = Collect.mode(plan: plan, capFrom: capFrom, perPrompt: perPrompt, earlyStop: !noEarlyStop, subset: subset)
-        var s = MergeStage.Settings(dbs: dbs, prompts: prompts, mode: mode, out: out)
+        var s = MergeStage.Settings(dbs: dbs, prompts: prompts, mode: caps.mode, out: out)
         (s.into, s.threshold, s.allowIncomplete) = (into, threshold, allowIncomplete)
         return s
     }

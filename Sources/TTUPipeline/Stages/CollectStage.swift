@@ -19,6 +19,17 @@ public enum CollectStage {
         /// first unsafe generation or L − 1 safe ones, which decides its coverage.
         case bounds(String, subset: Bool)
 
+        /// Whether sampling stops at a prompt's first unsafe generation (all but counts).
+        public var earlyStop: Bool {
+            if case .perPrompt(_, let e) = self { return e }
+            return true
+        }
+
+        /// The mode's own rule, for collect and merge alike.
+        func validate() throws {
+            if case .perPrompt(let n, _) = self, n < 1 { throw SettingError("per_prompt", "must be at least 1") }
+        }
+
         var name: String {
             switch self {
             case .plan: return "plan"
@@ -55,7 +66,7 @@ public enum CollectStage {
         }
 
         public func validate() throws {
-            if case .perPrompt(let n, _) = mode, n < 1 { throw SettingError("per_prompt", "must be at least 1") }
+            try mode.validate()
             if let l = lookahead, l < 1 { throw SettingError("lookahead", "must be at least 1") }
             try generator.validate()
             try rater.validate(generatorEndpoints: generator.endpoints)
@@ -140,8 +151,7 @@ public enum CollectStage {
         let (rater, raterIdentity) = try s.rater.make(generatorEndpoints: s.generator.endpoints, timeout: s.generator.timeout, http: http)
         var identity = generatorIdentity.merging(raterIdentity) { a, _ in a }
         identity["seed"] = String(s.seed)
-        let earlyStop: Bool
-        if case .perPrompt(_, let e) = s.mode { earlyStop = e } else { earlyStop = true }
+        let earlyStop = s.mode.earlyStop
         let progress = console.progress.map { line in { @Sendable (p: CollectProgress) in line(p.line) } }
         let options = CollectOptions(
             prompts: selected.prompts, caps: selected.caps, earlyStop: earlyStop, seed: s.seed, endpoints: eps,

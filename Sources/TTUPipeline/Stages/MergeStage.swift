@@ -29,7 +29,7 @@ public enum MergeStage {
 
         public func validate() throws {
             if dbs.isEmpty { throw SettingError("db", "give at least one sample log") }
-            if case .perPrompt(let n, _) = mode, n < 1 { throw SettingError("per_prompt", "must be at least 1") }
+            try mode.validate()
             if !(threshold.isFinite && threshold >= 0 && threshold <= 1) { throw SettingError("rater.threshold", "must be in [0, 1]") }
         }
     }
@@ -39,17 +39,15 @@ public enum MergeStage {
         try s.validate()
         let (logs, identity) = try SampleLog.openForMerge(s.dbs)
         let selected = try CollectStage.selectPrompts(prompts: s.prompts, mode: s.mode, shard: nil)
-        try checkTexts(selected.prompts, logs: logs, simulated: identity["generator"] == GeneratorSettings.Kind.simulated.rawValue)
-        let earlyStop: Bool
-        if case .perPrompt(_, let e) = s.mode { earlyStop = e } else { earlyStop = true }
+        let simulated = identity["generator"] == GeneratorSettings.Kind.simulated.rawValue
+        try checkTexts(selected.prompts, logs: logs, simulated: simulated)
         let result = try LoggedOutcomes.compute(logs: logs, ids: selected.prompts.map(\.id), caps: selected.caps,
-                                                earlyStop: earlyStop, threshold: s.threshold)
+                                                earlyStop: s.mode.earlyStop, threshold: s.threshold)
         if let into = s.into {
             let n = try SampleLog.merge(s.dbs, into: into)
             console.say("merge: \(n) generations from \(s.dbs.count) log(s) into \(into)")
         }
         let seed = identity["seed"].flatMap { UInt64($0) } ?? 0
-        let simulated = identity["generator"] == GeneratorSettings.Kind.simulated.rawValue
         let summary = CollectSummary(result: result, generator: identity["generator"] ?? "unknown", model: identity["model"],
                                      endpoints: simulated ? ["simulated"] : [], rater: identity["rater"] ?? "unknown",
                                      threshold: s.threshold, seed: seed, mode: s.mode.name, db: s.into ?? s.dbs.joined(separator: ","))
