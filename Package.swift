@@ -23,14 +23,14 @@ let package = Package(
     ],
     targets: [
         // Pure statistics: no I/O, no clocks, no global randomness.
-        .target(name: "TTUCore"),
+        .target(name: "TTUCore", exclude: ["README.md"]),
         // The predictor p̂(x): featurizers, censored-geometric regression, model files.
-        .target(name: "TTUModel", dependencies: ["TTUCore"]),
+        .target(name: "TTUModel", dependencies: ["TTUCore"], exclude: ["README.md"]),
         // Every file a person can open: strict CSV/JSONL readers and writers, InputError,
         // prompts, predictions, plan, observations, calibration, rates, summaries.
-        .target(name: "TTUFiles", dependencies: ["TTUCore"]),
+        .target(name: "TTUFiles", dependencies: ["TTUCore"], exclude: ["README.md"]),
         // The HTML report with inline SVG charts, terminal tables.
-        .target(name: "TTUReport", dependencies: ["TTUCore", "TTUFiles"]),
+        .target(name: "TTUReport", dependencies: ["TTUCore", "TTUFiles"], exclude: ["README.md"]),
         // Generators, raters, the budgeted sampler and the SQLite sample log.
         .target(name: "TTUSampling", dependencies: [
             "TTUCore", "TTUFiles",
@@ -40,25 +40,25 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
-        ]),
+        ], exclude: ["README.md"]),
         // The stages as typed functions, one settings type per stage, and `run` with its
         // manifest cache: what the CLI calls, callable from any Swift program.
         .target(name: "TTUPipeline", dependencies: [
             "TTUCore", "TTUModel", "TTUFiles", "TTUReport", "TTUSampling",
             .product(name: "Yams", package: "Yams"),
-        ], resources: [.embedInCode("Resources/demo_prompts.jsonl")]),
+        ], exclude: ["README.md"], resources: [.embedInCode("Resources/demo_prompts.jsonl")]),
         // Not shipped: the loopback OpenAI-compatible stub for tests and benchmarks.
         .target(name: "TTUTestSupport", dependencies: [
             "TTUCore",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
-        ]),
+        ], exclude: ["README.md"]),
         // Not shipped as a library: the benchmark drivers `ttu-bench` runs.
         .target(name: "TTUBench", dependencies: [
             "TTUCore", "TTUFiles", "TTUReport", "TTUSampling", "TTUPipeline", "TTUTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
-        ]),
+        ], exclude: ["README.md"]),
         // The CLI: parse, call a stage, print. Only the pipeline: no stub servers, no benchmarks.
         .executableTarget(name: "ttu", dependencies: [
             "TTUPipeline",

@@ -70,15 +70,15 @@ public enum CalibrateBenchmark {
             let tPlan = clock.lap()
             let obs = try ObservationsFile.read(files.observations, checkDuplicateIDs: false)
             let tObs = clock.lap()
-            let sample = try CalibrateStage.join(plan: planFile, planPath: files.plan, observations: obs,
-                                                 observationsPath: files.observations, missingIsMiscovered: false)
+            let sample = try planFile.join(obs, planPath: files.plan, observationsPath: files.observations,
+                                           missingIsMiscovered: false)
             let tJoin = clock.lap()
             let settings = planFile.plan.settings
             _ = try Calibrator.calibrate(sample, bounds: CandidateBounds(grid: settings.tauGrid, cap: settings.boundCap),
                                          alpha: alpha, guarantee: .marginal)
             let tCurve = clock.lap()
             let p0 = CollectBenchmark.cpuSeconds()
-            _ = try CalibrateStage.readInParallel(plan: files.plan, observations: files.observations)
+            _ = try PlanFile.readWithObservations(plan: files.plan, observations: files.observations)
             let tBoth = CollectBenchmark.cpuSeconds() - p0
             _ = clock.lap()
             _ = IDIndex.build(planFile.ids)

@@ -11,7 +11,9 @@ struct Bench: ParsableCommand {
         Runs the `ttu-bench` executable beside this one with the same arguments
         (`ttu-bench --help` lists them). Build it with
         `swift build -c release --product ttu-bench`.
-        """)
+        """,
+        // `ttu bench --help` is ttu-bench's own help (its options), not this forwarder's.
+        helpNames: [])
 
     @Argument(parsing: .allUnrecognized, help: "Arguments for ttu-bench.") var arguments: [String] = []
 

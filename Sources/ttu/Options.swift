@@ -46,26 +46,6 @@ extension TrainStage.ModelKind: ExpressibleByArgument {}
 extension CalibrateStage.MissingPolicy: ExpressibleByArgument {}
 extension ObserveStage.TooShallow: ExpressibleByArgument {}
 
-/// The guarantee: corrected or plain marginal, or PAC at δ with a concentration inequality.
-struct GuaranteeOptions: ParsableArguments {
-    @Option(help: "corrected (marginal, corrected for finite n), marginal (the paper's rule) or pac. (default: corrected; simulate: marginal)")
-    var guarantee: GuaranteeSettings.Kind?
-    @Option(GuaranteeSettings.option(\.margin)) var margin: Double
-    @Option(GuaranteeSettings.option(\.delta)) var delta: Double
-    @Option(GuaranteeSettings.option(\.inequality)) var inequality: ConcentrationInequality
-    @Option(name: .customLong("bound"), help: .hidden) var deprecatedBound: ConcentrationInequality?
-
-    var settings: GuaranteeSettings {
-        var g = GuaranteeSettings()
-        g.kind = guarantee ?? .corrected
-        g.margin = margin
-        g.delta = delta
-        g.inequality = deprecatedBound ?? inequality
-        if deprecatedBound != nil { Console.cli().say("note: --bound is deprecated (it names the PAC inequality): use --inequality") }
-        return g
-    }
-}
-
 /// W: `auto` or a number.
 enum MaxWeightChoice: ExpressibleByArgument, Equatable {
     case auto
@@ -84,27 +64,4 @@ extension TauGridChoice: ExpressibleByArgument {
         self = c
     }
     public var defaultValueDescription: String { description }
-}
-
-/// Where prompt embeddings come from (`--features embeddings`).
-struct EmbeddingOptions: ParsableArguments {
-    @Option(name: .customLong("embedding-endpoint"), help: "API root serving /embeddings (predict: default is the model file's).")
-    var endpoint: String?
-    @Option(name: .customLong("embedding-model"), help: "Embedding model name (train; predict uses the model file's).") var model: String?
-    @Option(name: .customLong("embedding-cache"), help: "SQLite cache of embeddings (default: embeddings.sqlite beside --out).")
-    var cache: String?
-    @Option(name: .customLong("api-key-env"), help: "Environment variable holding the API key.") var apiKeyEnv = "OPENAI_API_KEY"
-
-    var settings: EmbeddingSettings {
-        var e = EmbeddingSettings()
-        (e.endpoint, e.model, e.cache) = (endpoint, model, cache)
-        e.apiKey = APIKeySource(environmentVariable: apiKeyEnv)
-        return e
-    }
-}
-
-/// Runs a settings validation inside `validate()`: a `SettingError` becomes a usage error
-/// naming the flag (exit 64).
-func validating(_ body: () throws -> Void) throws {
-    do { try body() } catch let e as SettingError { throw ValidationError("\(Flags.flag(for: e.key)): \(e.message)") }
 }

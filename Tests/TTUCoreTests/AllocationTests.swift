@@ -58,24 +58,24 @@ final class AllocationTests: XCTestCase {
             switch strategy {
             case .naive:
                 XCTAssertNil(plan.pi)
-                XCTAssertNil(s.maxLPB)
+                XCTAssertEqual(s.boundCap, .infinity)
                 let meanCap = Double(plan.cap.reduce(0, +)) / Double(plan.count)
                 XCTAssertEqual(meanCap, 100, accuracy: 8)  // Geometric(1/B) has mean B, sd ≈ B/√n·… 
                 XCTAssertTrue(plan.cap.allSatisfy { $0 >= 1 })
             case .basic:
-                XCTAssertNil(s.maxLPB)
+                XCTAssertEqual(s.boundCap, .infinity)
                 XCTAssertEqual(plan.priorQuantile[2000], .infinity)  // p̂ = 0
                 XCTAssertEqual(plan.pi![2000], 0)
                 XCTAssertEqual(plan.cap[2000], 0)
                 for i in 0..<2000 { XCTAssertEqual(plan.pi![i], min(1, 100 / plan.priorQuantile[i])) }
             case .trimmed:
-                XCTAssertEqual(s.maxLPB, 10_000)
+                XCTAssertEqual(s.boundCap, 10_000)
                 XCTAssertTrue(plan.pi!.allSatisfy { $0 >= 0.01 && $0 <= 1 })
                 XCTAssertTrue(plan.priorQuantile.allSatisfy { $0 <= 10_000 })
             case .adaptive:
                 XCTFail("adaptive plans in two stages (TwoStageTests)")
             case .optimized:
-                XCTAssertEqual(s.maxLPB, 10_000)
+                XCTAssertEqual(s.boundCap, 10_000)
                 let spent = zip(plan.pi!, plan.priorQuantile).reduce(0) { $0 + $1.0 * $1.1 }
                 XCTAssertEqual(spent, 100 * Double(plan.count), accuracy: 1e-6)
             }

@@ -116,14 +116,14 @@ final class CalibrationTests: XCTestCase {
         let r = try Calibrator.calibrate(s, bounds: CandidateBounds(grid: .default, cap: 1000), alpha: 0.1, guarantee: .marginal)
         XCTAssertEqual(r.tauIndex, -1)
         XCTAssertNil(r.tauHat)
-        XCTAssertEqual(LowerBound(tauHat: r.tauHat, maxLPB: 1000).bound(pHat: 1e-4), 1)
+        XCTAssertEqual(LowerBound(tauHat: r.tauHat, boundCap: 1000).bound(pHat: 1e-4), 1)
     }
 
     func testLowerBoundCapsAndInfinity() {
-        XCTAssertEqual(LowerBound(tauHat: 0.1, maxLPB: nil).bound(pHat: 0.01), 11)
-        XCTAssertEqual(LowerBound(tauHat: 0.1, maxLPB: 5).bound(pHat: 0.01), 5)
-        XCTAssertEqual(LowerBound(tauHat: 0.1, maxLPB: nil).bound(pHat: 0), .infinity)
-        XCTAssertEqual(LowerBound(tauHat: nil, maxLPB: nil).bound(pHat: 0.3), 1)
+        XCTAssertEqual(LowerBound(tauHat: 0.1, boundCap: .infinity).bound(pHat: 0.01), 11)
+        XCTAssertEqual(LowerBound(tauHat: 0.1, boundCap: 5).bound(pHat: 0.01), 5)
+        XCTAssertEqual(LowerBound(tauHat: 0.1, boundCap: .infinity).bound(pHat: 0), .infinity)
+        XCTAssertEqual(LowerBound(tauHat: nil, boundCap: .infinity).bound(pHat: 0.3), 1)
     }
 
     /// `(α̂_j, (1/n) Σ_i Z_ij²)` straight from METHOD §2.5, written here without
@@ -257,7 +257,7 @@ final class CalibrationTests: XCTestCase {
             for r in 0..<reps {
                 let (s, bounds) = try sample(.optimized, budget: 60, pop: pop, seed: UInt64(5000 + r))
                 let res = try Calibrator.calibrate(s, bounds: bounds, alpha: alpha, guarantee: .pac(delta: delta, bound: bound), seed: UInt64(r))
-                let l = LowerBound(tauHat: res.tauHat, maxLPB: bounds.cap).bounds(testPHat)
+                let l = LowerBound(tauHat: res.tauHat, boundCap: bounds.cap).bounds(testPHat)
                 if Evaluation.exactCoverage(bounds: l, p: testP) < 1 - alpha { violations += 1 }
                 lpbSum += Evaluation.mean(l)
             }

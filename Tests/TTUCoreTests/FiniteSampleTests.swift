@@ -16,7 +16,7 @@ final class FiniteSampleTests: XCTestCase {
 
     func choose(_ pHat: [Double], budget: Double, guarantee: Guarantee = .corrected(margin: 0.5), seed: UInt64 = 1) throws -> WeightChoice {
         try WeightChoice.choose(pHat: pHat, budget: budget, alpha: 0.1, guarantee: guarantee,
-                                grid: { TauGrid.auto(pHat: pHat, maxLPB: $0, budget: budget) }, simulations: 12, seed: seed)
+                                grid: { TauGrid.auto(pHat: pHat, boundCap: $0, budget: budget) }, simulations: 12, seed: seed)
     }
 
     /// The rule as documented: the smallest candidate within the tolerance of the best
@@ -115,7 +115,7 @@ final class FiniteSampleTests: XCTestCase {
             let bounds = CandidateBounds(grid: settings.tauGrid, cap: settings.boundCap)
             for (g, acc) in [(Guarantee.marginal, 0), (.corrected(margin: 0.5), 1)] {
                 let res = try Calibrator.calibrate(sample, bounds: bounds, alpha: 0.1, guarantee: g)
-                let l = LowerBound(tauHat: res.tauHat, maxLPB: settings.maxLPB).bounds(test.pHat)
+                let l = LowerBound(tauHat: res.tauHat, boundCap: settings.boundCap).bounds(test.pHat)
                 let cov = Evaluation.exactCoverage(bounds: l, p: test.p)
                 if acc == 0 { plain += cov } else { corrected += cov }
             }

@@ -45,17 +45,6 @@ final class TwoStageTests: XCTestCase {
         }
     }
 
-    /// Pilot plans written before a setting existed still read, with its default.
-    func testSettingsOfOlderPlanFilesRead() throws {
-        let old = #"{"pilot_fraction":0.2,"weight_candidates":[100,300,1000],"cap_safety":3,"noise_margin":2,"max_standard_error":0.004,"cost_margin":1.6,"by_expected_cost":true}"#
-        let s = try JSONDecoder().decode(TwoStage.Settings.self, from: Data(old.utf8))
-        XCTAssertEqual(s.weightCandidates, [100, 300, 1000])
-        XCTAssertEqual(s.costMargin, 1.6)
-        XCTAssertEqual(s.minPilotMisses, TwoStage.Settings().minPilotMisses)
-        let round = try JSONDecoder().decode(TwoStage.Settings.self, from: try JSONEncoder().encode(s))
-        XCTAssertEqual(round, s)
-    }
-
     func testPilotRowsAreASeededSubset() {
         let a = TwoStage.pilotRows(count: 1000, fraction: 0.2, seed: 1)
         XCTAssertEqual(a.count, 200)
@@ -96,7 +85,7 @@ final class TwoStageTests: XCTestCase {
             let truth = zip(pop.p, pop.pHat).reduce(0.0) { $0 + Geometric.cdf(bounds.bound(j, pHat: $1.1) - 1, p: $1.0) } / Double(pop.p.count)
             unbiasedGaps.append(curve.estimate[j] - truth)
             let result = try Calibrator.calibrate(sample, bounds: bounds, alpha: alpha, guarantee: .marginal)
-            let l = LowerBound(tauHat: result.tauHat, maxLPB: plan.settings.maxLPB).bounds(testPHat)
+            let l = LowerBound(tauHat: result.tauHat, boundCap: plan.settings.boundCap).bounds(testPHat)
             coverages.append(Evaluation.exactCoverage(bounds: l, p: testP))
         }
         let gap = Evaluation.mean(unbiasedGaps)

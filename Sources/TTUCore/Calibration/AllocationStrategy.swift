@@ -1,5 +1,5 @@
 /// How the calibration budget is spread over prompts (docs/method.md §3).
-public enum AllocationStrategy: String, CaseIterable, Codable, Sendable {
+public enum AllocationStrategy: String, CaseIterable, Sendable {
     /// Paper's "naive / fixed budgeting": every prompt gets a random cap
     /// `c ~ Geometric(1/B)` independent of x. Baseline; under-covers by design.
     case naive
@@ -22,15 +22,16 @@ public enum AllocationStrategy: String, CaseIterable, Codable, Sendable {
 }
 
 /// Everything that defines a calibration plan besides the prompts: written to
-/// `plan.json` beside `plan.csv`, read back by `calibrate`.
-public struct PlanSettings: Codable, Equatable, Sendable {
+/// `plan.json` beside `plan.csv` (TTUFiles' `PlanJSON.swift`), read back by `calibrate`.
+public struct PlanSettings: Equatable, Sendable {
     public var strategy: AllocationStrategy
     /// `B`: the expected number of generations per calibration prompt.
     public var budget: Double
     /// `W`: the largest inverse-probability weight allowed (`π_min = 1/W`).
     public var maxWeight: Double
-    /// `M`: the cap on any bound (`⌊B·W⌋` for trimmed/optimized); nil = no cap.
-    public var maxLPB: Double?
+    /// `M`: the cap on any bound (`⌊B·W⌋` for trimmed, optimized and adaptive); ∞ = no cap
+    /// (plan.json's `max_lpb`, null there).
+    public var boundCap: Double
     public var tauGrid: TauGrid
     public var seed: UInt64
     /// `adaptive` only: "pilot" or "final".
@@ -50,7 +51,7 @@ public struct PlanSettings: Codable, Equatable, Sendable {
         self.maxWeight = maxWeight
         self.tauGrid = tauGrid
         self.seed = seed
-        self.maxLPB = strategy.capsBounds ? (budget * maxWeight).rounded(.down) : nil
+        self.boundCap = strategy.capsBounds ? (budget * maxWeight).rounded(.down) : .infinity
     }
 
     public func validate() throws {
@@ -66,32 +67,9 @@ public struct PlanSettings: Codable, Equatable, Sendable {
         guard maxWeight.isFinite, maxWeight >= 1 else {
             throw TTUError.invalidArgument("max weight W must be a finite number ≥ 1, got \(maxWeight)")
         }
-        if let m = maxLPB, !(m >= 1) {
-            throw TTUError.invalidArgument("the bound cap B·W must be at least 1 (got \(m)); raise the budget or W")
+        if !(boundCap == .infinity || boundCap >= 1) {
+            throw TTUError.invalidArgument("the bound cap B·W must be at least 1 (got \(boundCap)); raise the budget or W")
         }
         try tauGrid.validate()
-    }
-
-    /// `M` as a number (∞ when there is no cap).
-    public var boundCap: Double { maxLPB ?? .infinity }
-
-    enum CodingKeys: String, CodingKey {
-        case strategy, budget, maxWeight = "max_weight", maxLPB = "max_lpb", tauGrid = "tau_grid", seed
-        case stage, totalPrompts = "total_prompts", twoStage = "two_stage", choice, weightChoice = "weight_choice"
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(strategy, forKey: .strategy)
-        try c.encode(budget, forKey: .budget)
-        try c.encode(maxWeight, forKey: .maxWeight)
-        try c.encode(maxLPB, forKey: .maxLPB)  // explicit null when uncapped
-        try c.encode(tauGrid, forKey: .tauGrid)
-        try c.encode(seed, forKey: .seed)
-        try c.encodeIfPresent(stage, forKey: .stage)
-        try c.encodeIfPresent(totalPrompts, forKey: .totalPrompts)
-        try c.encodeIfPresent(twoStage, forKey: .twoStage)
-        try c.encodeIfPresent(choice, forKey: .choice)
-        try c.encodeIfPresent(weightChoice, forKey: .weightChoice)
     }
 }

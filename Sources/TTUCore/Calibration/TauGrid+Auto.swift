@@ -17,9 +17,10 @@ extension TauGrid {
     /// Never above 10^−0.01; the paper's grid without a cap (naive, basic) or a positive p̂.
     /// It depends on the calibration prompts' p̂ only, never on observations, so the
     /// candidate levels are fixed before sampling, as the calibration assumes.
-    public static func auto(pHat: [Double], maxLPB: Double?, budget: Double, share: Double = 0.9, count: Int = 300) -> TauGrid {
+    public static func auto(pHat: [Double], boundCap: Double, budget: Double, share: Double = 0.9, count: Int = 300) -> TauGrid {
         let paper = TauGrid.default
-        guard let m = maxLPB, m.isFinite, m > 1 else { return paper }
+        let m = boundCap
+        guard m.isFinite, m > 1 else { return paper }
         let positive = pHat.filter { $0 > 0 && $0 < 1 }.sorted()
         guard !positive.isEmpty else { return paper }
         let ps = positive[min(positive.count - 1, Int((share * Double(positive.count)).rounded(.down)))]

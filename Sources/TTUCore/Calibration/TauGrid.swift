@@ -2,7 +2,7 @@ import Foundation
 
 /// The candidate quantile levels `τ_1 < … < τ_m`, log-spaced (docs/method.md §2).
 /// Default: 300 points on [10^-3, 10^-0.75], as in the paper.
-public struct TauGrid: Codable, Equatable, Sendable {
+public struct TauGrid: Equatable, Sendable {
     public var minLog10: Double
     public var maxLog10: Double
     public var count: Int
@@ -35,10 +35,6 @@ public struct TauGrid: Codable, Equatable, Sendable {
 
     /// `log(1 − τ_j)` for every j (negative, decreasing).
     public var logOneMinusTaus: [Double] { taus.map { log1p(-$0) } }
-
-    enum CodingKeys: String, CodingKey {
-        case minLog10 = "min_log10", maxLog10 = "max_log10", count
-    }
 }
 
 /// Errors of `TTUCore`'s API (arguments a caller got wrong).

@@ -23,7 +23,7 @@ import Foundation
 /// prompts, so its marginal and PAC guarantees hold whatever the pilot saw. (π is a fixed
 /// function of x, so its terms are i.i.d. as PAC needs.)
 public enum TwoStage {
-    public struct Settings: Codable, Equatable, Sendable {
+    public struct Settings: Equatable, Sendable {
         /// Fraction of calibration prompts spent on the pilot.
         public var pilotFraction: Double = 0.2
         /// Candidate maximum weights W, about half a decade apart from the paper's 100 up:
@@ -54,28 +54,6 @@ public enum TwoStage {
         public var minPilotMisses: Double = 400
 
         public init() {}
-
-        enum CodingKeys: String, CodingKey {
-            case pilotFraction = "pilot_fraction", weightCandidates = "weight_candidates", capSafety = "cap_safety"
-            case noiseMargin = "noise_margin", maxStandardError = "max_standard_error", costMargin = "cost_margin"
-            case byExpectedCost = "by_expected_cost", minPilotMisses = "min_pilot_misses"
-        }
-
-        /// Reads plan.json files of every version: a key a file lacks keeps its default.
-        public init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            func read<T: Decodable>(_ key: CodingKeys, _ value: inout T) throws {
-                if let v = try c.decodeIfPresent(T.self, forKey: key) { value = v }
-            }
-            try read(.pilotFraction, &pilotFraction)
-            try read(.weightCandidates, &weightCandidates)
-            try read(.capSafety, &capSafety)
-            try read(.noiseMargin, &noiseMargin)
-            try read(.maxStandardError, &maxStandardError)
-            try read(.costMargin, &costMargin)
-            try read(.byExpectedCost, &byExpectedCost)
-            try read(.minPilotMisses, &minPilotMisses)
-        }
     }
 
     /// α·Σπ₁: how many miscovered prompts the pilot expects among those it samples, if
@@ -119,12 +97,11 @@ public enum TwoStage {
         let cost = zip(pHat, w).map { expectedCost(pHat: $0, cap: $1) }
         let (pi, _) = Allocation.optimizedProbabilities(weights: cost, totalBudget: budget * Double(pHat.count))
         let caps = Allocation.drawCaps(pi: pi, priorQuantile: w, seed: seed)
-        plan.maxLPB = plan.boundCap
-        return CalibrationPlan(settings: plan, pHat: pHat, priorQuantile: w, pi: pi, cap: caps)
+                return CalibrationPlan(settings: plan, pHat: pHat, priorQuantile: w, pi: pi, cap: caps)
     }
 
     /// What the pilot chose for the final stage, and why (written to plan.json).
-    public struct Choice: Codable, Equatable, Sendable {
+    public struct Choice: Equatable, Sendable {
         public var maxWeight: Double
         /// The final stage's grid: the first `capIndex + 1` levels of the pilot's grid.
         public var grid: TauGrid
@@ -137,16 +114,27 @@ public enum TwoStage {
         public var finalBudget: Double
         public var candidates: [Candidate]
 
-        public struct Candidate: Codable, Equatable, Sendable {
+        public struct Candidate: Equatable, Sendable {
             public var maxWeight: Double
             public var pilotTauIndex: Int
             public var predictedMeanLPB: Double
             public var standardError: Double
+
+            public init(maxWeight: Double, pilotTauIndex: Int, predictedMeanLPB: Double, standardError: Double) {
+                self.maxWeight = maxWeight
+                self.pilotTauIndex = pilotTauIndex
+                self.predictedMeanLPB = predictedMeanLPB
+                self.standardError = standardError
+            }
         }
 
-        enum CodingKeys: String, CodingKey {
-            case maxWeight = "max_weight", grid = "tau_grid", costModel = "cost_model", costRatio = "cost_ratio"
-            case finalBudget = "final_budget", candidates
+        public init(maxWeight: Double, grid: TauGrid, costModel: CostModel, costRatio: Double, finalBudget: Double, candidates: [Candidate]) {
+            self.maxWeight = maxWeight
+            self.grid = grid
+            self.costModel = costModel
+            self.costRatio = costRatio
+            self.finalBudget = finalBudget
+            self.candidates = candidates
         }
     }
 
@@ -375,8 +363,7 @@ public enum TwoStage {
         var settings = PlanSettings(strategy: .adaptive, budget: budget, maxWeight: choice.maxWeight,
                                     tauGrid: choice.grid, seed: seed)
         try settings.validate()
-        settings.maxLPB = settings.boundCap
-        let bounds = CandidateBounds(grid: choice.grid, cap: settings.boundCap)
+                let bounds = CandidateBounds(grid: choice.grid, cap: settings.boundCap)
         let w = pHat.map { bounds.priorQuantile(pHat: $0) }
         let pi = zip(pHat, w).map { choice.costModel.probability(expectedCost: choice.costModel.byExpectedCost ? expectedCost(pHat: $0, cap: $1) : $1) }
         return CalibrationPlan(settings: settings, pHat: pHat, priorQuantile: w, pi: pi,
@@ -387,7 +374,7 @@ public enum TwoStage {
 /// The final stage's cost model: p̂'s expected cost times a per-stratum correction, and
 /// the allocation `π = min(1, s/√c)` it implies. A fixed function of p̂ once the pilot has
 /// fitted it, so final-stage terms are i.i.d.
-public struct CostModel: Codable, Equatable, Sendable {
+public struct CostModel: Equatable, Sendable {
     /// Upper edges of the expected-cost strata (ascending); the last stratum is open.
     public var edges: [Double]
     /// Correction per stratum (actual / expected, times the margin).
@@ -396,6 +383,13 @@ public struct CostModel: Codable, Equatable, Sendable {
     public var scale: Double
     /// Whether c is p̂'s expected cost (else the worst case, the cap itself, with ratios 1).
     public var byExpectedCost: Bool
+
+    public init(edges: [Double], ratios: [Double], scale: Double, byExpectedCost: Bool) {
+        self.edges = edges
+        self.ratios = ratios
+        self.scale = scale
+        self.byExpectedCost = byExpectedCost
+    }
 
     static func bin(_ c: Double, _ edges: [Double]) -> Int {
         var lo = 0, hi = edges.count

@@ -17,9 +17,9 @@ import Foundation
 /// a plan fixed before sampling — the guarantee is the strategy's own, exactly as with a
 /// W given by hand. The predicted figures assume p̂ is right; they rank the candidates,
 /// they are not the run's result.
-public struct WeightChoice: Codable, Equatable, Sendable {
+public struct WeightChoice: Equatable, Sendable {
     /// One candidate W and what the simulations under p̂ predict for it.
-    public struct Candidate: Codable, Equatable, Sendable {
+    public struct Candidate: Equatable, Sendable {
         public var maxWeight: Double
         /// `M = ⌊B·W⌋`.
         public var boundCap: Double
@@ -28,9 +28,12 @@ public struct WeightChoice: Codable, Equatable, Sendable {
         public var predictedMeanLPB: Double
         public var predictedCoverage: Double
 
-        enum CodingKeys: String, CodingKey {
-            case maxWeight = "max_weight", boundCap = "bound_cap", tauMax = "tau_max"
-            case predictedMeanLPB = "predicted_mean_lpb", predictedCoverage = "predicted_coverage"
+        public init(maxWeight: Double, boundCap: Double, tauMax: Double, predictedMeanLPB: Double, predictedCoverage: Double) {
+            self.maxWeight = maxWeight
+            self.boundCap = boundCap
+            self.tauMax = tauMax
+            self.predictedMeanLPB = predictedMeanLPB
+            self.predictedCoverage = predictedCoverage
         }
     }
 
@@ -44,8 +47,15 @@ public struct WeightChoice: Codable, Equatable, Sendable {
     public var alpha: Double
     public var guarantee: String
 
-    enum CodingKeys: String, CodingKey {
-        case maxWeight = "max_weight", candidates, simulations, tolerance, seed, alpha, guarantee
+    public init(maxWeight: Double, candidates: [Candidate], simulations: Int, tolerance: Double, seed: UInt64,
+                alpha: Double, guarantee: String) {
+        self.maxWeight = maxWeight
+        self.candidates = candidates
+        self.simulations = simulations
+        self.tolerance = tolerance
+        self.seed = seed
+        self.alpha = alpha
+        self.guarantee = guarantee
     }
 
     /// The candidates tried: about three per decade from 2 to 10⁵ (the paper's real-data
@@ -130,7 +140,7 @@ public struct WeightChoice: Codable, Equatable, Sendable {
             let sample = CalibrationSample(strategy: strategy, budget: budget, pHat: pHat, pi: pi, cap: cap, observed: observed, event: event)
             let result = try Calibrator.calibrate(sample, bounds: bounds, alpha: alpha, guarantee: guarantee,
                                                   seed: StableHash.combine(rs.seed, 3))
-            let lb = LowerBound(tauHat: result.tauHat, maxLPB: settings.maxLPB)
+            let lb = LowerBound(tauHat: result.tauHat, boundCap: settings.boundCap)
             var s = 0.0, cov = 0.0
             for i in pHat.indices {
                 let l = lb.bound(pHat: pHat[i])

@@ -148,7 +148,7 @@ public struct CalibrationStudy: Sendable {
         // This repetition's calibration prompts (all of them, or a seeded subset).
         let rows = s.calibrationSize.map { Self.subset(count: calibrationPHat.count, size: $0, seed: StableHash.combine(repSeed.seed, 7)) }
         let calPHat = rows.map { $0.map { calibrationPHat[$0] } } ?? calibrationPHat
-        func grid(_ m: Double) -> TauGrid { s.autoGrid ? TauGrid.auto(pHat: calPHat, maxLPB: m.isFinite ? m : nil, budget: budget) : s.tauGrid }
+        func grid(_ m: Double) -> TauGrid { s.autoGrid ? TauGrid.auto(pHat: calPHat, boundCap: m, budget: budget) : s.tauGrid }
         var weightChoice: WeightChoice?
         if s.autoMaxWeight, strategy == .optimized || strategy == .trimmed {
             weightChoice = try WeightChoice.choose(pHat: calPHat, budget: budget, alpha: s.alpha, guarantee: s.guarantee, strategy: strategy,
@@ -171,7 +171,7 @@ public struct CalibrationStudy: Sendable {
         let bounds = CandidateBounds(grid: planSettings.tauGrid, cap: planSettings.boundCap)
         let result = try Calibrator.calibrate(sample, bounds: bounds, alpha: s.alpha, guarantee: s.guarantee,
                                               seed: StableHash.combine(repSeed.seed, 3))
-        let lb = LowerBound(tauHat: result.tauHat, maxLPB: planSettings.maxLPB)
+        let lb = LowerBound(tauHat: result.tauHat, boundCap: planSettings.boundCap)
         let l = lb.bounds(testPHat)
         return Row(strategy: strategy, budget: budget, rep: rep,
                    coverage: Evaluation.exactCoverage(bounds: l, p: testP),
@@ -224,7 +224,7 @@ extension CalibrationStudy {
         let bounds = CandidateBounds(grid: choice.grid, cap: plan.settings.boundCap)
         let result = try Calibrator.calibrate(sample, bounds: bounds, alpha: s.alpha, guarantee: s.guarantee,
                                               seed: StableHash.combine(repSeed.seed, 3))
-        let l = LowerBound(tauHat: result.tauHat, maxLPB: plan.settings.maxLPB).bounds(testPHat)
+        let l = LowerBound(tauHat: result.tauHat, boundCap: plan.settings.boundCap).bounds(testPHat)
         let drawn = pilot.observed.reduce(0, +) + obs.observed.reduce(0, +)
         let planned = pilotPlan.plannedGenerations + plan.plannedGenerations
         return Row(strategy: .adaptive, budget: budget, rep: rep,

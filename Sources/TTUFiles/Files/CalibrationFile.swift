@@ -15,7 +15,8 @@ public struct CalibrationFile: Codable, Sendable {
     /// The standard error of α̂ at the selected level (written by corrected and marginal
     /// calibrations since the finite-n statement; nil in older files).
     public var standardError: Double?
-    public var maxLPB: Double?
+    /// `M`, ∞ = no cap (`max_lpb`, null then).
+    public var boundCap: Double
     public var miscoverageEstimate: Double?
     public var miscoverageUpperBound: Double?
     public var n: Int
@@ -32,7 +33,7 @@ public struct CalibrationFile: Codable, Sendable {
     enum CodingKeys: String, CodingKey {
         case tauHat = "tau_hat", tauIndex = "tau_index", alpha, guarantee, delta, bound, margin
         case standardError = "standard_error"
-        case maxLPB = "max_lpb", miscoverageEstimate = "miscoverage_estimate"
+        case boundCap = "max_lpb", miscoverageEstimate = "miscoverage_estimate"
         case miscoverageUpperBound = "miscoverage_upper_bound", n, strategy, budget
         case tauGrid = "tau_grid", sampledPrompts = "sampled_prompts", meanGenerations = "mean_generations"
         case plannedGenerations = "planned_generations", miscoverageCurve = "miscoverage_curve", statement
@@ -46,7 +47,7 @@ public struct CalibrationFile: Codable, Sendable {
         if case .pac(let d, let b) = result.guarantee { delta = d; bound = b.rawValue } else { delta = nil; bound = nil }
         if case .corrected(let k) = result.guarantee { margin = k } else { margin = nil }
         if case .pac = result.guarantee { standardError = nil } else { standardError = result.standardError }
-        maxLPB = settings.maxLPB
+        boundCap = settings.boundCap
         miscoverageEstimate = result.miscoverageEstimate
         miscoverageUpperBound = result.miscoverageUpperBound
         n = result.n
@@ -79,6 +80,30 @@ public struct CalibrationFile: Codable, Sendable {
         }
     }
 
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        tauHat = try c.decodeIfPresent(Double.self, forKey: .tauHat)
+        tauIndex = try c.decode(Int.self, forKey: .tauIndex)
+        alpha = try c.decode(Double.self, forKey: .alpha)
+        guarantee = try c.decode(String.self, forKey: .guarantee)
+        delta = try c.decodeIfPresent(Double.self, forKey: .delta)
+        bound = try c.decodeIfPresent(String.self, forKey: .bound)
+        margin = try c.decodeIfPresent(Double.self, forKey: .margin)
+        standardError = try c.decodeIfPresent(Double.self, forKey: .standardError)
+        boundCap = try c.decodeBoundCap(forKey: .boundCap)
+        miscoverageEstimate = try c.decodeIfPresent(Double.self, forKey: .miscoverageEstimate)
+        miscoverageUpperBound = try c.decodeIfPresent(Double.self, forKey: .miscoverageUpperBound)
+        n = try c.decode(Int.self, forKey: .n)
+        strategy = try c.decode(AllocationStrategy.self, forKey: .strategy)
+        budget = try c.decode(Double.self, forKey: .budget)
+        tauGrid = try c.decode(TauGrid.self, forKey: .tauGrid)
+        sampledPrompts = try c.decode(Int.self, forKey: .sampledPrompts)
+        meanGenerations = try c.decode(Double.self, forKey: .meanGenerations)
+        plannedGenerations = try c.decode(Int.self, forKey: .plannedGenerations)
+        miscoverageCurve = try c.decode([Double].self, forKey: .miscoverageCurve)
+        statement = try c.decode(String.self, forKey: .statement)
+    }
+
     public func encode(to encoder: Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(tauHat, forKey: .tauHat)
@@ -89,7 +114,7 @@ public struct CalibrationFile: Codable, Sendable {
         try c.encode(bound, forKey: .bound)
         try c.encodeIfPresent(margin, forKey: .margin)
         try c.encodeIfPresent(standardError, forKey: .standardError)
-        try c.encode(maxLPB, forKey: .maxLPB)
+        try c.encodeBoundCap(boundCap, forKey: .boundCap)
         try c.encode(miscoverageEstimate, forKey: .miscoverageEstimate)
         try c.encode(miscoverageUpperBound, forKey: .miscoverageUpperBound)
         try c.encode(n, forKey: .n)
@@ -103,5 +128,5 @@ public struct CalibrationFile: Codable, Sendable {
         try c.encode(statement, forKey: .statement)
     }
 
-    public var lowerBound: LowerBound { LowerBound(tauHat: tauHat, maxLPB: maxLPB) }
+    public var lowerBound: LowerBound { LowerBound(tauHat: tauHat, boundCap: boundCap) }
 }

@@ -3,7 +3,7 @@ import Foundation
 /// `RUN/summary.json`: the numbers of `report.html`, for machines. Keys are snake_case.
 /// Counts are generations; `simulated` is true when any stage used the simulated
 /// generator (then nothing here describes a real model).
-public struct RunSummary: Codable, Sendable {
+public struct RunSummary: Encodable, Sendable {
     public var format = "ttu-run-summary"
     public var version = 1
     public var simulated: Bool
@@ -44,7 +44,7 @@ public struct RunSummary: Codable, Sendable {
         }
     }
 
-    public struct AtCap: Codable, Sendable {
+    public struct AtCap: Encodable, Sendable {
         public var cap: Double
         public var count: Int
         public var of: Int
@@ -54,14 +54,15 @@ public struct RunSummary: Codable, Sendable {
         }
     }
 
-    public struct Calibration: Codable, Sendable {
+    public struct Calibration: Encodable, Sendable {
         public var alpha: Double
         public var guarantee: String
         public var delta: Double?
         public var bound: String?
         public var strategy: String
         public var budgetPerPrompt: Double
-        public var maxLPB: Double?
+        /// `M`, ∞ = no cap (`max_lpb`, null then).
+        public var boundCap: Double
         public var tauHat: Double?
         public var tauIndex: Int
         public var miscoverageEstimate: Double?
@@ -76,21 +77,48 @@ public struct RunSummary: Codable, Sendable {
         /// The standard error of the estimated miscoverage at the selected level.
         public var standardError: Double?
         public init(alpha: Double, guarantee: String, delta: Double?, bound: String?, strategy: String, budgetPerPrompt: Double,
-                    maxLPB: Double?, tauHat: Double?, tauIndex: Int, miscoverageEstimate: Double?, miscoverageUpperBound: Double?,
+                    boundCap: Double, tauHat: Double?, tauIndex: Int, miscoverageEstimate: Double?, miscoverageUpperBound: Double?,
                     n: Int, sampledPrompts: Int, meanGenerations: Double) {
             self.alpha = alpha; self.guarantee = guarantee; self.delta = delta; self.bound = bound; self.strategy = strategy
-            self.budgetPerPrompt = budgetPerPrompt; self.maxLPB = maxLPB; self.tauHat = tauHat; self.tauIndex = tauIndex
+            self.budgetPerPrompt = budgetPerPrompt; self.boundCap = boundCap; self.tauHat = tauHat; self.tauIndex = tauIndex
             self.miscoverageEstimate = miscoverageEstimate; self.miscoverageUpperBound = miscoverageUpperBound
             self.n = n; self.sampledPrompts = sampledPrompts; self.meanGenerations = meanGenerations
         }
+
+        enum CodingKeys: String, CodingKey {
+            case alpha, guarantee, delta, bound, strategy, budgetPerPrompt, boundCap = "maxLPB", tauHat, tauIndex
+            case miscoverageEstimate, miscoverageUpperBound, n, sampledPrompts, meanGenerations, maxWeightChoice, margin, standardError
+        }
+
+        /// As synthesized (summary.json converts the keys to snake_case), but M as `max_lpb`, null when uncapped.
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(alpha, forKey: .alpha)
+            try c.encode(guarantee, forKey: .guarantee)
+            try c.encodeIfPresent(delta, forKey: .delta)
+            try c.encodeIfPresent(bound, forKey: .bound)
+            try c.encode(strategy, forKey: .strategy)
+            try c.encode(budgetPerPrompt, forKey: .budgetPerPrompt)
+            try c.encodeBoundCap(boundCap, forKey: .boundCap, nullWhenUncapped: false)
+            try c.encodeIfPresent(tauHat, forKey: .tauHat)
+            try c.encode(tauIndex, forKey: .tauIndex)
+            try c.encodeIfPresent(miscoverageEstimate, forKey: .miscoverageEstimate)
+            try c.encodeIfPresent(miscoverageUpperBound, forKey: .miscoverageUpperBound)
+            try c.encode(n, forKey: .n)
+            try c.encode(sampledPrompts, forKey: .sampledPrompts)
+            try c.encode(meanGenerations, forKey: .meanGenerations)
+            try c.encodeIfPresent(maxWeightChoice, forKey: .maxWeightChoice)
+            try c.encodeIfPresent(margin, forKey: .margin)
+            try c.encodeIfPresent(standardError, forKey: .standardError)
+        }
     }
 
-    public struct Split: Codable, Sendable {
+    public struct Split: Encodable, Sendable {
         public var train: Int, calibration: Int, test: Int
         public init(train: Int, calibration: Int, test: Int) { self.train = train; self.calibration = calibration; self.test = test }
     }
 
-    public struct Training: Codable, Sendable {
+    public struct Training: Encodable, Sendable {
         public var form: String
         public var model: String
         public var features: String
@@ -117,7 +145,7 @@ public struct RunSummary: Codable, Sendable {
     }
 
     /// One collection stage: the most it could draw (Σ caps) and what the log holds.
-    public struct BudgetRow: Codable, Sendable {
+    public struct BudgetRow: Encodable, Sendable {
         public var stage: String
         public var prompts: Int
         public var planned: Int
@@ -127,7 +155,7 @@ public struct RunSummary: Codable, Sendable {
         }
     }
 
-    public struct Test: Codable, Sendable {
+    public struct Test: Encodable, Sendable {
         public var n: Int
         public var meanLPB: Double
         public var medianLPB: Double
@@ -140,7 +168,7 @@ public struct RunSummary: Codable, Sendable {
         }
     }
 
-    public struct Prompt: Codable, Sendable {
+    public struct Prompt: Encodable, Sendable {
         public var id: String
         public var prompt: String
         public var pHat: Double

@@ -11,6 +11,8 @@ import Yams
 /// are refused at start with the file, line and key, before any stage runs.
 public struct RunConfig {
     static var schema: [Setting<RunSettings>] { RunSettings.declarations }
+    /// The declarations by YAML key (a config is read key by key).
+    static let schemaByKey = Dictionary(uniqueKeysWithValues: schema.map { ($0.key, $0) })
     /// The sections, in order: what comes before the dot in a key.
     static let sections: [String] = {
         var out: [String] = []
@@ -80,7 +82,7 @@ public struct RunConfig {
                 try read(m, prefix: key)
                 continue
             }
-            guard let spec = Self.schema.first(where: { $0.key == full }) else {
+            guard let spec = Self.schemaByKey[full] else {
                 let known = Self.schema.map(\.key).filter { prefix.isEmpty ? !$0.contains(".") : $0.hasPrefix(prefix + ".") }
                     .map { prefix.isEmpty ? $0 : String($0.dropFirst(prefix.count + 1)) }
                 let sectionsHint = prefix.isEmpty ? " and sections " + Self.sections.joined(separator: ", ") : ""
@@ -107,10 +109,10 @@ public struct RunConfig {
             }
             do {
                 try spec.assign(&settings, input, baseDir)
-            } catch let e as SettingTextError {
-                throw InputError(file: path, line: line, field: full, e.message)
-            } catch let e as SettingError {
-                throw InputError(file: path, line: line, field: full, e.message)
+            } catch {
+                // A value the declaration refuses (its text, or its range): this line's error.
+                guard let message = (error as? SettingTextError)?.message ?? (error as? SettingError)?.message else { throw error }
+                throw InputError(file: path, line: line, field: full, message)
             }
         }
     }

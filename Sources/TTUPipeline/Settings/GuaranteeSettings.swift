@@ -67,9 +67,9 @@ public enum TauGridChoice: Sendable, Equatable, CustomStringConvertible, Codable
         s.trimmingCharacters(in: .whitespaces) == "auto" ? .auto : .fixed(try parseTauGrid(s, key: key))
     }
 
-    public func resolve(pHat: [Double], maxLPB: Double?, budget: Double) -> TauGrid {
+    public func resolve(pHat: [Double], boundCap: Double, budget: Double) -> TauGrid {
         switch self {
-        case .auto: return TauGrid.auto(pHat: pHat, maxLPB: maxLPB, budget: budget)
+        case .auto: return TauGrid.auto(pHat: pHat, boundCap: boundCap, budget: budget)
         case .fixed(let g): return g
         }
     }

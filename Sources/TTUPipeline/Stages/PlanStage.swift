@@ -131,7 +131,7 @@ public enum PlanStage {
         let planned = Double(plan.plannedGenerations)
         console.say("plan: \(s.strategy.rawValue), B = \(Num.format(s.budget)), \(plan.count) prompts, \(sampled) sampled, "
             + "at most \(Int(planned)) generations (\(Num.fixed(planned / Double(max(plan.count, 1)), 1)) per prompt)"
-            + (settings.maxLPB.map { ", bounds capped at M = \(Num.format($0))" } ?? ""))
+            + (settings.boundCap.isFinite ? ", bounds capped at M = \(Num.format(settings.boundCap))" : ""))
         if s.tauGrid == .auto, settings.tauGrid != .default {
             console.say("τ grid: auto, \(settings.tauGrid.count) levels up to τ = \(Num.fixed(settings.tauGrid.taus.last!, 3)) (the paper's top is 0.178): "
                 + "as high as sampling every prompt to its largest candidate bound fits the budget, and no higher than where that bound reaches M for 90% of the prompts")
@@ -149,7 +149,7 @@ public enum PlanStage {
         let choice = try chooseMaxWeight(s, pHat: pHat)
         var settings = PlanSettings(strategy: s.strategy, budget: s.budget,
                                     maxWeight: choice?.maxWeight ?? s.maxWeight ?? Settings.fallbackMaxWeight, seed: s.seed)
-        settings.tauGrid = s.tauGrid.resolve(pHat: pHat, maxLPB: settings.maxLPB, budget: s.budget)
+        settings.tauGrid = s.tauGrid.resolve(pHat: pHat, boundCap: settings.boundCap, budget: s.budget)
         settings.weightChoice = choice
         if let fitOn = s.fitOn {
             var plan = try Allocation.pointwisePlan(pHat: pHat, heldOutPHat: try Predictions.read(fitOn).pHat, settings: settings)
@@ -165,7 +165,7 @@ public enum PlanStage {
         guard s.maxWeight == nil, s.strategy == .trimmed || s.strategy == .optimized else { return nil }
         return try WeightChoice.choose(pHat: pHat, budget: s.budget, alpha: s.alpha, guarantee: s.guarantee.guarantee,
                                        strategy: s.strategy,
-                                       grid: { m in s.tauGrid.resolve(pHat: pHat, maxLPB: m, budget: s.budget) },
+                                       grid: { m in s.tauGrid.resolve(pHat: pHat, boundCap: m, budget: s.budget) },
                                        seed: StableHash.combine(s.seed, 0x57))
     }
 
@@ -173,7 +173,8 @@ public enum PlanStage {
     /// than half of the prompts Q(τ_m; p̂) is below the bound cap M = ⌊B·W⌋, so no
     /// calibration can give them a bound as large as the budget allows.
     public static func gridLimitNote(pHat: [Double], settings: PlanSettings) -> String? {
-        guard let m = settings.maxLPB, !pHat.isEmpty else { return nil }
+        let m = settings.boundCap
+        guard m.isFinite, !pHat.isEmpty else { return nil }
         let tauMax = settings.tauGrid.taus.last!
         let limited = pHat.filter { Geometric.quantile(tauMax, p: $0) < m }.count
         guard 2 * limited > pHat.count else { return nil }
@@ -188,7 +189,8 @@ public enum PlanStage {
     /// than half of the prompts the largest candidate bound reaches M, so every level the
     /// calibration may select puts them at M or below. Says what a larger W would allow.
     public static func capNote(pHat: [Double], settings: PlanSettings) -> String? {
-        guard let m = settings.maxLPB, !pHat.isEmpty else { return nil }
+        let m = settings.boundCap
+        guard m.isFinite, !pHat.isEmpty else { return nil }
         let top = settings.tauGrid.taus.last!
         let atCap = pHat.filter { Geometric.quantile(top, p: $0) >= m }.count
         guard 2 * atCap > pHat.count else { return nil }
@@ -252,8 +254,8 @@ public enum PlanStage {
         guard ps.totalPrompts == preds.ids.count, ps.budget == s.budget else {
             throw InputError(file: PlanFile.settingsPath(for: pilotPath), "the pilot was planned for \(ps.totalPrompts ?? 0) prompts at B = \(Num.format(ps.budget)); these predictions have \(preds.ids.count), the budget is \(Num.format(s.budget))")
         }
-        let sample = try CalibrateStage.join(plan: pilotFile, planPath: pilotPath, observations: try ObservationsFile.read(obsPath),
-                                             observationsPath: obsPath, missingIsMiscovered: false)
+        let sample = try pilotFile.join(try ObservationsFile.read(obsPath), planPath: pilotPath, observationsPath: obsPath,
+                                        missingIsMiscovered: false)
         let inPilot = Set(pilotFile.ids)
         let finalRows = preds.ids.indices.filter { !inPilot.contains(preds.ids[$0]) }
         guard finalRows.count == preds.ids.count - pilotFile.ids.count else {

@@ -95,7 +95,7 @@ struct ReportBuilder {
 
         var calibration = RunSummary.Calibration(
             alpha: cal.alpha, guarantee: cal.guarantee, delta: cal.delta, bound: cal.bound, strategy: cal.strategy.rawValue,
-            budgetPerPrompt: cal.budget, maxLPB: cal.maxLPB, tauHat: cal.tauHat, tauIndex: cal.tauIndex,
+            budgetPerPrompt: cal.budget, boundCap: cal.boundCap, tauHat: cal.tauHat, tauIndex: cal.tauIndex,
             miscoverageEstimate: cal.miscoverageEstimate, miscoverageUpperBound: cal.miscoverageUpperBound, n: cal.n,
             sampledPrompts: cal.sampledPrompts, meanGenerations: cal.meanGenerations)
         calibration.margin = cal.margin
@@ -121,7 +121,8 @@ struct ReportBuilder {
 
     /// Test bounds sitting at the bound cap M and the median of their uncapped Q(τ̂; p̂).
     func atCap(_ cal: CalibrationFile, lpbValues: [Double], pHat: [Double]) -> RunSummary.AtCap? {
-        guard let m = cal.maxLPB, let tau = cal.tauHat, !lpbValues.isEmpty else { return nil }
+        let m = cal.boundCap
+        guard m.isFinite, let tau = cal.tauHat, !lpbValues.isEmpty else { return nil }
         let capped = lpbValues.indices.filter { lpbValues[$0] >= m }
         guard !capped.isEmpty else { return RunSummary.AtCap(cap: m, count: 0, of: lpbValues.count, medianUncapped: m) }
         let uncapped = capped.map { Geometric.quantile(tau, p: pHat[$0]) }

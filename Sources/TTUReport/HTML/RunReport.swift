@@ -203,7 +203,7 @@ public struct RunReport {
                 + (c.delta.map { ", δ = \(Num.format($0)), inequality \(c.bound ?? "")" } ?? "") + ", α = \(Num.format(c.alpha))"
                 + (c.standardError.map { "; standard error of the estimate at the selected level \(Num.sig($0, 2))" } ?? "")),
             ("allocation", "\(c.strategy), B = \(Num.format(c.budgetPerPrompt)) generations per calibration prompt"
-                + (c.maxLPB.map { ", every bound capped at M = \(Num.format($0))" } ?? "")
+                + (c.boundCap.isFinite ? ", every bound capped at M = \(Num.format(c.boundCap))" : "")
                 + (c.maxWeightChoice.map { ". \($0)" } ?? "")),
             ("selected level", selectedLevel()),
         ]

@@ -1,53 +1,7 @@
 import Foundation
 
-/// Which guarantee calibration provides.
-public enum Guarantee: Equatable, Sendable {
-    /// `P(T ≥ L) ≥ 1 − α` on average over the calibration draw (the paper's estimator:
-    /// admit j while α̂_j < α).
-    case marginal
-    /// Marginal, corrected for finite n (docs/method.md §4): admit j while
-    /// `α̂_j + margin·ŝe_j < α`, with ŝe_j the standard error of α̂_j. Selecting the last
-    /// level whose noisy estimate is still below α favours levels whose estimate came out
-    /// low, so the plain rule covers a little less than 1 − α on average at small n or
-    /// large weights; `margin` standard errors offset that optimism.
-    case corrected(margin: Double)
-    /// With probability ≥ 1 − δ over the calibration data, the miscoverage is ≤ α.
-    case pac(delta: Double, bound: ConcentrationInequality)
-
-    public var name: String {
-        switch self { case .marginal: return "marginal"; case .corrected: return "corrected"; case .pac: return "pac" }
-    }
-}
-
-/// The outcome of calibration: the selected level and what it rests on.
-public struct CalibrationResult: Sendable {
-    /// `ĵ` (0-based), or −1 when no candidate is admissible (then every bound is 1).
-    public var tauIndex: Int
-    public var tauHat: Double?
-    public var alpha: Double
-    public var guarantee: Guarantee
-    /// `α̂_ĵ` (nil if none admissible).
-    public var miscoverageEstimate: Double?
-    /// For PAC: the (1 − δ) upper confidence bound on the miscoverage of `ĵ` where the
-    /// bound gives one (hoeffding, bernstein); nil otherwise.
-    public var miscoverageUpperBound: Double?
-    public var n: Int
-    public var curve: MiscoverageCurve
-    /// Whether each candidate was admissible (tested in order; testing stops at the first failure).
-    public var admissible: [Bool]
-
-    /// The standard error of `α̂_ĵ` (of the first candidate when none was admissible):
-    /// about how far one run's miscoverage may sit from its estimate.
-    public var standardError: Double { curve.standardError(max(tauIndex, 0)) }
-}
-
-extension MiscoverageCurve {
-    /// `ŝe_j = √(((1/n)Σ Z_ij² − α̂_j²) / n)`: the standard error of the IPW estimate α̂_j.
-    public func standardError(_ j: Int) -> Double {
-        (max(0, meanSquare[j] - estimate[j] * estimate[j]) / Double(n)).squareRoot()
-    }
-}
-
+/// The selection of `τ̂` from the IPW miscoverage curve under the chosen guarantee
+/// (docs/method.md §2 step 5 and §4).
 public enum Calibrator {
     /// `estimate < alpha`, with an estimate that equals α up to rounding counted as not
     /// below. α̂_j is a sum of weights 1/π_i over n; when it equals α exactly (e.g. 85 of
@@ -119,18 +73,5 @@ public enum Calibrator {
             tauIndex: last, tauHat: last >= 0 ? bounds.taus[last] : nil, alpha: alpha, guarantee: guarantee,
             miscoverageEstimate: last >= 0 ? curve.estimate[last] : nil,
             miscoverageUpperBound: last >= 0 ? upper : nil, n: curve.n, curve: curve, admissible: admissible)
-    }
-}
-
-/// The empirical-Bernstein upper confidence bound (Maurer & Pontil 2009, Thm 4) for the
-/// mean of n i.i.d. terms in [0, range], at level 1 − δ.
-public enum BernsteinBound {
-    public static func upper(mean: Double, meanSquare: Double, range w: Double, n: Int, delta: Double) -> Double {
-        guard n > 1, w.isFinite, w > 0 else { return .infinity }
-        let nd = Double(n)
-        let y = mean / w
-        let variance = max(0, (meanSquare / (w * w) - y * y) * nd / (nd - 1))
-        let l = log(2 / delta)
-        return w * (y + (2 * variance * l / nd).squareRoot() + 7 * l / (3 * (nd - 1)))
     }
 }
