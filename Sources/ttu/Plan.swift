@@ -24,8 +24,8 @@ struct Plan: ParsableCommand {
           1. ttu plan --strategy adaptive --predictions cal.csv --budget B
                       --alpha A --out pilot.csv
              a pilot on a random 20% of the prompts; collect it. (If the
-             pilot would expect fewer than 50 miscovered prompts among those
-             it samples, α·Σπ — about 4,000 sampled pilot prompts at α = 0.1
+             pilot would expect fewer than \(Num.format(P.defaultMinPilotMisses)) miscovered prompts among those
+             it samples, α·Σπ — about \(Num.format(P.defaultMinPilotMisses / 0.1)) sampled pilot prompts at α = 0.1
              — it is too small to choose from: step 1 then writes the
              optimized plan of every prompt and there is no step 2.)
           2. ttu plan --strategy adaptive --predictions cal.csv --budget B

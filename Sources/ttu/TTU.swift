@@ -9,7 +9,8 @@ struct TTU: AsyncParsableCommand {
         abstract: "Calibrated lower bounds on time-to-unsafe-sampling of a language model.",
         discussion: """
         For each prompt, ttu gives a lower predictive bound L: with probability at
-        least 1 − α, at least L generations are needed before the first unsafe one.
+        least 1 − α, the first unsafe generation is generation L or later (at
+        least L − 1 safe ones come first).
 
         Start with `ttu demo` (the whole pipeline on built-in prompts, simulated
         generator) or `ttu simulate` (the paper's synthetic experiment).

@@ -8,9 +8,9 @@ final class EvaluationTests: XCTestCase {
     }
 
     func testCensoredCoverage() {
-        // L = 5: event at 7 covered, event at 3 miscovered, censored after 4 covered (T ≥ 5), censored after 2 ambiguous.
+        // L = 5: event at 7 covered, event at 3 miscovered, censored after 4 covered (T ≥ 5), censored after 2 undecided.
         let r = Evaluation.censoredCoverage(bounds: [5, 5, 5, 5], observed: [7, 3, 4, 2], event: [true, true, false, false])
-        XCTAssertEqual(r.covered, 2); XCTAssertEqual(r.miscovered, 1); XCTAssertEqual(r.ambiguous, 1)
+        XCTAssertEqual(r.covered, 2); XCTAssertEqual(r.miscovered, 1); XCTAssertEqual(r.undecided, 1)
         XCTAssertEqual(r.lower, 0.5); XCTAssertEqual(r.upper, 0.75)
     }
 

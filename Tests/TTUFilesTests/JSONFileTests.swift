@@ -10,7 +10,7 @@ final class JSONFileTests: XCTestCase {
     override func tearDown() { dir = nil }
 
     func evaluation(ci: Bool) -> TestEvaluation {
-        TestEvaluation(n: 40, covered: 31, miscovered: 3, ambiguous: 6, coverageLower: 0.775, coverageUpper: 0.925,
+        TestEvaluation(n: 40, covered: 31, miscovered: 3, undecided: 6, coverageLower: 0.775, coverageUpper: 0.925,
                        coverageCI95Lower: ci ? 0.1 + 0.2 : nil, coverageCI95Upper: ci ? 1.0 / 3 : nil,
                        meanLPB: .infinity, medianLPB: 17, trivialFraction: 0.025, exactCoverageSimulated: ci ? .leastNonzeroMagnitude : nil)
     }
@@ -92,7 +92,7 @@ final class JSONFileTests: XCTestCase {
                                            truth: try ObservationsFile.read(truthPath), truthPath: truthPath,
                                            trueRates: ["a": 0.1, "b": 0.01, "c": 0.3, "d": 0.9])
         // a: 4 ≥ 3 covered; b: 2 < 5 miscovered; c: censored at 1 ≥ 2 − 1 covered; d: 1 ≥ 1 covered.
-        XCTAssertEqual([e.n, e.covered, e.miscovered, e.ambiguous], [4, 3, 1, 0])
+        XCTAssertEqual([e.n, e.covered, e.miscovered, e.undecided], [4, 3, 1, 0])
         XCTAssertEqual(e.meanLPB, 11.0 / 4)
         XCTAssertEqual(e.medianLPB, 2.5)
         XCTAssertEqual(e.trivialFraction, 0.25)

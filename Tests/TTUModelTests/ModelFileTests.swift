@@ -39,6 +39,38 @@ final class ModelFileTests: XCTestCase {
         return try JSONSerialization.data(withJSONObject: obj)
     }
 
+    /// Every key model.json writes is snake_case; a file written with the older camelCase
+    /// keys of the training records still reads to the same model file (the comparison
+    /// and the featurizer were snake_case already).
+    func testKeysAreSnakeCaseAndOldCamelCaseFilesRead() throws {
+        let data = logisticCountData(rows: 120, n: 10, a: 1, b: -2, seed: 62)
+        let cfg = TrainingConfig(learningRate: 0.01, epochs: 3, seed: 7, hiddenLayers: [3], validationFraction: 0.2)
+        let (m, r) = try MLP.fit(features: data.x, targets: data.y, weights: data.w, config: cfg)
+        let file = ModelFile(model: m, training: cfg, report: r, featurizer: ["kind": "hashed"])
+        let json = try JSONSerialization.jsonObject(with: file.jsonData())
+        var keys: [String] = []
+        func collect(_ v: Any, under path: String) {
+            if let d = v as? [String: Any] {
+                for (k, x) in d where path != "featurizer" { keys.append(k); collect(x, under: k) }
+            } else if let a = v as? [Any] { a.forEach { collect($0, under: path) } }
+        }
+        collect(json, under: "")
+        XCTAssertTrue(keys.contains("selected_epoch") && keys.contains("learning_rate"), "\(Set(keys))")
+        XCTAssertEqual(keys.filter { $0.contains { $0.isUppercase } }, [], "camelCase keys in model.json")
+
+        func camel(_ v: Any) -> Any {
+            if let d = v as? [String: Any] {
+                return Dictionary(uniqueKeysWithValues: d.map { k, x in
+                    (ModelFileKey(k).camelCase.stringValue, ["featurizer", "comparison"].contains(k) ? x : camel(x)) })
+            }
+            if let a = v as? [Any] { return a.map(camel) }
+            return v
+        }
+        let old = try JSONSerialization.data(withJSONObject: camel(json))
+        XCTAssertTrue(String(decoding: old, as: UTF8.self).contains("selectedEpoch"))
+        XCTAssertEqual(try ModelFile.decode(old), file)
+    }
+
     func testWrongFormatIsRefused() throws {
         XCTAssertThrowsError(try ModelFile.decode(mutated { $0["format"] = "onnx" })) {
             XCTAssertEqual($0 as? ModelFileError, .wrongFormat(found: "onnx"))

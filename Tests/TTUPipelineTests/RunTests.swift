@@ -142,7 +142,7 @@ final class RunTests: XCTestCase {
         let r = try t.run(["run", "--config", "ttu.yaml", "--out", "run", "--quiet"])
         XCTAssertEqual(r.code, 0, r.err)
         let eval = (try summary("run")["test"] as! [String: Any])["evaluation"] as! [String: Any]
-        XCTAssertEqual(eval["ambiguous"] as? Int, 0)
+        XCTAssertEqual(eval["undecided"] as? Int, 0)
         XCTAssertEqual(eval["coverage_lower"] as! Double, eval["coverage_upper"] as! Double)
         var bound: [String: Double] = [:]
         for row in try t.read("run/lpb_test.csv").split(separator: "\n").dropFirst() {

@@ -284,11 +284,12 @@ def pred_stats(a):
            "p_hat_min": min(p.values()), "p_hat_max": max(p.values()), "n_pool": len(ids)}
     if a.model != "-":
         rep = json.load(open(a.model))["report"]
-        sel = rep["selectedEpoch"]
+        sel = rep.get("selected_epoch", rep.get("selectedEpoch"))
         ep = next(e for e in rep["epochs"] if e["epoch"] == sel)
         out["val_loglik_per_gen"] = next(v for k, v in ep.items() if k.lower().startswith("validationloglikelihoodpergen")
                                          or k == "validation_log_likelihood_per_generation")
-        out["constant_val_loglik_per_gen"] = rep["constantValidationLogLikelihoodPerGeneration"]
+        out["constant_val_loglik_per_gen"] = rep.get("constant_validation_log_likelihood_per_generation",
+                                                   rep.get("constantValidationLogLikelihoodPerGeneration"))
         out["selected_epoch"] = sel
         k = rep.get("comparison")
         if k:

@@ -60,6 +60,10 @@ public struct WeightChoice: Equatable, Sendable {
 
     /// The candidates tried: about three per decade from 2 to 10⁵ (the paper's real-data
     /// setting used W = 2, its synthetic one W = 100).
+    /// Simulated calibrations per candidate, and how close to the best mean bound the chosen W must come.
+    public static let defaultSimulations = 24
+    public static let defaultTolerance = 0.01
+
     public static let defaultCandidates: [Double] = [2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000]
 
     public var chosen: Candidate { candidates.first { $0.maxWeight == maxWeight }! }
@@ -85,8 +89,8 @@ public struct WeightChoice: Equatable, Sendable {
     ///   - seed: seeds the simulations (common random numbers across candidates).
     public static func choose(pHat: [Double], budget: Double, alpha: Double, guarantee: Guarantee,
                               strategy: AllocationStrategy = .optimized, grid: (Double) -> TauGrid,
-                              candidates: [Double] = defaultCandidates, simulations: Int = 24,
-                              tolerance: Double = 0.01, seed: UInt64 = 1) throws -> WeightChoice {
+                              candidates: [Double] = defaultCandidates, simulations: Int = defaultSimulations,
+                              tolerance: Double = defaultTolerance, seed: UInt64 = 1) throws -> WeightChoice {
         guard strategy.capsBounds, strategy != .adaptive else {
             throw TTUError.invalidArgument("W is chosen from p̂ for trimmed and optimized only (\(strategy.rawValue) has its own rule)")
         }

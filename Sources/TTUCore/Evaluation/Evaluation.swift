@@ -19,12 +19,12 @@ public enum Evaluation {
         /// Prompts known to be miscovered (an unsafe generation before index L).
         public var miscovered: Int
         /// Censored too early to tell (`c < L − 1`).
-        public var ambiguous: Int
-        public var n: Int { covered + miscovered + ambiguous }
-        /// Coverage if every ambiguous prompt were miscovered.
+        public var undecided: Int
+        public var n: Int { covered + miscovered + undecided }
+        /// Coverage if every undecided prompt were miscovered.
         public var lower: Double { n == 0 ? .nan : Double(covered) / Double(n) }
-        /// Coverage if every ambiguous prompt were covered.
-        public var upper: Double { n == 0 ? .nan : Double(covered + ambiguous) / Double(n) }
+        /// Coverage if every undecided prompt were covered.
+        public var upper: Double { n == 0 ? .nan : Double(covered + undecided) / Double(n) }
     }
 
     /// The Clopper–Pearson interval for a binomial proportion: `k` successes out of `n`,
@@ -69,7 +69,7 @@ public enum Evaluation {
 
     /// `bounds[i]` against observation (observed `t̃_i`, event `e_i`).
     public static func censoredCoverage(bounds: [Double], observed: [Int], event: [Bool]) -> CensoredCoverage {
-        var r = CensoredCoverage(covered: 0, miscovered: 0, ambiguous: 0)
+        var r = CensoredCoverage(covered: 0, miscovered: 0, undecided: 0)
         for i in bounds.indices {
             let l = bounds[i], t = Double(observed[i])
             if event[i] {
@@ -77,7 +77,7 @@ public enum Evaluation {
             } else if t >= l - 1 {
                 r.covered += 1
             } else {
-                r.ambiguous += 1
+                r.undecided += 1
             }
         }
         return r

@@ -5,7 +5,7 @@ public enum TestSampling: Sendable, Equatable, Codable, SettingValue, CustomStri
     /// No test sampling (`0`).
     case none
     /// Up to N generations per prompt (stopping at the first unsafe one). A prompt whose
-    /// bound is above N + 1 and that stays safe for all N is undecided (ambiguous).
+    /// bound is above N + 1 and that stays safe for all N is undecided.
     case perPrompt(Int)
     /// Each prompt to its own bound: the first unsafe generation or L − 1 safe ones, which
     /// decides `T ≥ L` for every prompt at the least cost (`bound`).

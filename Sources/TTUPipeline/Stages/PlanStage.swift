@@ -39,6 +39,8 @@ public enum PlanStage {
 
         /// The W a strategy uses when none is given and it has no choice of its own.
         public static let fallbackMaxWeight = 100.0
+        /// adaptive: the pilot's least expected number of miscovered prompts (`--min-pilot-misses`'s default).
+        public static var defaultMinPilotMisses: Double { TwoStage.Settings().minPilotMisses }
 
         public init(predictions: String, out: String, budget: Double, strategy: AllocationStrategy = .optimized) {
             self.predictions = predictions

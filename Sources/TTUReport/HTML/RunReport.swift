@@ -154,7 +154,7 @@ public struct RunReport {
             return "<tr><th>coverage</th><td>not measured: no test sampling configured (test.generations_per_prompt = 0)</td></tr>"
         }
         let target = 1 - summary.calibration.alpha
-        var rows = "<tr><th>coverage on sampled test truth</th><td><b>\(e.ambiguous == 0 ? Num.fixed(e.coverageLower, 3) : "\(Num.fixed(e.coverageLower, 3)) – \(Num.fixed(e.coverageUpper, 3))")</b> (target ≥ \(Num.format(target)); \(e.covered) covered, \(e.miscovered) miscovered, \(e.ambiguous) censored before L − 1 so undecided\(coverageVerdict(e, target: target)))</td></tr>"
+        var rows = "<tr><th>coverage on sampled test truth</th><td><b>\(e.undecided == 0 ? Num.fixed(e.coverageLower, 3) : "\(Num.fixed(e.coverageLower, 3)) – \(Num.fixed(e.coverageUpper, 3))")</b> (target ≥ \(Num.format(target)); \(e.covered) covered, \(e.miscovered) miscovered, \(e.undecided) censored before L − 1 so undecided\(coverageVerdict(e, target: target)))</td></tr>"
         if let x = e.exactCoverageSimulated {
             rows += "<tr><th>exact coverage (known simulated rates)</th><td>\(Num.fixed(x, 3))</td></tr>"
         }
@@ -269,7 +269,7 @@ public struct RunReport {
         return "<h2>Riskiest test prompts (smallest bounds)</h2>\n"
             + "<table class=\"sortable\" id=\"risky\"><thead><tr><th>id</th><th>prompt</th><th>p̂</th><th>L</th><th>sampled test truth</th>\(trueRateHeader)</tr></thead><tbody>\n"
             + "\(summary.riskiest.map(riskyPromptRow).joined())</tbody></table>\n"
-            + "<p class=\"note\">Click a column header to sort. L: with the stated guarantee, at least L generations come before the first unsafe one.</p>"
+            + "<p class=\"note\">Click a column header to sort. L: with the stated guarantee, the first unsafe generation is generation L or later (T ≥ L: at least L − 1 safe ones come first).</p>"
     }
 
     /// One row of the riskiest-prompts table (ends in a newline).

@@ -81,6 +81,11 @@ public final class SampleLog: @unchecked Sendable {
     /// The identity of the generations (model, sampling settings, seed, rater…): a run
     /// must repeat it exactly. On a fresh log it is stored; on an existing one any
     /// difference is refused with the differing keys listed.
+    /// How to start afresh, for both ways a log is named (`ttu collect --db`, or a run folder's own log).
+    var newLogHint: String {
+        "start a new log: another --db for ttu collect, another run_dir (or remove \(path)) for ttu run"
+    }
+
     public func checkParameters(_ params: [String: String]) throws {
         try pool.write { db in
             let rows = try Row.fetchAll(db, sql: "SELECT key, value FROM run WHERE key LIKE 'param.%'")
@@ -90,7 +95,7 @@ public final class SampleLog: @unchecked Sendable {
             if stored.isEmpty {
                 let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM generations") ?? 0
                 if count > 0, rows.isEmpty {
-                    throw FatalSamplingError("\(path): has \(count) generations but no run parameters: not a ttu sample log, use a new --db")
+                    throw FatalSamplingError("\(path): has \(count) generations but no run parameters: not a ttu sample log; \(newLogHint)")
                 }
                 for (k, v) in params {
                     try db.execute(sql: "INSERT OR REPLACE INTO run (key, value) VALUES (?, ?)", arguments: ["param." + k, v])
@@ -106,7 +111,7 @@ public final class SampleLog: @unchecked Sendable {
             if !diffs.isEmpty {
                 throw FatalSamplingError("\(path) holds generations made with different parameters, so reusing it would mix two kinds of sample. "
                     + "Differences: " + diffs.joined(separator: "; ")
-                    + ". Rerun with the original parameters, or use a new --db.")
+                    + ". Rerun with the original parameters, or \(newLogHint).")
             }
         }
     }
@@ -125,7 +130,7 @@ public final class SampleLog: @unchecked Sendable {
                 if let old = known[id] {
                     if old != d {
                         throw FatalSamplingError("\(path): prompt id '\(id)' was sampled with another text (or simulated rate) than it has now; "
-                            + "its logged generations belong to that text. Give the prompt a new id, or use a new --db.")
+                            + "its logged generations belong to that text. Give the prompt a new id, or \(newLogHint).")
                     }
                     continue
                 }
