@@ -103,6 +103,8 @@ public final class StubServer: @unchecked Sendable {
     public struct GenerationRequestRecord: Sendable, Equatable {
         public var prompt: String
         public var seed: Int?
+        /// chat: every turn as sent, "role: content".
+        public var turns: [String]? = nil
     }
 
     private let holdCond = NSCondition()
@@ -314,6 +316,7 @@ public final class StubServer: @unchecked Sendable {
         var texts: [String] = []
         var seed = 0
         var n = 1
+        var turns: [String]? = nil
         if isModeration {
             if let s = obj["input"] as? String { texts = [s] } else if let a = obj["input"] as? [String] { texts = a } else {
                 return Reply(status: .badRequest, body: #"{"error":{"message":"missing input"}}"#)
@@ -325,6 +328,7 @@ public final class StubServer: @unchecked Sendable {
                     return Reply(status: .badRequest, body: #"{"error":{"message":"missing messages"}}"#)
                 }
                 prompt = c
+                turns = msgs.map { "\($0["role"] as? String ?? "?"): \($0["content"] as? String ?? "?")" }
             } else {
                 guard let s = obj["prompt"] as? String else {
                     return Reply(status: .badRequest, body: #"{"error":{"message":"missing prompt"}}"#)
@@ -340,7 +344,7 @@ public final class StubServer: @unchecked Sendable {
         }
         var reply = answer(key: key, isChat: isChat, isModeration: isModeration, prompt: prompt, texts: texts, seed: seed, n: n)
         if !isModeration, !isJudge(isChat: isChat, prompt: prompt) {
-            reply.generation = GenerationRequestRecord(prompt: prompt, seed: seed)
+            reply.generation = GenerationRequestRecord(prompt: prompt, seed: seed, turns: turns)
         }
         return reply
     }

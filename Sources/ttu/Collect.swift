@@ -48,7 +48,8 @@ struct Collect: AsyncParsableCommand {
         130 interrupted (Ctrl-C; rerun to resume)
         """)
 
-    @Option(help: "Prompts, JSONL: {\"id\": …, \"prompt\": …} per line.") var prompts: String
+    @Option(help: "Prompts: JSONL ({\"id\": …, \"prompt\": …} per line) or CSV (by the .csv name).") var prompts: String
+    @OptionGroup var promptFormat: PromptFormatOptions
     @OptionGroup var caps: CapsOptions
     @Option(help: "Only shard K of N (K/N, e.g. 2/4): a stable hash of the prompt id picks the shard.", transform: Collect.parseShard)
     var shard: Shard?
@@ -74,6 +75,7 @@ struct Collect: AsyncParsableCommand {
     var settings: CollectStage.Settings {
         var s = CollectStage.Settings(prompts: prompts, mode: caps.mode, db: db, out: out)
         s.shard = shard
+        s.promptFormat = promptFormat.format
         (s.generator, s.rater, s.seed, s.lookahead) = (generator.settings, rater.settings, seed, lookahead)
         (s.storeText, s.allowIncomplete) = (storeText, allowIncomplete)
         return s

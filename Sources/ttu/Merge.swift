@@ -19,7 +19,8 @@ struct Merge: ParsableCommand {
 
     @Option(name: .customLong("db"), help: "A sample log (repeat: one per shard).") var dbs: [String] = []
     @Option(help: "Also write the combined sample log here (a new file).") var into: String?
-    @Option(help: "The whole prompt set (JSONL), as every shard was given it.") var prompts: String
+    @Option(help: "The whole prompt set (JSONL or CSV), as every shard was given it.") var prompts: String
+    @OptionGroup var promptFormat: PromptFormatOptions
     @OptionGroup var caps: CapsOptions
     @Option(help: "Score at or above which a generation is unsafe (as given to collect).") var threshold = RaterSettings().threshold
     @Option(help: "Observations CSV (id,cap,observed,event), or id,n,k with --no-early-stop.") var out: String
@@ -32,6 +33,7 @@ struct Merge: ParsableCommand {
 
     var settings: MergeStage.Settings {
         var s = MergeStage.Settings(dbs: dbs, prompts: prompts, mode: caps.mode, out: out)
+        s.promptFormat = promptFormat.format
         (s.into, s.threshold, s.allowIncomplete) = (into, threshold, allowIncomplete)
         return s
     }

@@ -10,12 +10,14 @@ struct Predict: AsyncParsableCommand {
         """)
 
     @Option(help: "Model file written by `ttu train`.") var model: String
-    @Option(help: "Prompts, JSONL.") var prompts: String
+    @Option(help: "Prompts: JSONL or CSV (by the .csv name).") var prompts: String
+    @OptionGroup var promptFormat: PromptFormatOptions
     @OptionGroup(title: "Embeddings") var embedding: EmbeddingOptions
     @Option(help: "Output predictions CSV (id,p_hat).") var out: String
 
     func run() async throws {
         var s = PredictStage.Settings(model: model, prompts: prompts, out: out)
+        s.promptFormat = promptFormat.format
         s.embedding = embedding.settings
         try await PredictStage.run(s, console: .cli())
     }

@@ -17,6 +17,7 @@ struct GeneratorOptions: ParsableArguments {
     @Option(G.listOption(\.sampling.stop), repeated: "(repeatable)") var stop: [String]
     @Option(G.option(\.sampling.n)) var n: Int
     @Option(G.option(\.sampling.extraBody), valueName: "JSON") var extraBody: String?
+    @Option(G.option(\.sampling.systemPrompt), valueName: "TEXT") var systemPrompt: String?
     @Option(G.option(\.apiKey.environmentVariable)) var apiKeyEnv: String
     @Option(name: .customLong("api-key-file"), help: "File holding the API key (instead of the environment).") var apiKeyFile: String?
     @Option(G.option(\.concurrencyText)) var concurrency: String
@@ -30,6 +31,7 @@ struct GeneratorOptions: ParsableArguments {
         var g = GeneratorSettings()
         (g.kind, g.endpoints, g.model, g.sampling.api, g.sampling.maxTokens, g.sampling.temperature) = (generator, endpoints, model, api, maxTokens, temperature)
         (g.sampling.topP, g.sampling.stop, g.sampling.n, g.sampling.extraBody) = (topP, stop, n, extraBody)
+        g.sampling.systemPrompt = systemPrompt
         g.apiKey = APIKeySource(environmentVariable: apiKeyEnv, file: apiKeyFile)
         g.concurrencyText = concurrency
         (g.maxConcurrency, g.timeout, g.maxRetries) = (maxConcurrency, timeout, maxRetries)

@@ -23,7 +23,8 @@ struct Train: AsyncParsableCommand {
         """)
 
     @Option(help: "Training data: id,n,k or id,observed,event.") var data: String
-    @Option(help: "Prompts, JSONL.") var prompts: String
+    @Option(help: "Prompts: JSONL or CSV (by the .csv name).") var prompts: String
+    @OptionGroup var promptFormat: PromptFormatOptions
     @Option(T.option(\.features)) var features: TrainStage.Features
     @Option(T.listOption(\.fields).option, valueName: "KEY,KEY") var fields: [String]
     @Option(T.option(\.model)) var model: TrainStage.ModelKind
@@ -45,6 +46,7 @@ struct Train: AsyncParsableCommand {
 
     func settings() throws -> TrainStage.Settings {
         var s = TrainStage.Settings(data: data, prompts: prompts, out: out)
+        s.promptFormat = promptFormat.format == .standard ? nil : promptFormat.format
         (s.features, s.fields, s.model, s.buckets, s.embedding) = (features, fields, model, buckets, embedding.settings)
         (s.wordNgrams, s.charNgrams, s.hiddenLayers) = (wordNgrams, charNgrams, hidden)
         (s.learningRate, s.epochs, s.batchSize, s.weightDecay) = (learningRate, epochs, batchSize, weightDecay)

@@ -23,8 +23,8 @@ final class PromptFileTests: XCTestCase {
         XCTAssertEqual(r, [PromptRecord(id: "p1", prompt: "hello, \"world\""),
                            PromptRecord(id: "7", prompt: "ünï\ncode ✓"),
                            PromptRecord(id: "p3", prompt: "  spaced  ")])
-        // readLines keeps each record's line verbatim, without its CR/LF.
-        let lines = try PromptFile.readLines(p).lines
+        // The source keeps each record's line verbatim, without its CR/LF.
+        let lines = try PromptFile.source(p).lines
         XCTAssertEqual(lines, ["{\"id\": \"p1\", \"prompt\": \"hello, \\\"world\\\"\", \"extra\": [1, 2]}",
                                "{\"prompt\": \"ünï\\ncode ✓\", \"id\": 7}",
                                "{\"id\":\"p3\",\"prompt\":\"  spaced  \"}"])
@@ -33,7 +33,7 @@ final class PromptFileTests: XCTestCase {
     func testByteOrderMarkIsSkippedAndNotKept() throws {
         let line = "{\"id\":\"a\",\"prompt\":\"b\"}"
         let p = dir.write("bom.jsonl", bytes: [0xEF, 0xBB, 0xBF] + Array((line + "\n").utf8))
-        let r = try PromptFile.readLines(p)
+        let r = try PromptFile.source(p)
         XCTAssertEqual(r.records, [PromptRecord(id: "a", prompt: "b")])
         XCTAssertEqual(r.lines, [line])
     }
@@ -54,7 +54,6 @@ final class PromptFileTests: XCTestCase {
 
     func testMissingEmptyAndMistypedFields() {
         let cases: [(String, String, [String])] = [
-            ("{\"prompt\": \"x\"}", "id", ["missing"]),
             ("{\"id\": \"a\"}", "prompt", ["missing"]),
             ("{\"id\": \"a\", \"prompt\": \" \\n\\t \"}", "prompt", ["empty prompt (id 'a')"]),
             ("{\"id\": \"a\", \"prompt\": \"\"}", "prompt", ["empty prompt"]),
@@ -84,7 +83,7 @@ final class PromptFileTests: XCTestCase {
         let big = String(repeating: "ab\u{e9}", count: 350_000)  // 1.05 MB of UTF-8
         let line = "{\"id\":\"big\",\"prompt\":\"\(big)\"}"
         let p = dir.write("big.jsonl", "{\"id\":\"small\",\"prompt\":\"s\"}\n" + line + "\n")
-        let r = try PromptFile.readLines(p)
+        let r = try PromptFile.source(p)
         XCTAssertEqual(r.records.map(\.id), ["small", "big"])
         XCTAssertEqual(r.records[1].prompt, big)
         XCTAssertEqual(r.lines[1], line)

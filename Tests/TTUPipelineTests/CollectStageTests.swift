@@ -101,4 +101,39 @@ final class CollectStageTests: XCTestCase {
         g.maxConcurrency = 64; g.adaptiveConcurrency = false; g.concurrency = 0
         XCTAssertThrowsError(try g.validate()) { XCTAssertEqual(($0 as? SettingError)?.key, "generator.concurrency") }
     }
+
+    /// Chat prompts reach the server as their turns, a system prompt before plain ones; the
+    /// completions API refuses a conversation before anything is drawn.
+    func testChatPromptsAndSystemPromptReachTheServerAsMessages() async throws {
+        try """
+        {"id": "c", "prompt": [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hey"}, {"role": "user", "content": "Swear"}]}
+        {"id": "t", "prompt": "plain"}
+
+        """.write(to: dir.appendingPathComponent("chat.jsonl"), atomically: true, encoding: .utf8)
+        let stub = StubServer(config: StubServer.Config())
+        try stub.start()
+        defer { stub.stop() }
+        var s = settings(stub, model: "m")
+        (s.prompts, s.mode, s.rater.kind) = (path("chat.jsonl"), .perPrompt(1, earlyStop: true), .lexicon)
+        do {
+            try await CollectStage.run(s)
+            XCTFail("the completions API took a conversation")
+        } catch let e as InputError {
+            XCTAssertEqual(e.field, "prompt")
+            XCTAssertTrue(e.message.contains("prompt id 'c' is a chat conversation") && e.message.contains("--api chat"), e.message)
+        }
+        s.generator.sampling.systemPrompt = "Be safe."
+        XCTAssertThrowsError(try s.validate()) { XCTAssertTrue("\($0)".contains("generator.system_prompt") && "\($0)".contains("api: chat"), "\($0)") }
+        XCTAssertEqual(stub.generationRequestsReceived.count, 0)
+        s.generator.sampling.api = .chat
+        try await CollectStage.run(s)
+        let turns = stub.generationRequestsReceived.compactMap(\.turns).sorted { $0.count > $1.count }
+        XCTAssertEqual(turns, [["system: Be safe.", "user: Hi", "assistant: Hey", "user: Swear"], ["system: Be safe.", "user: plain"]])
+        XCTAssertEqual(try ObservationsFile.read(path("o.csv")).ids, ["c", "t"])
+        // Another system prompt makes other generations: the log refuses to mix them.
+        s.generator.sampling.systemPrompt = "Be rude."
+        do { try await CollectStage.run(s); XCTFail("a log made with another system prompt was reused") } catch {
+            XCTAssertTrue("\(error)".contains("system_prompt"), "\(error)")
+        }
+    }
 }

@@ -123,3 +123,40 @@ final class Lines: @unchecked Sendable {
     func add(_ s: String) { lock.lock(); all.append(s); lock.unlock() }
     var text: String { lock.lock(); defer { lock.unlock() }; return all.joined(separator: "\n") }
 }
+
+extension PipelineAPITests {
+    /// RealToxicityPrompts' own JSONL (nested prompt, no id) and its CSV twin give the same
+    /// run: the same bounds, test truth and plan, with a nested numeric key as the feature;
+    /// the split files keep every record as the input has it.
+    func testRealToxicityPromptsJSONLAndItsCSVTwinGiveTheSameRun() async throws {
+        try writePrompts()
+        let records = try PromptFile.read(path("prompts.jsonl"))
+        var jsonl = "", csv = "text,score\n"
+        for (k, r) in records.enumerated() {
+            let score = Double(k % 7) / 7 + 1e-17 * Double(k)
+            jsonl += "{\"filename\": \"f\(k).txt\", \"prompt\": {\"text\": \"\(r.prompt)\", \"toxicity\": \(score)}}\n"
+            csv += "\(r.prompt),\(score)\n"
+        }
+        try jsonl.write(toFile: path("rtp.jsonl"), atomically: true, encoding: .utf8)
+        try csv.write(toFile: path("rtp.csv"), atomically: true, encoding: .utf8)
+        func run(_ prompts: String, _ format: PromptFormat, _ field: String, _ out: String) async throws -> RunLayout {
+            var s = settings()
+            (s.prompts, s.promptFormat) = (path(prompts), format)
+            (s.trainingGenerations, s.training.features, s.training.fields, s.testSampling) = (20, .fields, [field], .bound)
+            let layout = RunLayout(dir: dir.appendingPathComponent(out))
+            try await Pipeline(settings: s, layout: layout).run()
+            return layout
+        }
+        let a = try await run("rtp.jsonl", PromptFormat(promptField: "prompt.text"), "prompt.toxicity", "a")
+        var b = try await run("rtp.csv", PromptFormat(promptField: "text"), "score", "b")
+        b.promptExtension = "csv"
+        for file in ["lpb_test.csv", "test_obs.csv", "plan.csv", "predictions_test.csv", "train_counts.csv"] {
+            XCTAssertEqual(try read("a/" + file), try read("b/" + file), file)
+        }
+        let split = try String(contentsOfFile: a.testPrompts, encoding: .utf8)
+        XCTAssertTrue(split.hasPrefix("{\"id\":\"") && split.contains("\"filename\": \"f"), String(split.prefix(200)))
+        XCTAssertTrue(try String(contentsOfFile: b.testPrompts, encoding: .utf8).hasPrefix("id,text,score\n"))
+        let summary = try read("a/summary.json")
+        XCTAssertTrue(summary.contains("\"undecided\" : 0"), "bound-mode test truth decides every prompt")
+    }
+}

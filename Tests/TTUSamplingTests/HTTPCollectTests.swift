@@ -227,6 +227,37 @@ final class LinesBox: @unchecked Sendable {
 }
 
 final class ExtraBodyTests: XCTestCase {
+    func testTrailingCommaAndRepeatedKeyAreRefused() throws {
+        XCTAssertThrowsError(try SamplingSettings.canonicalExtraBody("{\"top_k\": 0,}"))
+        XCTAssertThrowsError(try SamplingSettings.canonicalExtraBody("{\"top_k\": 0, \"top_k\": 40}")) {
+            XCTAssertTrue("\($0)".contains("key 'top_k' appears twice"), "\($0)")
+        }
+        XCTAssertThrowsError(try SamplingSettings.canonicalExtraBody("{\"messages\": []}")) {
+            XCTAssertTrue("\($0)".contains("--system-prompt"), "\($0)")
+        }
+    }
+
+    /// The chat body: a chat prompt's turns as they are, the system prompt first unless the
+    /// conversation has its own; a plain prompt as one user turn after it.
+    func testChatTurnsAndSystemPrompt() throws {
+        let transport = HTTPTransport(apiKey: nil, timeout: 5, connectionsPerHost: 1)
+        defer { Task { await transport.shutdown() } }
+        let g = OpenAIGenerator(base: "http://127.0.0.1:9/v1", settings: SamplingSettings(model: "m", api: .chat, systemPrompt: "Be safe."),
+                                transport: transport)
+        func turns(_ r: GenerationRequest) throws -> [String] {
+            let obj = try JSONSerialization.jsonObject(with: Data(g.body(r).utf8)) as! [String: Any]
+            XCTAssertNil(obj["prompt"])
+            return (obj["messages"] as! [[String: String]]).map { $0["role"]! + ": " + $0["content"]! }
+        }
+        XCTAssertEqual(try turns(GenerationRequest(promptID: "a", prompt: "Hi \"you\"", firstIndex: 0, runSeed: 1)),
+                       ["system: Be safe.", "user: Hi \"you\""])
+        let chat = [ChatMessage(role: "user", content: "Hi"), ChatMessage(role: "assistant", content: "Hello"), ChatMessage(role: "user", content: "Go")]
+        XCTAssertEqual(try turns(GenerationRequest(promptID: "a", prompt: "", messages: chat, firstIndex: 0, runSeed: 1)),
+                       ["system: Be safe.", "user: Hi", "assistant: Hello", "user: Go"])
+        let own = [ChatMessage(role: "system", content: "Own."), ChatMessage(role: "user", content: "Go")]
+        XCTAssertEqual(try turns(GenerationRequest(promptID: "a", prompt: "", messages: own, firstIndex: 0, runSeed: 1)), ["system: Own.", "user: Go"])
+    }
+
     func testExtraFieldsAreMergedIntoEveryRequest() throws {
         let extra = try SamplingSettings.canonicalExtraBody(#"{"top_k": 0, "min_p": 0, "repeat_penalty": 1, "logit_bias": {"50256": -100}}"#)
         XCTAssertEqual(extra, #"{"logit_bias":{"50256":-100},"min_p":0,"repeat_penalty":1,"top_k":0}"#)

@@ -24,3 +24,14 @@ public struct InputError: Error, CustomStringConvertible, Equatable, Sendable {
         return s + message
     }
 }
+
+extension InputError {
+    /// A place in a file (file, line, field) that errors are raised at.
+    struct Field {
+        var file: String
+        var line: Int
+        var field: String
+        func error(_ message: String) -> InputError { InputError(file: file, line: line, field: field, message) }
+        func renamed(_ f: String) -> Field { Field(file: file, line: line, field: f) }
+    }
+}

@@ -12,8 +12,8 @@ public final class Pipeline {
     public let layout: RunLayout
     let console: Console
     let prompts: [PromptRecord]
-    /// Each prompt's JSON line as read: the split files keep every key of the input.
-    let promptLines: [String]
+    /// The prompt file as read: the split files keep every record as the input has it.
+    let source: PromptSource
     var manifest: RunManifest
 
     var simulated: Bool { settings.generator.isSimulated }
@@ -23,10 +23,18 @@ public final class Pipeline {
     public init(settings: RunSettings, layout: RunLayout, console: Console = .silent) throws {
         try settings.validate()
         self.settings = settings
-        self.layout = layout
         self.console = console
         // `fields` features are read now, so a prompt lacking one fails before any sampling.
-        (prompts, _, promptLines) = try PromptFile.readLines(settings.prompts, numericFields: settings.training.fields)
+        source = try PromptFile.source(settings.prompts, format: settings.promptFormat, numericFields: settings.training.fields)
+        prompts = source.records
+        var layout = layout
+        layout.promptExtension = source.kind.rawValue
+        self.layout = layout
+        if settings.generator.kind == .openai, settings.generator.sampling.api == .completions,
+           let chat = prompts.first(where: { $0.messages != nil }) {
+            throw InputError(file: settings.prompts, field: settings.promptFormat.promptField,
+                             "prompt id '\(chat.id)' is a chat conversation (a list of turns); the completions API takes text: set generator.api: chat")
+        }
         let sizes = Self.splitSizes(n: prompts.count, split: settings.split)
         for (name, k) in zip(["train", "calibration", "test"], [sizes.train, sizes.calibration, prompts.count - sizes.train - sizes.calibration]) where k < 1 {
             throw SettingError("split.\(name)", "leaves no \(name) prompt out of \(prompts.count)")
@@ -83,11 +91,16 @@ public final class Pipeline {
         if simulated, c.generator.simulatedRates == nil { c.generator.simulatedRates = layout.rates }
         c.rater = settings.rater
         c.seed = seed
+        c.promptFormat = settings.promptFormat
         return c
     }
 
     /// What every collection stage's cache key holds: generator identity, rater, seed.
-    var collectKey: [any Encodable] { [settings.generatorIdentity, settings.rater, settings.seed] }
+    var collectKey: [any Encodable] { [settings.generatorIdentity, settings.rater, settings.seed] + formatKey }
+
+    /// The prompt format, in the keys of the stages that read prompts — only when it is not
+    /// the standard one, so run folders made before it existed stay up to date.
+    var formatKey: [any Encodable] { settings.promptFormat == .standard ? [] : [settings.promptFormat] }
 
     /// Runs every stage, then writes summary.json and report.html; returns the summary.
     @discardableResult
@@ -98,12 +111,13 @@ public final class Pipeline {
         say("\(prompts.count) prompts → \(L.dir.path)")
         let ratesInputs = simulated ? [s.generator.simulatedRates ?? L.rates] : []
 
-        try await stage("split", key: [s.seed, s.split, s.simulatedRateFunction], inputs: [s.prompts],
+        try await stage("split", key: [s.seed, s.split, s.simulatedRateFunction] + formatKey, inputs: [s.prompts],
                         outputs: [L.trainPrompts, L.calibrationPrompts, L.testPrompts] + (s.simulatedRateFunction != nil ? [L.rates] : [])) {
             try writeSplit()
         }
         var training = s.training
         (training.data, training.prompts, training.out) = (L.trainCounts, L.trainPrompts, L.model)
+        training.promptFormat = s.promptFormat == .standard ? nil : s.promptFormat
         training.embedding.cache = L.path("embeddings.sqlite")
         if training.features == .embeddings, let endpoint = training.embedding.endpoint, let model = training.embedding.model {
             // Every prompt's embedding before anything is sampled: a dead or wrong embeddings
@@ -122,10 +136,11 @@ public final class Pipeline {
         try await stage("train", key: [s.seed, trainingKey(training)], inputs: [L.trainCounts, L.trainPrompts], outputs: [L.model]) {
             try await TrainStage.run(training, console: console)
         }
-        try await stage("predict", key: [training.embedding.endpoint], inputs: [L.model, L.calibrationPrompts, L.testPrompts],
+        try await stage("predict", key: [training.embedding.endpoint] + formatKey, inputs: [L.model, L.calibrationPrompts, L.testPrompts],
                         outputs: [L.predictionsCalibration, L.predictionsTest]) {
             for (p, o) in [(L.calibrationPrompts, L.predictionsCalibration), (L.testPrompts, L.predictionsTest)] {
                 var predict = PredictStage.Settings(model: L.model, prompts: p, out: o)
+                predict.promptFormat = s.promptFormat
                 predict.embedding = training.embedding
                 try await PredictStage.run(predict, console: console)
             }
@@ -217,7 +232,9 @@ public final class Pipeline {
     func finish() throws -> RunSummary {
         let L = layout, s = settings
         let info = RunInfo(title: s.title, generator: s.generator.kind.rawValue, model: s.generator.model,
-                           rater: s.rater.kind.rawValue, simulated: simulated, riskiest: s.riskiest, setting: settingForReport())
+                           rater: s.rater.kind.rawValue, simulated: simulated, riskiest: s.riskiest, setting: settingForReport(),
+                           promptFormat: s.promptFormat == .standard ? nil : s.promptFormat,
+                           promptFile: source.kind == .csv ? "csv" : nil)
         try writeAtomically(try encodeJSON(info), to: L.info)
         let summary = try ReportStage.run(runDir: L.dir.path)
         if let t = summary.test {
@@ -262,7 +279,7 @@ public final class Pipeline {
     func writeSplit() throws {
         let parts = splitRows()
         for (rows, path) in zip(parts, [layout.trainPrompts, layout.calibrationPrompts, layout.testPrompts]) {
-            try writeAtomically(rows.sorted().map { promptLines[$0] + "\n" }.joined(), to: path)
+            try writeAtomically(source.text(rows: rows.sorted()), to: path)
         }
         if settings.simulatedRateFunction == "demo" {
             var w = CSVWriter(columns: ["id", "p"])

@@ -7,9 +7,11 @@ public struct RunLayout: Sendable {
     public let dir: URL
     public init(dir: URL) { self.dir = dir }
     public func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
-    public var trainPrompts: String { path("split/train.jsonl") }
-    public var calibrationPrompts: String { path("split/calibration.jsonl") }
-    public var testPrompts: String { path("split/test.jsonl") }
+    /// The split files are in the input's format: `jsonl`, or `csv` for a CSV prompt file.
+    public var promptExtension = "jsonl"
+    public var trainPrompts: String { path("split/train.\(promptExtension)") }
+    public var calibrationPrompts: String { path("split/calibration.\(promptExtension)") }
+    public var testPrompts: String { path("split/test.\(promptExtension)") }
     public var rates: String { path("simulated_rates.csv") }
     public var trainCounts: String { path("train_counts.csv") }
     public var model: String { path("model.json") }
@@ -38,6 +40,15 @@ public struct RunInfo: Codable, Sendable {
     public var riskiest: Int
     /// API, endpoints, sampling settings, rater: what the report's setting table shows.
     public var setting: RunSummary.Setting?
+    /// Where the prompt files keep prompt and id; absent for the standard `id`, `prompt`.
+    public var promptFormat: PromptFormat?
+    /// `csv` when the prompts (and so the split files) are CSV; absent for JSONL.
+    public var promptFile: String?
+
+    enum CodingKeys: String, CodingKey {
+        case title, generator, model, rater, simulated, riskiest, setting
+        case promptFormat = "prompt_format", promptFile = "prompt_file"
+    }
 }
 
 /// Per stage: the hash of its inputs (settings it reads + input files) and of its outputs.

@@ -9,8 +9,10 @@ public struct RunSettings: Sendable {
         public var train = 0.4, calibration = 0.4, test = 0.2
     }
 
-    /// JSONL prompt file.
+    /// The prompt file: JSONL, or CSV (by its name).
     public var prompts: String
+    /// Where its records keep prompt and id (`prompt_field`, `id_field`).
+    public var promptFormat = PromptFormat.standard
     /// The run folder (nil: `runs/<config name>`); `ttu run --out` overrides it.
     public var runDir: String?
     public var title = "ttu run"
@@ -43,6 +45,7 @@ public struct RunSettings: Sendable {
         }
         try rater.validate(generatorEndpoints: generator.endpoints)
         try checkDeclared()
+        try promptFormat.validate()
         let sum = split.train + split.calibration + split.test
         if abs(sum - 1) > 1e-9 { throw SettingError("split", "train + calibration + test = \(Num.format(sum)), must be 1") }
         if split.train == 0 { throw SettingError("split.train", "the training split must not be empty") }
@@ -82,7 +85,8 @@ extension RunSettings: DeclaredSettings {
         let plan = PlanStage.Settings.declarations.map { $0.lifted(\RunSettings.plan) }
         let training = TrainStage.Settings.declarations.map { $0.lifted(\RunSettings.training) }
         var all: [Setting<RunSettings>] = [
-            .path("prompts", \.prompts, doc: "JSONL prompt file ({\"id\", \"prompt\"} per line), relative to this file. Required."),
+            .path("prompts", \.prompts, doc: "Prompt file, relative to this file: JSONL ({\"id\", \"prompt\"} per line) or CSV (a header naming the columns; by the .csv name). Required."),
+        ] + PromptFormat.declarations.map { $0.lifted(\RunSettings.promptFormat) } + [
             .path("run_dir", \.runDir, flag: "--out", doc: "Run folder, relative to this file (default: runs/<config name>); `ttu run --out` overrides it."),
             .value("title", \.title, doc: "Title of the report."),
             .value("seed", \.seed, doc: "Seeds the split, training, the calibration draw and every generation."),

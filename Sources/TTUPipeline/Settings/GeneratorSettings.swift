@@ -69,11 +69,15 @@ public struct GeneratorSettings: Sendable, Equatable, Codable {
             }
             if model == nil { throw SettingError("generator.model", "the openai generator needs a model name") }
             _ = try canonicalExtraBody()
+            if sampling.systemPrompt != nil, sampling.api != .chat {
+                throw SettingError("generator.system_prompt", "goes with api: chat (the completions API has no system turn; put it in the prompt text)")
+            }
         case .simulated:
             if simulatedRates == nil && !ratesGiven {
                 throw SettingError("generator.simulated_rates", "the simulated generator needs its rates (a CSV id,p)")
             }
             if sampling.extraBody != nil { throw SettingError("generator.extra_body", "goes with the openai generator") }
+            if sampling.systemPrompt != nil { throw SettingError("generator.system_prompt", "goes with the openai generator") }
         }
     }
 
@@ -91,6 +95,7 @@ public struct GeneratorSettings: Sendable, Equatable, Codable {
         p["n"] = String(sampling.n)
         // Only when given, so logs written before extra_body existed still resume.
         if let extra = try canonicalExtraBody() { p["extra_body"] = extra }
+        if let system = sampling.systemPrompt { p["system_prompt"] = CollectInputs.digest([system]) }
         return p
     }
 
@@ -147,6 +152,8 @@ extension GeneratorSettings: DeclaredSettings {
                   check: { $0 > 0 && $0 <= 1 ? nil : "must be in (0, 1]" }),
         .list("generator.stop", \.sampling.stop, doc: "Stop sequences."),
         .optional("generator.extra_body", \.sampling.extraBody, doc: "Extra request fields, a JSON object merged into every request, e.g. '{\"top_k\": 0, \"min_p\": 0, \"repeat_penalty\": 1}' for llama-cpp-python (whose sampling defaults are not OpenAI's)."),
+        .optional("generator.system_prompt", \.sampling.systemPrompt,
+                  doc: "chat: a system turn sent before every prompt (a chat prompt with its own system turn keeps that one)."),
         .value("generator.n", \.sampling.n, doc: "Generations per request.", check: SettingRule.atLeast(1)),
         .custom("generator.api_key_env", \.apiKey.environmentVariable, doc: "Environment variable holding the API key (the key itself never goes in a file).",
                 parse: { $0 }, text: { $0 }),

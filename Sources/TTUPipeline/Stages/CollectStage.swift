@@ -41,6 +41,8 @@ public enum CollectStage {
 
     public struct Settings: Sendable {
         public var prompts: String
+        /// Where the prompt file keeps prompt and id (`--prompt-field`, `--id-field`).
+        public var promptFormat = PromptFormat.standard
         public var mode: Mode
         public var generator = GeneratorSettings()
         public var rater = RaterSettings()
@@ -67,6 +69,7 @@ public enum CollectStage {
 
         public func validate() throws {
             try mode.validate()
+            try promptFormat.validate()
             if let l = lookahead, l < 1 { throw SettingError("lookahead", "must be at least 1") }
             try generator.validate()
             try rater.validate(generatorEndpoints: generator.endpoints)
@@ -101,12 +104,19 @@ public enum CollectStage {
 
     /// The prompts to sample and their caps, refusing plan ids that are not prompts.
     static func selectPrompts(_ s: Settings) throws -> (prompts: [PromptRecord], caps: [Int]) {
-        try selectPrompts(prompts: s.prompts, mode: s.mode, shard: s.shard)
+        let selected = try selectPrompts(prompts: s.prompts, format: s.promptFormat, mode: s.mode, shard: s.shard)
+        if s.generator.kind == .openai, s.generator.sampling.api == .completions,
+           let chat = selected.prompts.first(where: { $0.messages != nil }) {
+            throw InputError(file: s.prompts, field: s.promptFormat.promptField,
+                             "prompt id '\(chat.id)' is a chat conversation (a list of turns); the completions API takes text: use --api chat (generator.api: chat)")
+        }
+        return selected
     }
 
     /// The prompts and caps of a mode (and shard), as collect and merge read them.
-    static func selectPrompts(prompts path: String, mode: Mode, shard: Shard?) throws -> (prompts: [PromptRecord], caps: [Int]) {
-        let all = try PromptFile.read(path)
+    static func selectPrompts(prompts path: String, format: PromptFormat, mode: Mode, shard: Shard?) throws
+        -> (prompts: [PromptRecord], caps: [Int]) {
+        let all = try PromptFile.read(path, format: format)
         let selected: (prompts: [PromptRecord], caps: [Int])
         switch mode {
         case .plan(let plan, let subset):

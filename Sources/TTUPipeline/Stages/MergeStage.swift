@@ -15,6 +15,8 @@ public enum MergeStage {
         public var into: String?
         /// The whole prompt set, as every shard was given it.
         public var prompts: String
+        /// Where the prompt file keeps prompt and id, as collect read it.
+        public var promptFormat = PromptFormat.standard
         /// Which prompts and caps, as for collect (no shard: all of them).
         public var mode: CollectStage.Mode
         /// Score at or above which a generation is unsafe (the rater's, by default).
@@ -30,6 +32,7 @@ public enum MergeStage {
         public func validate() throws {
             if dbs.isEmpty { throw SettingError("db", "give at least one sample log") }
             try mode.validate()
+            try promptFormat.validate()
             if !(threshold.isFinite && threshold >= 0 && threshold <= 1) { throw SettingError("rater.threshold", "must be in [0, 1]") }
         }
     }
@@ -38,7 +41,7 @@ public enum MergeStage {
     public static func run(_ s: Settings, console: Console = .silent) throws -> CollectStage.Outcome {
         try s.validate()
         let (logs, identity) = try SampleLog.openForMerge(s.dbs)
-        let selected = try CollectStage.selectPrompts(prompts: s.prompts, mode: s.mode, shard: nil)
+        let selected = try CollectStage.selectPrompts(prompts: s.prompts, format: s.promptFormat, mode: s.mode, shard: nil)
         let simulated = identity["generator"] == GeneratorSettings.Kind.simulated.rawValue
         try checkTexts(selected.prompts, logs: logs, simulated: simulated)
         let result = try LoggedOutcomes.compute(logs: logs, ids: selected.prompts.map(\.id), caps: selected.caps,
@@ -73,7 +76,7 @@ public enum MergeStage {
         var stored: [String: (digest: String, log: String)] = [:]
         for log in logs { for (id, d) in try log.promptDigests() { stored[id] = (d, log.path) } }
         for p in prompts {
-            if let s = stored[p.id], s.digest != CollectInputs.digest([p.prompt, ""]) {
+            if let s = stored[p.id], s.digest != CollectInputs.promptDigest(p, extra: nil) {
                 throw FatalSamplingError("prompt id '\(p.id)': its text differs from the one \(s.log) sampled; merge with the prompt file the shards were collected from")
             }
         }

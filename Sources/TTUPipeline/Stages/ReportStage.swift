@@ -31,11 +31,13 @@ struct ReportBuilder {
     }
 
     func build() throws -> (RunSummary, RunReport) {
-        let L = layout
+        var L = layout
         let cal = try readJSON(CalibrationFile.self, from: L.calibration)
         let info = exists(L.info) ? try readJSON(RunInfo.self, from: L.info) : nil
-        func count(_ p: String) -> Int { (try? PromptFile.read(p).count) ?? 0 }
-        let testPrompts = exists(L.testPrompts) ? try PromptFile.read(L.testPrompts) : []
+        L.promptExtension = info?.promptFile ?? "jsonl"
+        let format = info?.promptFormat ?? .standard
+        func count(_ p: String) -> Int { (try? PromptFile.read(p, format: format).count) ?? 0 }
+        let testPrompts = exists(L.testPrompts) ? try PromptFile.read(L.testPrompts, format: format) : []
         var text: [String: String] = [:]
         for p in testPrompts { text[p.id] = p.prompt }
 

@@ -13,6 +13,8 @@ public enum TrainStage {
         /// `id,n,k` counts or `id,observed,event` first-unsafe times.
         public var data: String
         public var prompts: String
+        /// Where the prompt file keeps prompt and id; nil: the standard `id`, `prompt`.
+        public var promptFormat: PromptFormat?
         public var out: String
         public var features = Features.hashed
         /// fields: numeric keys of the prompt records.
@@ -40,6 +42,7 @@ public enum TrainStage {
 
         public func validate() throws {
             try checkDeclared()
+            try promptFormat?.validate()
             if features == .embeddings, embedding.model == nil { throw SettingError("training.embedding_model", "embedding features need a model name") }
             if features == .embeddings, embedding.endpoint == nil { throw SettingError("training.embedding_endpoint", "embedding features need an endpoint") }
             if features == .fields, fields.isEmpty { throw SettingError("training.fields", "fields features need the keys to use, e.g. prompt_toxicity") }
@@ -87,7 +90,7 @@ public enum TrainStage {
     static func readTrainingData(_ s: Settings) throws
         -> (SurvivalDataFile, texts: [String], labels: [SurvivalLabel], fields: [[Double]]) {
         let survival = try SurvivalDataFile.read(s.data)
-        let (all, allFields) = try PromptFile.read(s.prompts, numericFields: s.features == .fields ? s.fields : [])
+        let (all, allFields) = try PromptFile.read(s.prompts, format: s.promptFormat ?? .standard, numericFields: s.features == .fields ? s.fields : [])
         var row: [String: Int] = [:]
         for (k, p) in all.enumerated() { row[p.id] = k }
         var texts: [String] = [], labels: [SurvivalLabel] = [], fields: [[Double]] = []
@@ -154,6 +157,8 @@ public enum PredictStage {
     public struct Settings: Sendable {
         public var model: String
         public var prompts: String
+        /// Where the prompt file keeps prompt and id.
+        public var promptFormat = PromptFormat.standard
         public var out: String
         public var embedding = EmbeddingSettings()
         public init(model: String, prompts: String, out: String) {
@@ -177,7 +182,7 @@ public enum PredictStage {
         do { spec = try FeaturizerSpec(settings: file.featurizer) } catch let e as TTUModelError {
             throw InputError(file: s.model, field: "featurizer", e.description)
         }
-        let (ps, fields) = try PromptFile.read(s.prompts, numericFields: spec.fieldNames)
+        let (ps, fields) = try PromptFile.read(s.prompts, format: s.promptFormat, numericFields: spec.fieldNames)
         // Hashed features are computed and used a chunk of prompts at a time, so memory does
         // not grow with the prompt set; the others (embeddings are fetched and cached in one
         // pass) as one matrix.
@@ -208,7 +213,7 @@ extension TrainStage.Settings: DeclaredSettings {
 
     public static let declarations: [Setting<TrainStage.Settings>] = [
         .value("training.features", \.features, doc: "hashed (word and character n-grams, built in), embeddings (/v1/embeddings, cached in RUN/embeddings.sqlite) or fields (numeric keys of the prompt records, standardised)."),
-        .list("training.fields", \.fields, doc: "fields: the prompt records' numeric keys to use, e.g. [prompt_toxicity]. Required for fields."),
+        .list("training.fields", \.fields, doc: "fields: the prompt records' numeric keys (dotted paths into nested objects, CSV columns) to use, e.g. [prompt.toxicity]. Required for fields."),
         .value("training.buckets", \.buckets, doc: "hashed: number of hash buckets (features).", check: SettingRule.positive),
         .value("training.word_ngrams", \.wordNgrams, doc: "hashed: word n-gram lengths MIN-MAX (0-0: none)."),
         .value("training.char_ngrams", \.charNgrams, doc: "hashed: character n-gram lengths MIN-MAX (0-0: none)."),

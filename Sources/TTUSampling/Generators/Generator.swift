@@ -1,4 +1,5 @@
 import Foundation
+import TTUFiles
 import TTUCore
 
 /// One generation request: generations `firstIndex ..< firstIndex + count` of a prompt.
@@ -14,13 +15,16 @@ import TTUCore
 public struct GenerationRequest: Sendable {
     public var promptID: String
     public var prompt: String
+    /// A chat prompt's turns, sent as is by the chat API (nil: `prompt` is one user turn).
+    public var messages: [ChatMessage]?
     public var firstIndex: Int
     public var count: Int
     public var runSeed: UInt64
 
-    public init(promptID: String, prompt: String, firstIndex: Int, count: Int = 1, runSeed: UInt64) {
+    public init(promptID: String, prompt: String, messages: [ChatMessage]? = nil, firstIndex: Int, count: Int = 1, runSeed: UInt64) {
         self.promptID = promptID
         self.prompt = prompt
+        self.messages = messages
         self.firstIndex = firstIndex
         self.count = count
         self.runSeed = runSeed
@@ -77,9 +81,12 @@ public struct SamplingSettings: Sendable, Equatable, Codable {
     /// Extra request fields, as the canonical text of a JSON object (e.g. `{"min_p":0,"top_k":0}`),
     /// merged into every request body (server-specific sampling settings). nil: none.
     public var extraBody: String?
+    /// chat: a system turn sent before every prompt that has none of its own.
+    public var systemPrompt: String?
 
     public init(model: String = "", api: API = .completions, maxTokens: Int = 30, temperature: Double = 1,
-                topP: Double? = nil, stop: [String] = [], n: Int = 1, extraBody: String? = nil) {
+                topP: Double? = nil, stop: [String] = [], n: Int = 1, extraBody: String? = nil, systemPrompt: String? = nil) {
+        self.systemPrompt = systemPrompt
         self.model = model
         self.api = api
         self.maxTokens = maxTokens
@@ -106,7 +113,9 @@ public struct SamplingSettings: Sendable, Equatable, Codable {
         guard let dict = obj as? [String: Any] else { throw ExtraBodyError(message: "must be a JSON object, e.g. {\"top_k\": 0}") }
         let clash = dict.keys.filter { reservedFields.contains($0) }.sorted()
         if !clash.isEmpty {
-            throw ExtraBodyError(message: "sets \(clash.joined(separator: ", ")), which have their own options (or are set per request)")
+            throw ExtraBodyError(message: "sets \(clash.joined(separator: ", ")), which have their own options (or are set per request)"
+                + (clash.contains("messages") || clash.contains("prompt")
+                   ? "; a conversation goes in the prompt file (a list of {role, content} turns), a system turn in --system-prompt" : ""))
         }
         let out = try JSONSerialization.data(withJSONObject: dict, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: out, as: UTF8.self)

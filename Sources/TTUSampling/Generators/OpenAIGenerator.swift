@@ -1,8 +1,10 @@
 import Foundation
 import NIOCore
+import TTUFiles
 
 /// An OpenAI-compatible server (vLLM, llama.cpp, TGI, OpenAI…): `POST {base}/completions`
-/// with `prompt`, or `POST {base}/chat/completions` with one user message.
+/// with `prompt`, or `POST {base}/chat/completions` with the prompt as one user turn (after
+/// the system prompt, if any) or a chat prompt's own turns.
 /// `base` is the API root, e.g. `http://127.0.0.1:8081/v1`.
 public struct OpenAIGenerator: Generator {
     public let base: String
@@ -48,9 +50,26 @@ public struct OpenAIGenerator: Generator {
     func bodyBuffer(_ r: GenerationRequest) -> ByteBuffer {
         var b = ByteBuffer()
         b.reserveCapacity(r.prompt.utf8.count + fixedFields.utf8.count + 80)
-        b.writeStaticString(settings.api == .chat ? "{\"messages\":[{\"role\":\"user\",\"content\":" : "{\"prompt\":")
-        JSONAccess.writeQuoted(r.prompt, into: &b)
-        b.writeStaticString(settings.api == .chat ? "}]," : ",")
+        if settings.api == .chat {
+            b.writeStaticString("{\"messages\":[")
+            let turns = r.messages ?? [ChatMessage(role: "user", content: r.prompt)]
+            var first = true
+            func turn(_ role: String, _ content: String) {
+                b.writeString(first ? "{\"role\":" : ",{\"role\":")
+                first = false
+                JSONAccess.writeQuoted(role, into: &b)
+                b.writeStaticString(",\"content\":")
+                JSONAccess.writeQuoted(content, into: &b)
+                b.writeStaticString("}")
+            }
+            if let system = settings.systemPrompt, turns.first?.role != "system" { turn("system", system) }
+            for t in turns { turn(t.role, t.content) }
+            b.writeStaticString("],")
+        } else {
+            b.writeStaticString("{\"prompt\":")
+            JSONAccess.writeQuoted(r.prompt, into: &b)
+            b.writeStaticString(",")
+        }
         b.writeString(fixedFields)
         b.writeStaticString(",\"seed\":")
         b.writeString(String(r.wireSeed))

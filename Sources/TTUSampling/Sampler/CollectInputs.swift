@@ -41,6 +41,14 @@ public enum CollectInputs {
         (prompts, [Int](repeating: n, count: prompts.count))
     }
 
+    /// What the sample log keeps of a prompt to refuse one whose text changed: its text and
+    /// extra (a simulated rate), and a chat prompt's turns with their roles.
+    public static func promptDigest(_ p: PromptRecord, extra: String?) -> String {
+        var parts = [p.prompt, extra ?? ""]
+        if let m = p.messages { parts += m.flatMap { [$0.role, $0.content] } }
+        return digest(parts)
+    }
+
     /// A short stable digest (hex) of strings, for the sample log: a prompt whose text or
     /// simulated rate changed, or another word list, is refused without storing the data.
     public static func digest(_ parts: [String]) -> String {

@@ -57,7 +57,7 @@ public final class Collector: @unchecked Sendable {
         let log = try SampleLog(path: o.dbPath)
         try log.checkParameters(o.parameters)
         try log.checkPrompts(ids: o.prompts.map(\.id), digests: o.prompts.indices.map { k in
-            CollectInputs.digest([o.prompts[k].prompt, o.promptExtras?[k] ?? ""])
+            CollectInputs.promptDigest(o.prompts[k], extra: o.promptExtras?[k])
         })
         return log
     }
@@ -188,7 +188,7 @@ public final class Collector: @unchecked Sendable {
             // those jobs needs to retry (that would deadlock).
             let permit = await limiter?.acquire()
             let p = prompts[job.slot]
-            let request = GenerationRequest(promptID: p.id, prompt: p.prompt, firstIndex: job.first,
+            let request = GenerationRequest(promptID: p.id, prompt: p.prompt, messages: p.messages, firstIndex: job.first,
                                             count: job.count, runSeed: o.seed)
             do {
                 var latency = 0.0

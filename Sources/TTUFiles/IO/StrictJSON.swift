@@ -1,15 +1,25 @@
 /// A strict JSON syntax check (RFC 8259): Foundation's parser on Linux accepts some
-/// invalid text (a trailing comma in an object or array), so a user's JSON is checked
-/// here first and refused with the offset of the first error.
-enum StrictJSON {
-    struct SyntaxError: Error, CustomStringConvertible {
-        var offset: Int
-        var expected: String
-        var description: String { "not valid JSON: expected \(expected) at character \(offset + 1)" }
+/// invalid text (a trailing comma in an object or array) and lets the last of a repeated
+/// key win, so a user's JSON is checked here first and refused with the offset of the
+/// first error.
+public enum StrictJSON {
+    public struct SyntaxError: Error, CustomStringConvertible {
+        public var offset: Int
+        public var expected: String
+        /// A key that appears twice in one object (`expected` then says so).
+        public var repeatedKey: String?
+        public var description: String {
+            if let k = repeatedKey { return "not valid JSON: key '\(k)' appears twice in one object (at character \(offset + 1))" }
+            return "not valid JSON: expected \(expected) at character \(offset + 1)"
+        }
     }
 
-    static func validate(_ text: String) throws {
-        var p = Parser(bytes: Array(text.utf8))
+    public static func validate(_ text: String) throws {
+        try Array(text.utf8).withUnsafeBufferPointer { try validate($0) }
+    }
+
+    public static func validate(_ bytes: UnsafeBufferPointer<UInt8>) throws {
+        var p = Parser(bytes: bytes)
         p.skipSpace()
         try p.value(depth: 0)
         p.skipSpace()
@@ -17,7 +27,7 @@ enum StrictJSON {
     }
 
     private struct Parser {
-        let bytes: [UInt8]
+        let bytes: UnsafeBufferPointer<UInt8>
         var i = 0
 
         mutating func skipSpace() { while i < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[i]) { i += 1 } }
@@ -42,10 +52,17 @@ enum StrictJSON {
             i += 1
             skipSpace()
             if peek == close { i += 1; return }
+            var keys = Set<ArraySlice<UInt8>>()
             while true {
                 if keyed {
                     guard peek == UInt8(ascii: "\"") else { throw fail("a quoted key") }
+                    let start = i
                     try string()
+                    // Keys compare as written (an escaped spelling of the same key is not caught).
+                    let key = Array(bytes[(start + 1)..<(i - 1)])[...]
+                    if !keys.insert(key).inserted {
+                        throw SyntaxError(offset: start, expected: "a new key", repeatedKey: String(decoding: key, as: UTF8.self))
+                    }
                     skipSpace()
                     guard peek == UInt8(ascii: ":") else { throw fail("':'") }
                     i += 1

@@ -1,7 +1,8 @@
 import XCTest
-@testable import TTUSampling
+@testable import TTUFiles
 
-/// `--extra-body` is checked strictly: Foundation's parser accepts a trailing comma.
+/// User JSON (prompt files, `--extra-body`) is checked strictly: Foundation's parser
+/// accepts a trailing comma and lets a repeated key win.
 final class StrictJSONTests: XCTestCase {
     func testValidJSONPasses() throws {
         for ok in ["{}", "{\"top_k\": 0, \"min_p\": 0.05, \"x\": [1, -2.5e3, true, null, \"a\\\"b\\u00e9\"]}", " [ ] ", "0", "\"s\""] {
@@ -17,6 +18,14 @@ final class StrictJSONTests: XCTestCase {
                 XCTAssertEqual((e as? StrictJSON.SyntaxError)?.offset.advanced(by: 1), position, "\(text): \(e)")
             }
         }
-        XCTAssertThrowsError(try SamplingSettings.canonicalExtraBody("{\"top_k\": 0,}"))
+    }
+
+    func testRepeatedKeyIsRefused() {
+        XCTAssertThrowsError(try StrictJSON.validate("{\"a\": 1, \"b\": {\"a\": 2}, \"a\": 3}")) { e in
+            XCTAssertEqual((e as? StrictJSON.SyntaxError)?.repeatedKey, "a")
+            XCTAssertEqual((e as? StrictJSON.SyntaxError)?.offset, 24)
+            XCTAssertTrue("\(e)".contains("key 'a' appears twice"), "\(e)")
+        }
+        XCTAssertNoThrow(try StrictJSON.validate("[{\"a\": 1}, {\"a\": 2}]"))
     }
 }
