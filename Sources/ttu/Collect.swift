@@ -59,7 +59,8 @@ struct Collect: AsyncParsableCommand {
     @Option(help: "Run seed: every generation's seed derives from it.") var seed: UInt64 = 1
     @Option(help: "SQLite sample log (created, or resumed).") var db: String
     @Option(help: "Observations CSV (id,cap,observed,event), or id,n,k with --no-early-stop.") var out: String
-    @Flag(name: .customLong("store-text"), help: "Keep generation texts in the log.") var storeText = false
+    @Flag(name: .customLong("store-text"), inversion: .prefixedNo,
+          help: "Keep generation texts in the log (ttu export writes them out).") var storeText = true
     @Flag(help: "No progress lines.") var quiet = false
     @Flag(name: .customLong("allow-incomplete"), help: "Exit 0 even if some prompts are incomplete.") var allowIncomplete = false
 

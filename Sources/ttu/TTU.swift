@@ -21,7 +21,7 @@ struct TTU: AsyncParsableCommand {
         go to stderr; stdout carries only tables and what a script would parse.
         """,
         version: "0.2.0",
-        subcommands: [Run.self, Demo.self, Simulate.self, Train.self, Predict.self, Plan.self, Collect.self, Merge.self, Observe.self,
+        subcommands: [Run.self, Demo.self, Simulate.self, Train.self, Predict.self, Plan.self, Collect.self, Merge.self, Export.self, Observe.self,
                       Calibrate.self, Bound.self, Evaluate.self, Metrics.self, Report.self, Bench.self])
 
     /// Parses and runs like ArgumentParser's `main`, but every error is one line on

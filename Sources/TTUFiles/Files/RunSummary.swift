@@ -179,9 +179,12 @@ public struct RunSummary: Encodable, Sendable {
         public var event: Bool?
         /// The simulator's true rate (simulated runs only).
         public var trueRate: Double?
-        public init(id: String, prompt: String, pHat: Double, lpb: Double, cap: Int?, observed: Int?, event: Bool?, trueRate: Double?) {
+        /// The text of the first unsafe test generation (when sampled and kept).
+        public var firstUnsafeText: String?
+        public init(id: String, prompt: String, pHat: Double, lpb: Double, cap: Int?, observed: Int?, event: Bool?, trueRate: Double?,
+                    firstUnsafeText: String? = nil) {
             self.id = id; self.prompt = prompt; self.pHat = pHat; self.lpb = lpb; self.cap = cap
-            self.observed = observed; self.event = event; self.trueRate = trueRate
+            self.observed = observed; self.event = event; self.trueRate = trueRate; self.firstUnsafeText = firstUnsafeText
         }
     }
 

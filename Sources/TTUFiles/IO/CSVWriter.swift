@@ -25,6 +25,11 @@ public struct CSVWriter {
         try writeAtomically(text, to: path)
     }
 
+    /// One row as a line of CSV text (with its line break).
+    public static func line(_ fields: [String]) -> String {
+        fields.map(escape).joined(separator: ",") + "\n"
+    }
+
     /// Quotes a field with a comma, quote or line break, and one with spaces or tabs at
     /// either end (the reader trims those from unquoted fields). Bytes, not Characters:
     /// "\r\n" is one Character, equal to neither "\r" nor "\n".
@@ -68,14 +73,47 @@ public func writeAtomically(_ text: String, to path: String) throws {
 }
 
 public func writeAtomically(_ data: Data, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let dir = url.deletingLastPathComponent()
-    if !FileManager.default.fileExists(atPath: dir.path) {
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    }
+    try OutputPath.prepare(path)
     do {
-        try data.write(to: url, options: .atomic)
+        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
     } catch {
-        throw InputError(file: path, "cannot write: \(error.localizedDescription)")
+        throw InputError(file: path, "cannot write: \(OutputPath.reason(error))")
+    }
+}
+
+/// An output file's path made ready: its folder created (as `--out` always has), and a
+/// path that is a folder, or under a file, refused in words rather than a system code.
+public enum OutputPath {
+    public static func prepare(_ path: String) throws {
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw InputError(file: path, "is a folder: give a file name (e.g. \(URL(fileURLWithPath: path).appendingPathComponent("out").path))")
+        }
+        let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
+        if FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir) {
+            if !isDir.boolValue { throw InputError(file: path, "cannot write: \(dir.path) is a file, not a folder") }
+            return
+        }
+        do {
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        } catch {
+            throw InputError(file: path, "cannot create its folder \(dir.path): \(reason(error))")
+        }
+    }
+
+    /// Why a file operation failed, in words: the POSIX reason beneath Foundation's error
+    /// (whose own text on Linux is only "NSCocoaErrorDomain error 512").
+    public static func reason(_ error: Error) -> String {
+        let ns = error as NSError
+        if let u = ns.userInfo[NSUnderlyingErrorKey] as? NSError, u.domain == NSPOSIXErrorDomain, let s = strerror(Int32(u.code)) {
+            return String(cString: s).lowercased()
+        }
+        if ns.domain == NSPOSIXErrorDomain, let s = strerror(Int32(ns.code)) { return String(cString: s).lowercased() }
+        switch ns.code {
+        case NSFileWriteNoPermissionError: return "permission denied"
+        case NSFileWriteOutOfSpaceError: return "no space left on the device"
+        case NSFileWriteVolumeReadOnlyError: return "read-only file system"
+        default: return "check that the folder exists and is writable, and that the disk has space"
+        }
     }
 }

@@ -92,6 +92,7 @@ public final class Pipeline {
         c.rater = settings.rater
         c.seed = seed
         c.promptFormat = settings.promptFormat
+        c.storeText = settings.storeText
         return c
     }
 

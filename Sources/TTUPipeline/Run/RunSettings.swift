@@ -20,6 +20,8 @@ public struct RunSettings: Sendable {
     public var seed: UInt64 = 1
     public var split = Split()
     public var generator = GeneratorSettings()
+    /// Keep every generation's text in the sample logs (`ttu export` reads them back).
+    public var storeText = true
     /// simulated: p from the prompt text instead of a rates file ("demo").
     public var simulatedRateFunction: String?
     public var rater = RaterSettings()
@@ -81,6 +83,8 @@ extension RunSettings: DeclaredSettings {
         generator.insert(.optional("generator.simulated_rate_function", \.simulatedRateFunction,
                                    doc: "simulated: instead of a file, p from the prompt text (demo: base rate × word multipliers, 1e-4…0.2).",
                                    check: { $0 == "demo" ? nil : "'\($0)' is not one of demo" }), at: rates)
+        generator.append(.value("generator.store_text", \.storeText,
+                                doc: "Keep every generation's text in the sample logs (ttu export writes them out; the report links the riskiest prompts to theirs). false keeps scores only."))
         let guarantee = GuaranteeSettings.declarations.map { $0.lifted(\RunSettings.guarantee) }
         let plan = PlanStage.Settings.declarations.map { $0.lifted(\RunSettings.plan) }
         let training = TrainStage.Settings.declarations.map { $0.lifted(\RunSettings.training) }

@@ -94,6 +94,17 @@ extension Double: SettingValue {
     public var settingText: String { Num.format(self) }
 }
 
+extension Bool: SettingValue {
+    public static func parse(setting t: String) throws -> Bool {
+        switch t.trimmingCharacters(in: .whitespaces).lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: throw SettingTextError("'\(t)' is not true or false")
+        }
+    }
+    public var settingText: String { self ? "true" : "false" }
+}
+
 extension String: SettingValue {
     public static func parse(setting t: String) throws -> String { t }
     public var settingText: String { self }

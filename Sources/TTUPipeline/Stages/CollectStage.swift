@@ -54,7 +54,8 @@ public enum CollectStage {
         public var out: String
         /// Most indices in flight past a prompt's rated prefix (default: total concurrency).
         public var lookahead: Int?
-        public var storeText = false
+        /// Keep every generation's text in the log (`ttu export` reads them back).
+        public var storeText = true
         /// Succeed even when some prompts stay incomplete.
         public var allowIncomplete = false
         /// Only the prompts of this shard (`--shard K/N`, a stable hash of the id).

@@ -88,10 +88,14 @@ struct ReportBuilder {
             test = .init(n: lpb.ids.count, meanLPB: Evaluation.mean(lpb.lpb), medianLPB: Evaluation.median(lpb.lpb),
                          trivialFraction: Double(lpb.lpb.filter { $0 == 1 }.count) / Double(lpb.lpb.count), evaluation: evaluation)
             let order = lpb.ids.indices.sorted { (lpb.lpb[$0], -lpb.pHat[$0], lpb.ids[$0]) < (lpb.lpb[$1], -lpb.pHat[$1], lpb.ids[$1]) }
+            // The first unsafe text of each riskiest prompt, from the test log (when texts were kept).
+            let testLog = L.path("test_obs.sqlite")
+            let log = exists(testLog) ? try? SampleLog(path: testLog, mustExist: true) : nil
             for i in order.prefix(info?.riskiest ?? 25) {
                 let id = lpb.ids[i], o = truth[id]
+                let unsafeText = o.flatMap { o in o.event ? try? log?.text(promptID: id, index: o.observed) : nil }
                 riskiest.append(.init(id: id, prompt: text[id] ?? "", pHat: lpb.pHat[i], lpb: lpb.lpb[i], cap: o?.cap,
-                                      observed: o?.observed, event: o?.event, trueRate: rates?[id]))
+                                      observed: o?.observed, event: o?.event, trueRate: rates?[id], firstUnsafeText: unsafeText))
             }
         }
 

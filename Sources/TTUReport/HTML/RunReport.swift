@@ -109,7 +109,7 @@ public struct RunReport {
         .panels{display:flex;flex-wrap:wrap;gap:16px}
         table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}
         td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
-        th{background:#f4f4f4} table.sortable th{cursor:pointer} td.txt{max-width:520px}
+        th{background:#f4f4f4} table.sortable th{cursor:pointer} td.txt{max-width:520px} q.gen{display:block;max-width:420px;white-space:pre-wrap;color:#a00} details summary{cursor:pointer}
         .note{color:#555;font-size:13px}
         </style></head><body>
         """
@@ -269,7 +269,7 @@ public struct RunReport {
         return "<h2>Riskiest test prompts (smallest bounds)</h2>\n"
             + "<table class=\"sortable\" id=\"risky\"><thead><tr><th>id</th><th>prompt</th><th>p̂</th><th>L</th><th>sampled test truth</th>\(trueRateHeader)</tr></thead><tbody>\n"
             + "\(summary.riskiest.map(riskyPromptRow).joined())</tbody></table>\n"
-            + "<p class=\"note\">Click a column header to sort. L: with the stated guarantee, the first unsafe generation is generation L or later (T ≥ L: at least L − 1 safe ones come first).</p>"
+            + "<p class=\"note\">Click a column header to sort; click \"unsafe at t\" for the generation itself (all of them: ttu export RUNDIR). L: with the stated guarantee, the first unsafe generation is generation L or later (T ≥ L: at least L − 1 safe ones come first).</p>"
     }
 
     /// One row of the riskiest-prompts table (ends in a newline).
@@ -284,7 +284,10 @@ public struct RunReport {
     /// to its cap c_i; "—" without test truth.
     func sampledTruth(_ p: RunSummary.Prompt) -> String {
         guard let o = p.observed, let e = p.event, let cap = p.cap else { return "—" }
-        return e ? "unsafe at \(o)" : "safe for all \(o) (cap \(cap))"
+        guard e else { return "safe for all \(o) (cap \(cap))" }
+        // The unsafe text itself, one click away (ttu export writes them all).
+        guard let t = p.firstUnsafeText else { return "unsafe at \(o)" }
+        return "<details><summary>unsafe at \(o)</summary><q class=\"gen\">\(escapeHTML(t))</q></details>"
     }
 
     /// Predicted survival curves of a few prompts from the riskiest table, with their caption.

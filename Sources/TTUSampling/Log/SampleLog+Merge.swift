@@ -12,10 +12,19 @@ extension SampleLog {
         }
     }
 
-    /// Streams every logged generation with everything it holds.
-    public func forEachGeneration(_ body: (LoggedGeneration) throws -> Void) throws {
+    /// The kept text of generation `index` of a prompt (nil: not logged, or logged without text).
+    public func text(promptID: String, index: Int) throws -> String? {
         try pool.read { db in
-            let cursor = try Row.fetchCursor(db, sql: "SELECT prompt_id, idx, score, unsafe, endpoint, latency_ms, created_at, text FROM generations ORDER BY prompt_id, idx")
+            try String.fetchOne(db, sql: "SELECT text FROM generations WHERE prompt_id = ? AND idx = ?", arguments: [promptID, index])
+        }
+    }
+
+    /// Streams every logged generation with everything it holds, by prompt and index; with
+    /// `unsafe` set, only those whose logged flag is that.
+    public func forEachGeneration(unsafe: Bool? = nil, _ body: (LoggedGeneration) throws -> Void) throws {
+        try pool.read { db in
+            let filter = unsafe.map { " WHERE unsafe = \($0 ? 1 : 0)" } ?? ""
+            let cursor = try Row.fetchCursor(db, sql: "SELECT prompt_id, idx, score, unsafe, endpoint, latency_ms, created_at, text FROM generations\(filter) ORDER BY prompt_id, idx")
             while let r = try cursor.next() {
                 try body(LoggedGeneration(promptID: r[0], index: r[1], score: r[2], unsafe: (r[3] as Int) != 0, endpoint: r[4],
                                           latencyMs: r[5], createdAt: r[6], text: r[7]))

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import GRDBSQLite
+import TTUFiles
 
 /// One rated generation, as logged.
 public struct LoggedGeneration: Sendable {
@@ -33,7 +34,11 @@ public final class SampleLog: @unchecked Sendable {
     public let path: String
     let pool: DatabasePool
 
-    public init(path: String) throws {
+    /// Opens the log at `path`, created when missing (with its folder) unless `mustExist`.
+    public init(path: String, mustExist: Bool = false) throws {
+        if mustExist, !FileManager.default.fileExists(atPath: path) {
+            throw InputError(file: path, "no such sample log")
+        }
         self.path = path
         pool = try SampleLog.openPool(path: path, what: "the sample log", schema: """
                     CREATE TABLE IF NOT EXISTS run (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
@@ -66,10 +71,19 @@ public final class SampleLog: @unchecked Sendable {
         if let cacheKiB {
             config.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
         }
+        var isDir: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            throw InputError(file: path, "is a folder, not \(what): give a file name such as \(URL(fileURLWithPath: path).appendingPathComponent("log.sqlite").path)")
+        }
+        try OutputPath.prepare(path)
         do {
             let pool = try DatabasePool(path: path, configuration: config)
             try pool.write { try $0.execute(sql: schema) }
             return pool
+        } catch let e as DatabaseError where e.resultCode == .SQLITE_NOTADB {
+            throw InputError(file: path, "not a SQLite database, so not \(what) (give a new file name, or the log ttu wrote)")
+        } catch let e as DatabaseError where e.resultCode == .SQLITE_CANTOPEN || e.resultCode == .SQLITE_READONLY || e.resultCode == .SQLITE_PERM {
+            throw InputError(file: path, "cannot open \(what): \(e.resultCode == .SQLITE_CANTOPEN ? "no permission to create or read it here" : "the file or its folder is read-only")")
         } catch {
             throw FatalSamplingError("\(path): cannot open \(what): \(error)")
         }
