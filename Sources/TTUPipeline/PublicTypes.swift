@@ -21,3 +21,5 @@ public typealias SamplingSettings = TTUSampling.SamplingSettings
 public typealias FatalSamplingError = TTUSampling.FatalSamplingError
 /// One of N deterministic shards of a prompt set (`ttu collect --shard K/N`) (TTUSampling).
 public typealias Shard = TTUSampling.Shard
+/// What a text rater reads: the completion, or prompt + completion (TTUSampling).
+public typealias RaterInput = TTUSampling.RaterInput

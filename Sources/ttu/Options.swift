@@ -36,6 +36,7 @@ extension Option {
 }
 
 extension AllocationStrategy: ExpressibleByArgument {}
+extension RaterInput: ExpressibleByArgument {}
 extension ConcentrationInequality: ExpressibleByArgument {}
 extension SamplingSettings.API: ExpressibleByArgument {}
 extension GeneratorSettings.Kind: ExpressibleByArgument {}

@@ -51,12 +51,14 @@ struct RaterOptions: ParsableArguments {
     @Option(R.option(\.command)) var raterCommand: String?
     @Option(R.option(\.lexicon)) var lexicon: String?
     @Option(R.option(\.threshold)) var threshold: Double
+    @Option(R.option(\.input)) var rateInput: RaterInput
 
     var settings: RaterSettings {
         var r = RaterSettings()
         (r.kind, r.endpoint, r.model, r.category) = (rater, raterEndpoint, raterModel, category)
         (r.judgeTemplate, r.command, r.lexicon, r.threshold) = (judgeTemplate, raterCommand, lexicon, threshold)
         r.categories = guardCategories
+        r.input = rateInput
         return r
     }
 }

@@ -136,4 +136,34 @@ final class CollectStageTests: XCTestCase {
             XCTAssertTrue("\(error)".contains("system_prompt"), "\(error)")
         }
     }
+
+    /// rater.input: the lexicon reads the completion alone, or the prompt followed by it (a
+    /// prompt with the unsafe word then makes every generation unsafe); judge and guard,
+    /// which see both as a conversation, refuse the setting.
+    func testRaterInputPromptPlusCompletion() async throws {
+        try "{\"id\": \"a\", \"prompt\": \"oh damn\"}\n{\"id\": \"b\", \"prompt\": \"hello\"}\n"
+            .write(to: dir.appendingPathComponent("p.jsonl"), atomically: true, encoding: .utf8)
+        try "id,p\na,0\nb,0\n".write(to: dir.appendingPathComponent("rates.csv"), atomically: true, encoding: .utf8)
+        func run(_ input: RaterInput, db: String) async throws -> [Observation] {
+            var s = CollectStage.Settings(prompts: path("p.jsonl"), mode: .perPrompt(5, earlyStop: true), db: path(db), out: path(db + ".csv"))
+            (s.generator.kind, s.generator.simulatedRates, s.rater.input) = (.simulated, path("rates.csv"), input)
+            try await CollectStage.run(s)
+            return try ObservationsFile.read(path(db + ".csv")).rows
+        }
+        let alone = try await run(.completion, db: "c")
+        XCTAssertEqual(alone.map(\.event), [false, false])
+        XCTAssertEqual(alone.map(\.observed), [5, 5])
+        let both = try await run(.promptAndCompletion, db: "pc")
+        XCTAssertEqual(both.map(\.event), [true, false])
+        XCTAssertEqual(both.map(\.observed), [1, 5])
+        // The log knows what its rater read: the other input is refused, not mixed in.
+        do { _ = try await run(.promptAndCompletion, db: "c"); XCTFail("a log rated on completions took prompt+completion ratings") } catch {
+            XCTAssertTrue("\(error)".contains("rater_input"), "\(error)")
+        }
+        var judge = RaterSettings()
+        (judge.kind, judge.model, judge.input) = (.judge, "j", .promptAndCompletion)
+        XCTAssertThrowsError(try judge.validate(generatorEndpoints: ["http://127.0.0.1:1/v1"])) {
+            XCTAssertTrue("\($0)".contains("rater.input"), "\($0)")
+        }
+    }
 }

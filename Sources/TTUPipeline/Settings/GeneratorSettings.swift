@@ -137,6 +137,7 @@ public struct APIKeySource: Sendable, Equatable, Codable {
 }
 
 extension SamplingSettings.API: SettingChoice {}
+extension RaterInput: SettingChoice {}
 
 extension GeneratorSettings: DeclaredSettings {
     public static var defaults: GeneratorSettings { GeneratorSettings() }

@@ -175,7 +175,7 @@ public enum CollectStage {
                 + "\(eps.count) endpoint(s) × \(s.generator.adaptiveConcurrency ? "auto (≤ \(s.generator.maxConcurrency))" : String(s.generator.concurrency)), rater \(rater.name)\(simulatedNote); log \(s.db)")
         }
         let result = try await runInterruptibly(try Collector(options), console: console)
-        if let c = rater as? CommandRater { c.terminate() }
+        rater.finish()
         if result.interrupted {
             console.say("collect: interrupted; \(result.generationsThisRun) generations saved in \(s.db). Rerun the same command to resume.")
             throw StageError.interrupted

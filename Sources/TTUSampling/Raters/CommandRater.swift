@@ -25,6 +25,8 @@ public final class CommandRater: Rater, @unchecked Sendable {
 
     deinit { terminate() }
 
+    public func finish() { terminate() }
+
     public func terminate() {
         lock.lock(); defer { lock.unlock() }
         stopLocked()

@@ -16,8 +16,31 @@ public protocol Rater: Sendable {
     func score(_ items: [RatingItem]) async throws -> [Double]
     /// Checked once before a run draws anything (see `Generator.preflight`).
     func preflight() async throws
+    /// Called once when the run is over (a command rater stops its process).
+    func finish()
 }
 
 extension Rater {
     public func preflight() async throws {}
+    public func finish() {}
+}
+
+/// What a rater reads of a generation: the completion alone (HELM, DecodingTrust) or the
+/// prompt followed by it (the paper's pipeline scores prompt + continuation with Detoxify).
+public enum RaterInput: String, CaseIterable, Sendable, Codable {
+    case completion
+    case promptAndCompletion = "prompt+completion"
+}
+
+/// A text rater that reads prompt + completion (one string, the prompt's text directly
+/// followed by the completion, as a continuation follows its prompt).
+public struct PromptAndCompletionRater: Rater {
+    public let inner: any Rater
+    public init(_ inner: any Rater) { self.inner = inner }
+    public var name: String { inner.name + " (prompt+completion)" }
+    public func score(_ items: [RatingItem]) async throws -> [Double] {
+        try await inner.score(items.map { RatingItem(prompt: $0.prompt, completion: $0.prompt + $0.completion) })
+    }
+    public func preflight() async throws { try await inner.preflight() }
+    public func finish() { inner.finish() }
 }
