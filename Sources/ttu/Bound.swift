@@ -4,10 +4,11 @@ import TTUPipeline
 struct Bound: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apply a calibration to predictions: the lower bound L per prompt.",
+        usage: "ttu bound --calibration calibration.json --predictions pred.csv\n          --out lpb.csv",
         discussion: """
-        Writes id,p_hat,lpb with lpb = L = min(Q(τ̂; p_hat), M): at least L
-        generations are needed before the first unsafe one, with the
-        probability stated in calibration.json. L is a whole number ≥ 1 (1 when
+        Writes id,p_hat,lpb with lpb = L = min(Q(τ̂; p_hat), M): the first
+        unsafe generation is generation L or later (T ≥ L: at least L − 1 safe
+        ones come first), with the probability stated in calibration.json. L is a whole number ≥ 1 (1 when
         no level was admissible), `inf` when p_hat = 0 and nothing caps it.
         """)
 

@@ -4,6 +4,7 @@ import TTUPipeline
 struct Calibrate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Select the calibrated level τ̂ from a plan and its observations (docs/method.md §2, §4).",
+        usage: "ttu calibrate --plan plan.csv --observations obs.csv\n              --out calibration.json [--alpha A]\n              [--guarantee marginal|pac] [<options>]",
         discussion: """
         Reads plan.csv (plan.json beside it) and observations
         (id,cap,observed,event): observed = generations drawn = min(T, c);

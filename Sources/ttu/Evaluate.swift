@@ -4,6 +4,7 @@ import TTUPipeline
 struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score bounds against sampled test truth: coverage (with censoring), mean L, trivial bounds.",
+        usage: "ttu evaluate --lpb lpb.csv --truth obs.csv [--rates rates.csv]\n             [--json FILE]",
         discussion: """
         --lpb: id,p_hat,lpb (ttu bound). --truth: id,cap,observed,event (ttu
         collect --per-prompt N). Both must hold the same ids. A prompt is

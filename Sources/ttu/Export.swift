@@ -6,6 +6,7 @@ extension ExportStage.Format: ExpressibleByArgument {}
 struct Export: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write the generated texts of a run folder or sample log(s) as JSONL or CSV.",
+        usage: "ttu export RUNDIR | --db LOG [--db LOG …] [--out FILE]\n           [--format jsonl|csv] [--only-unsafe]",
         discussion: """
         One row per rated generation: stage (for a run folder: training,
         calibration or test), prompt_id, index, text, score, unsafe (at the

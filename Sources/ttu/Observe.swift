@@ -4,6 +4,7 @@ import TTUPipeline
 struct Observe: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Derive a plan's calibration observations from a deeper sample of the same prompts (no sampling).",
+        usage: "ttu observe --plan plan.csv --deep deep_obs.csv --out obs.csv\n            [--too-shallow error|worst-case]",
         discussion: """
         --deep holds one observation per prompt (id,cap,observed,event), e.g.
         from `ttu collect --per-prompt C`. Sampling a prompt up to a plan cap c

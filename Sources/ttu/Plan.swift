@@ -6,6 +6,7 @@ private typealias P = PlanStage.Settings
 struct Plan: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Allocate the calibration budget over prompts (docs/method.md §3).",
+        usage: "ttu plan --predictions pred.csv --budget B --out plan.csv [<options>]",
         discussion: """
         Reads predictions (id,p_hat) and writes plan.csv
         (id,p_hat,prior_quantile,pi,cap) and plan.json beside it. `cap` is the

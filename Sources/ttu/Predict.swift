@@ -4,6 +4,7 @@ import TTUPipeline
 struct Predict: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Apply a trained model to prompts: writes id,p_hat.",
+        usage: "ttu predict --model model.json --prompts FILE --out predictions.csv\n            [--prompt-field PATH] [--id-field PATH] [<embedding options>]",
         discussion: """
         Rebuilds the features the model was trained with (from the model file)
         and writes id,p_hat with p_hat = p̂(x) in [0, 1], in prompt order.

@@ -5,6 +5,7 @@ import TTUPipeline
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "From prompts to calibrated bounds and a report: every stage, resumable, from one YAML config.",
+        usage: "ttu run --config FILE [--out DIR] [--dry-run] [--quiet]\nttu run --example-config",
         discussion: """
         Stages (each writes into the run folder and is skipped on a rerun when
         its inputs — the settings it reads and its input files — are unchanged):

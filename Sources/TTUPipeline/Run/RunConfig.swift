@@ -42,7 +42,8 @@ public struct RunConfig {
             source = text
         } else {
             guard let d = FileManager.default.contents(atPath: path) else { throw InputError(file: path, "cannot read file (missing or unreadable)") }
-            source = String(decoding: d, as: UTF8.self)
+            // A leading UTF-8 BOM (some editors write one) is skipped, as the JSONL and CSV readers do.
+            source = String(decoding: d.starts(with: [0xEF, 0xBB, 0xBF]) ? d.dropFirst(3) : d[...], as: UTF8.self)
         }
         let node: Node?
         do {
