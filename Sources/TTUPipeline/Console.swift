@@ -15,10 +15,18 @@ public struct Console: Sendable {
         self.progress = progress
     }
 
-    /// Lines to stderr; progress too unless `quiet`.
+    /// Lines to stderr; progress too unless `quiet`. On a terminal the progress line is
+    /// redrawn in place (cut to the terminal's width); in a log file or pipe every
+    /// progress report is a line of its own.
     public static func standardError(quiet: Bool = false) -> Console {
-        let line: @Sendable (String) -> Void = { Terminal.err($0) }
-        return Console(say: line, progress: quiet ? nil : line)
+        guard isatty(2) == 1, ProcessInfo.processInfo.environment["TERM"] != "dumb" else {
+            let line: @Sendable (String) -> Void = { Terminal.err($0) }
+            return Console(say: line, progress: quiet ? nil : line)
+        }
+        let screen = InPlaceLine(columns: Terminal.columns(fd: 2))
+        let say: @Sendable (String) -> Void = { screen.say($0) }
+        let redraw: @Sendable (String) -> Void = { screen.redraw($0) }
+        return Console(say: say, progress: quiet ? nil : redraw)
     }
 
     public static let silent = Console(say: { _ in }, progress: nil)
@@ -53,6 +61,44 @@ public enum Terminal {
             return
         }
         bytes.removeAll()
+    }
+}
+
+/// The progress line of a terminal: redrawn in place; a line for people first ends it, so
+/// the last progress stays on screen above what follows.
+final class InPlaceLine: @unchecked Sendable {
+    private let lock = NSLock()
+    private var pending = false
+    let columns: Int
+    /// Where the bytes go (stderr; a test's buffer).
+    let write: @Sendable (String) -> Void
+    init(columns: Int, write: @escaping @Sendable (String) -> Void = { Terminal.write($0, fd: 2) }) {
+        self.columns = columns
+        self.write = write
+    }
+
+    func redraw(_ line: String) {
+        lock.withLock {
+            let cut = line.count >= columns ? String(line.prefix(max(columns - 2, 10))) + "…" : line
+            write("\r\u{1B}[K" + cut)
+            pending = true
+        }
+    }
+
+    func say(_ line: String) {
+        lock.withLock {
+            write((pending ? "\n" : "") + line + "\n")
+            pending = false
+        }
+    }
+}
+
+extension Terminal {
+    /// The width of the terminal on `fd` (80 when it cannot be told).
+    static func columns(fd: Int32) -> Int {
+        var w = winsize()
+        if ioctl(fd, UInt(TIOCGWINSZ), &w) == 0, w.ws_col > 0 { return Int(w.ws_col) }
+        return 80
     }
 }
 

@@ -119,9 +119,10 @@ final class PipelineAPITests: XCTestCase {
 /// Collects a console's lines.
 final class Lines: @unchecked Sendable {
     private let lock = NSLock()
-    private var all: [String] = []
-    func add(_ s: String) { lock.lock(); all.append(s); lock.unlock() }
-    var text: String { lock.lock(); defer { lock.unlock() }; return all.joined(separator: "\n") }
+    private var lines: [String] = []
+    func add(_ s: String) { lock.lock(); lines.append(s); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return lines }
+    var text: String { all.joined(separator: "\n") }
 }
 
 extension PipelineAPITests {

@@ -18,6 +18,9 @@ public struct CollectProgress: Sendable {
     public var spent: Int
     /// Σ caps: the most the run could draw.
     public var planned: Int
+    /// The most still to draw now: unrated indices up to the caps of unfinished prompts
+    /// (early stopping usually draws fewer). nil: not known.
+    public var remainingAtMost: Int? = nil
     public var failures: Int
     public var retries: Int
     public var elapsed: Double
@@ -28,21 +31,26 @@ public struct CollectProgress: Sendable {
     /// With `--concurrency auto`: the current limit of every endpoint.
     public var adaptiveConcurrency: [Int]? = nil
 
-    /// One line for stderr.
+    /// One line for stderr: the share done first, since a terminal may cut the line.
     public var line: String {
         let rate = generationsPerSecond
-        var s = "collect: \(promptsDone)/\(promptsTotal) prompts done, \(generationsThisRun) generations this run"
+        var s = "collect: "
+        // Done against what will be drawn at most from here (not against Σ caps, which early
+        // stopping never reaches): 100 % exactly when nothing is left to draw.
+        if let left = remainingAtMost, spent + left > 0 {
+            s += String(format: "%.1f%% done, ", 100 * Double(spent) / Double(spent + left))
+        }
+        s += "\(promptsDone)/\(promptsTotal) prompts done, \(generationsThisRun) generations this run"
         s += String(format: " (%.1f/s)", rate)
         s += ", \(unsafeLogged) unsafe" + (unsafeLogged != unsafeFound ? " (\(unsafeFound) this run)" : "")
         s += ", budget \(spent)/\(planned)"
-        if planned > 0 { s += String(format: " (%.1f%%)", 100 * Double(spent) / Double(planned)) }
         if retries > 0 {
             s += ", \(retries) retries"
             if let r = lastRetry { s += " (last: " + (r.count > 160 ? r.prefix(160) + "…" : r) + ")" }
         }
         if failures > 0 { s += ", \(failures) failed" }
         if let c = adaptiveConcurrency { s += ", concurrency " + c.map(String.init).joined(separator: "+") + " (auto)" }
-        if let eta, planned > spent, promptsDone < promptsTotal { s += ", ETA ≤ " + CollectProgress.duration(eta) }
+        if let eta, (remainingAtMost ?? planned - spent) > 0, promptsDone < promptsTotal { s += ", ETA ≤ " + CollectProgress.duration(eta) }
         return s
     }
 

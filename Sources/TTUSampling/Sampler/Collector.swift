@@ -109,8 +109,8 @@ public final class Collector: @unchecked Sendable {
                                             generationsPerSecond: rate, unsafeFound: s.unsafeThisRun, spent: s.spentTotal,
                                             planned: planned, failures: s.failures, retries: self.retryCount,
                                             elapsed: elapsed, lastRetry: self.retryReason)
-                    p.unsafeLogged = s.unsafeLogged
-                    p.eta = stabilizer.update(remaining: planned - s.spentTotal, rate: rate, elapsed: elapsed)
+                    (p.unsafeLogged, p.remainingAtMost) = (s.unsafeLogged, s.remainingAtMost)
+                    p.eta = stabilizer.update(remaining: s.remainingAtMost, rate: rate, elapsed: elapsed)
                     let limiters = o.endpoints.compactMap(\.limiter)
                     if !limiters.isEmpty { p.adaptiveConcurrency = limiters.map(\.current) }
                     report(p)
@@ -169,7 +169,7 @@ public final class Collector: @unchecked Sendable {
                                     generationsPerSecond: el > 0 ? Double(snap.ratedThisRun) / el : 0,
                                     unsafeFound: snap.unsafeThisRun, spent: snap.spentTotal, planned: o.caps.reduce(0, +),
                                     failures: snap.failures, retries: retryCount, elapsed: el, lastRetry: retryReason)
-            p.unsafeLogged = snap.unsafeLogged
+            (p.unsafeLogged, p.remainingAtMost) = (snap.unsafeLogged, snap.remainingAtMost)
             last(p)
         }
         return CollectResult(ids: o.prompts.map(\.id), outcomes: outs.map(\.0), spent: outs.map(\.spent), caps: o.caps,

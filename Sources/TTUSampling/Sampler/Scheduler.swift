@@ -258,10 +258,24 @@ final class Scheduler: @unchecked Sendable {
         totalInFlight -= 1
         consecutiveFailures = 0
         settle(s)
-        if !states[s].inQueue, issuable(s) { enqueue(s) }
+        if !states[s].inQueue, issuable(s) {
+            if earlyStop {
+                enqueue(s)
+            } else {
+                // Counts: a started prompt that may draw again goes first, not behind every
+                // prompt not yet started, so prompts finish one after another even when more
+                // requests are in flight than a prompt may have ahead of its rated prefix.
+                enqueueFirst(s)
+            }
+        }
         let w = wakeLocked()
         lock.unlock()
         w.forEach { $0.resume() }
+    }
+
+    private func enqueueFirst(_ s: Int) {
+        states[s].inQueue = true
+        if head > 0 { head -= 1; queue[head] = Int32(s) } else { queue.insert(Int32(s), at: 0) }
     }
 
     /// The job could not be done (retries exhausted).
@@ -311,12 +325,25 @@ final class Scheduler: @unchecked Sendable {
         var spentTotal: Int
         var failures: Int
         var inFlight: Int
+        /// The most still to draw: the unrated indices up to the caps of unfinished prompts.
+        var remainingAtMost: Int = 0
+    }
+
+    /// Whether a job can be handed out now (tests drive the scheduler without waiting).
+    var hasIssuable: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return queue[head...].contains { issuable(Int($0)) }
     }
 
     func snapshot() -> Snapshot {
         lock.lock(); defer { lock.unlock() }
+        var remaining = 0
+        for st in states where st.outcome == nil && st.failure == nil {
+            remaining += max(0, st.cap - st.prefix - st.ahead.count)
+        }
         return Snapshot(done: done, total: states.count, ratedThisRun: ratedThisRun, unsafeThisRun: unsafeThisRun,
-                        unsafeLogged: unsafeLogged, spentTotal: spentTotal, failures: failures, inFlight: totalInFlight)
+                        unsafeLogged: unsafeLogged, spentTotal: spentTotal, failures: failures, inFlight: totalInFlight,
+                        remainingAtMost: remaining)
     }
 
     /// Final outcome per prompt, plus the generations spent on it (logged rows).
