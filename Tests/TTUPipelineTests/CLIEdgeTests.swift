@@ -56,6 +56,30 @@ final class CLIEdgeTests: XCTestCase {
         for e in [r.err] { XCTAssertFalse(e.contains("NSCocoaErrorDomain") || e.contains("SQLite error"), e) }
     }
 
+    /// A CSV id,prompt file gives the observations of its JSONL twin, and RealToxicityPrompts'
+    /// shape (nested prompt, no id) the same with --prompt-field prompt.text.
+    func testCSVAndRealToxicityPromptsTwinsCollectTheSame() throws {
+        var csv = "id,prompt\n", rtp = ""
+        for i in 0..<10 {
+            csv += "p\(i),\"hello, \(i)\"\n"
+            rtp += "{\"filename\": \"f\(i)\", \"prompt\": {\"text\": \"hello, \(i)\", \"toxicity\": 0.1}}\n"
+        }
+        try t.write("p.csv", csv)
+        try t.write("rtp.jsonl", rtp)
+        try t.write("rates_by_line.csv", "id,p\n" + (1...10).map { "\($0),0.1\n" }.joined())
+        let a = try t.run(collect(["--db", "a.sqlite", "--out", "a.csv"]))
+        let b = try t.run(["collect", "--prompts", "p.csv", "--generator", "simulated", "--simulated-rates", "rates.csv", "--per-prompt", "3",
+                           "--quiet", "--db", "b.sqlite", "--out", "b.csv"])
+        XCTAssertEqual(a.code, 0, a.err)
+        XCTAssertEqual(b.code, 0, b.err)
+        XCTAssertEqual(try t.read("a.csv"), try t.read("b.csv"))
+        let c = try t.run(["collect", "--prompts", "rtp.jsonl", "--prompt-field", "prompt.text", "--generator", "simulated",
+                           "--simulated-rates", "rates_by_line.csv", "--per-prompt", "3", "--quiet", "--db", "c.sqlite", "--out", "c.csv"])
+        XCTAssertEqual(c.code, 0, c.err)
+        XCTAssertEqual(try t.read("c.csv").split(separator: "\n").count, 11, "every prompt collected")
+        XCTAssertEqual(try t.read("c.csv").split(separator: "\n").dropFirst().map { $0.split(separator: ",")[0] }, (1...10).map { "\($0)"[...] })
+    }
+
     /// Every help screen fits an 80-column terminal.
     func testHelpFitsEightyColumns() throws {
         for c in ["", "run", "demo", "simulate", "train", "predict", "plan", "collect", "merge", "export", "observe", "calibrate", "bound",
