@@ -39,7 +39,7 @@ struct TTU: AsyncParsableCommand {
     }
 
     /// The line and exit code for an error: 2 bad input, 64 bad flag, 1 fatal sampling
-    /// error, 3 incomplete prompts, 130 interrupted.
+    /// error, 3 incomplete prompts, 4 an offline batch round pending, 130 interrupted.
     static func describe(_ error: Error) -> (String?, Int32) {
         switch error {
         case let e as InputError: return (e.description, 2)
@@ -47,6 +47,7 @@ struct TTU: AsyncParsableCommand {
         case let e as FatalSamplingError: return (e.message, 1)
         case StageError.incomplete: return (nil, 3)
         case StageError.interrupted: return (nil, 130)
+        case StageError.batchPending: return (nil, 4)
         case let e as ExitCode: return (nil, e.rawValue)
         default:
             let code = exitCode(for: error)

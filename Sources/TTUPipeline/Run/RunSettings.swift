@@ -18,6 +18,8 @@ public struct RunSettings: Sendable {
     public var seed: UInt64 = 1
     public var split = Split()
     public var generator = GeneratorSettings()
+    /// Online requests or rounds of batches (not in any cache key: the same generations).
+    public var batch = BatchSettings()
     /// simulated: p from the prompt text instead of a rates file ("demo").
     public var simulatedRateFunction: String?
     public var rater = RaterSettings()
@@ -41,6 +43,7 @@ public struct RunSettings: Sendable {
         if generator.isSimulated, (generator.simulatedRates == nil) == (simulatedRateFunction == nil) {
             throw SettingError("generator.simulated_rates", "the simulated generator needs exactly one of simulated_rates (a CSV id,p) or simulated_rate_function")
         }
+        try batch.validate(generator)
         try rater.validate(generatorEndpoints: generator.endpoints)
         try checkDeclared()
         let sum = split.train + split.calibration + split.test
@@ -91,6 +94,7 @@ extension RunSettings: DeclaredSettings {
             .value("split.test", \.split.test, doc: "Fraction for test (bounds are reported for these). The three must sum to 1.", check: fraction),
         ]
         all += generator
+        all += BatchSettings.declarations.map { $0.lifted(\RunSettings.batch) }
         all += RaterSettings.declarations.map { $0.lifted(\RunSettings.rater) }
         all.append(.value("training.generations_per_prompt", \.trainingGenerations,
                           doc: "N: generations drawn for every training prompt (all N, no early stop; labels are id,n,k).", check: SettingRule.positive))

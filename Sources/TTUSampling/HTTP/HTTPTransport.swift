@@ -99,7 +99,7 @@ public final class HTTPTransport: Sendable {
 
     /// The body of a 2xx answer; `TransientError` for 408/409/425/429/5xx (with the
     /// server's `Retry-After`), `FatalSamplingError` for any other status.
-    private func classify(_ url: String, status: Int, retryAfter: String?, body bytes: ByteBuffer) throws -> ByteBuffer {
+    func classify(_ url: String, status: Int, retryAfter: String?, body bytes: ByteBuffer) throws -> ByteBuffer {
         if (200..<300).contains(status) { return bytes }
         let snippet = scrub(String(decoding: bytes.readableBytesView.prefix(300), as: UTF8.self))
             .replacingOccurrences(of: "\n", with: " ")

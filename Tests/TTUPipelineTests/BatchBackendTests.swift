@@ -1,0 +1,131 @@
+import Foundation
+import TTUCore
+import TTUFiles
+import TTUPipeline
+import XCTest
+import TTUTestSupport
+
+/// `--backend batch` through the CLI: its settings and flags, the online batch collection
+/// against `BatchStub` equal to an online one, the offline round trip with exit code 4,
+/// and the batch pricing of plans and dry runs.
+final class BatchBackendTests: XCTestCase {
+    var t: TTURunner!
+    override func setUpWithError() throws {
+        t = try TTURunner()
+        let rates = [0, 0.05, 0.2, 0.5]
+        try t.write("p.jsonl", (0..<16).map { #"{"id": "q\#($0)", "prompt": "[rate=\#(rates[$0 % 4])] say something \#($0)"}"# }.joined(separator: "\n") + "\n")
+    }
+    override func tearDown() { t.cleanup() }
+
+    static func rate(_ p: String) -> Double {
+        guard let a = p.range(of: "[rate="), let b = p[a.upperBound...].firstIndex(of: "]") else { return 0 }
+        return Double(p[a.upperBound..<b]) ?? 0
+    }
+
+    func collect(_ endpoint: String, _ extra: [String], out: String, db: String) throws -> (code: Int32, out: String, err: String) {
+        try t.run(["collect", "--prompts", "p.jsonl", "--per-prompt", "20", "--endpoint", endpoint, "--model", "stub-model",
+                   "--rater", "moderation", "--seed", "4", "--db", db, "--out", out, "--quiet"] + extra)
+    }
+
+    func testBatchCollectEqualsOnlineCollect() throws {
+        var bc = BatchStub.Config()
+        bc.rate = { Self.rate($0) }
+        bc.pollsToFinish = 1  // final at the first poll: the CLI never waits between polls
+        let batch = BatchStub(config: bc)
+        try batch.start()
+        defer { batch.stop() }
+        var sc = StubServer.Config()
+        sc.rate = { Self.rate($0) }
+        let online = StubServer(config: sc)
+        try online.start()
+        defer { online.stop() }
+        var r = try collect(batch.baseURL, ["--backend", "batch", "--batch-chunk", "2"], out: "b.csv", db: "b.sqlite")
+        XCTAssertEqual(r.code, 0, r.err)
+        r = try collect(online.baseURL, [], out: "o.csv", db: "o.sqlite")
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(try t.read("b.csv"), try t.read("o.csv"))
+        XCTAssertEqual(batch.batchesCreated.first?.customIDs.count, 32)
+        // The same log: an online rerun on the batch log draws nothing more.
+        r = try collect(online.baseURL, [], out: "b2.csv", db: "b.sqlite")
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(try t.read("b2.csv"), try t.read("o.csv"))
+    }
+
+    func testOfflineRoundsExitFourUntilTheResultsAreThere() throws {
+        let answers = BatchStub(config: { var c = BatchStub.Config(); c.rate = { Self.rate($0) }; return c }())
+        try answers.start()
+        defer { answers.stop() }
+        let args = ["--backend", "batch", "--batch-offline", "off", "--rater-endpoint", answers.baseURL]
+        var rounds = 0
+        while true {
+            let r = try collect("http://127.0.0.1:9/v1", args, out: "b.csv", db: "b.sqlite")
+            if r.code == 0 { break }
+            XCTAssertEqual(r.code, 4, r.err)
+            rounds += 1
+            XCTAssertTrue(r.err.contains("vllm run-batch -i off/requests-round\(rounds).jsonl -o off/results-round\(rounds).jsonl --model stub-model"), r.err)
+            XCTAssertFalse(t.exists("b.csv"))
+            let input = try t.read("off/requests-round\(rounds).jsonl")
+            try t.write("off/results-round\(rounds).jsonl", try answers.runBatch(input))
+            XCTAssertLessThan(rounds, 20)
+        }
+        XCTAssertGreaterThan(rounds, 1)
+        var sc = StubServer.Config()
+        sc.rate = { Self.rate($0) }
+        let online = StubServer(config: sc)
+        try online.start()
+        defer { online.stop() }
+        let r = try collect(online.baseURL, [], out: "o.csv", db: "o.sqlite")
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(try t.read("b.csv"), try t.read("o.csv"))
+    }
+
+    func testFlagsAndConfigKeysAreDeclared() throws {
+        let help = try t.run(["collect", "--help"]).out
+        for f in ["--backend <backend>", "--batch-chunk", "--batch-poll-interval", "--batch-offline <DIR>"] {
+            XCTAssertTrue(help.contains(f), f)
+        }
+        XCTAssertTrue(help.contains("(default: online)"))
+        let keys = RunSettings.declarations.map(\.key)
+        for k in ["generator.backend", "generator.batch_chunk", "generator.batch_poll_interval", "generator.batch_offline", "calibration.batch_price_factor"] {
+            XCTAssertTrue(keys.contains(k), k)
+        }
+        try t.assertRefused(["collect", "--prompts", "p.jsonl", "--per-prompt", "5", "--generator", "simulated", "--simulated-rates", "r.csv",
+                             "--backend", "batch", "--db", "d.sqlite", "--out", "o.csv"], output: "o.csv", mentions: ["--backend", "openai"], exitCode: 64)
+        try t.assertRefused(["collect", "--prompts", "p.jsonl", "--per-prompt", "5", "--endpoint", "http://127.0.0.1:9/v1", "--model", "m",
+                             "--backend", "batch", "--batch-chunk", "0", "--db", "d.sqlite", "--out", "o.csv"], output: "o.csv", mentions: ["--batch-chunk"])
+        try t.write("c.yaml", "prompts: p.jsonl\ngenerator:\n  endpoints: [http://127.0.0.1:9/v1]\n  model: m\n  backend: bulk\n")
+        try t.assertRefused(["run", "--config", "c.yaml", "--dry-run"], output: "runs", mentions: ["c.yaml:5", "generator.backend", "bulk"])
+    }
+
+    func testDryRunAndPlanStateTheBatchPrice() throws {
+        try t.write("c.yaml", """
+            prompts: p.jsonl
+            run_dir: out
+            generator: {endpoints: [http://127.0.0.1:9/v1], model: m, backend: batch}
+            training: {generations_per_prompt: 50}
+            calibration: {budget: 30, tokens_per_generation: 100, price_per_million_tokens: 2, batch_price_factor: 0.5}
+            """)
+        var r = try t.run(["run", "--config", "c.yaml", "--dry-run"])
+        XCTAssertEqual(r.code, 0, r.err)
+        // 6 train prompts × 50 + 6 calibration × 30 = 480 generations at most: 0.096 online, half in batch.
+        XCTAssertTrue(r.out.contains("batch backend: Batch API at http://127.0.0.1:9/v1; batch pricing × 0.5 of the online price: at most 0.05 (online 0.10)"), r.out)
+        try t.write("c.yaml", try t.read("c.yaml").replacingOccurrences(of: ", batch_price_factor: 0.5", with: ""))
+        r = try t.run(["run", "--config", "c.yaml", "--dry-run"])
+        XCTAssertTrue(r.out.contains("priced as online (set calibration.batch_price_factor"), r.out)
+
+        // plan.json has the batch keys only when priced as a batch.
+        try t.write("pred.csv", "id,p_hat\n" + (0..<50).map { "q\($0),0.01" }.joined(separator: "\n") + "\n")
+        let base = ["plan", "--predictions", "pred.csv", "--budget", "20", "--tokens-per-generation", "100", "--price-per-million-tokens", "2"]
+        r = try t.run(base + ["--out", "a.csv"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertFalse(try t.read("a.json").contains("batch_"))
+        r = try t.run(base + ["--batch-price-factor", "0.5", "--out", "b.csv"])
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertTrue(r.err.contains("cost: at the batch price (× 0.5)"), r.err)
+        let plan = try JSONSerialization.jsonObject(with: Data(try t.read("b.json").utf8)) as! [String: Any]
+        XCTAssertEqual(plan["batch_price_factor"] as? Double, 0.5)
+        XCTAssertEqual((plan["batch_max_cost"] as! Double) * 2, plan["max_cost"] as! Double, accuracy: 1e-12)
+        let pf = try PlanFile.read(t.path("b.csv"))
+        XCTAssertEqual(pf.cost?.batchPriceFactor, 0.5)
+    }
+}
