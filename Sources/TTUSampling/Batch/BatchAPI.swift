@@ -103,27 +103,3 @@ public struct BatchAPI: Sendable {
                            errorFileID: obj["error_file_id"] as? String, errors: errors)
     }
 }
-
-extension HTTPTransport {
-    /// Any request through the shared `HTTPClient`, with the bearer key and the usual error
-    /// classification (`TransientError` for 408/409/425/429/5xx and connection trouble,
-    /// `FatalSamplingError` for other 4xx). Returns the body of a 2xx answer.
-    func send(_ method: HTTPMethod, _ url: String, contentType: String? = nil, body: ByteBuffer? = nil,
-              limit: Int? = nil) async throws -> ByteBuffer {
-        var request = HTTPClientRequest(url: url)
-        request.method = method
-        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
-        if let apiKey { request.headers.add(name: "Authorization", value: "Bearer " + apiKey) }
-        if let body { request.body = .bytes(body) }
-        do {
-            let response = try await client.execute(request, timeout: timeout)
-            let bytes = try await response.body.collect(upTo: limit ?? maxResponseBytes)
-            return try classify(url, status: Int(response.status.code), retryAfter: response.headers.first(name: "Retry-After"), body: bytes)
-        } catch let e as TransientError { throw e } catch let e as FatalSamplingError { throw e } catch is CancellationError {
-            throw CancellationError()
-        } catch {
-            if Task.isCancelled { throw CancellationError() }
-            throw TransientError(scrub("\(url): \(error)"))
-        }
-    }
-}

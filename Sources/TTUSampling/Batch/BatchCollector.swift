@@ -153,9 +153,14 @@ public final class BatchCollector: @unchecked Sendable {
         }
         if r.state == .submitted, submits == 0 { batch.note?("batch round \(r.round): resuming \(id)") }
         var status = try await api.status(id)
+        var seen = status.state
         while !status.state.isFinal {
             try await batch.sleep(batch.pollInterval)
             status = try await api.status(id)
+            if status.state != seen {
+                seen = status.state
+                batch.note?("batch round \(r.round): \(id) \(seen.rawValue)")
+            }
         }
         var lines: [String: BatchOutput.Line] = [:]
         let expected = Set(r.requests), chat = generator.settings.api == .chat

@@ -16,8 +16,9 @@ public struct BatchOptions: Sendable {
     /// Online: where each round's request, output and error files are kept (default:
     /// `<db>.batch/`), so a bad line can be named by file and line.
     public var workDir: String?
-    /// Rounds a request may fail in (error line, missing line, failed or expired batch,
-    /// rating failure) before its prompt is reported incomplete.
+    /// Rounds of this run a request may fail in (error line, missing line, failed or
+    /// expired batch, rating failure) before its prompt is reported incomplete (a rerun
+    /// tries it again).
     public var maxAttempts: Int
     /// Waits between polls (tests pass one that returns at once: no wall-clock sleeps).
     public var sleep: @Sendable (Double) async throws -> Void

@@ -21,6 +21,7 @@ public struct LoggedGeneration: Sendable {
 ///     prompts(prompt_id PRIMARY KEY, digest)       each prompt's text (+ simulated rate)
 ///     generations(prompt_id, idx, score, unsafe, endpoint, latency_ms, created_at, text,
 ///                 UNIQUE(prompt_id, idx))
+///     batch_rounds(…)                              the batch backend's rounds (SampleLog+Batch)
 ///
 /// A row exists only for a generation that was both generated and rated. Generation
 /// `idx` of a prompt is drawn with a seed derived from (run seed, prompt id, idx), so
