@@ -51,6 +51,45 @@ final class BatchBackendTests: XCTestCase {
         XCTAssertEqual(try t.read("b2.csv"), try t.read("o.csv"))
     }
 
+    /// `ttu run` with `generator.backend: batch`: every collection stage (training counts
+    /// without early stop, calibration, test) gives the files an online run gives.
+    func testRunWithTheBatchBackendEqualsAnOnlineRun() throws {
+        var bc = BatchStub.Config()
+        bc.rate = { Self.rate($0) }
+        bc.pollsToFinish = 1
+        let batch = BatchStub(config: bc)
+        try batch.start()
+        defer { batch.stop() }
+        var sc = StubServer.Config()
+        sc.rate = { Self.rate($0) }
+        let online = StubServer(config: sc)
+        try online.start()
+        defer { online.stop() }
+        let rates = [0.01, 0.05, 0.2]
+        try t.write("prompts.jsonl", (0..<40).map { #"{"id": "r\#($0)", "prompt": "[rate=\#(rates[$0 % 3])] tell me \#($0)"}"# }.joined(separator: "\n") + "\n")
+        func yaml(_ base: String, _ backend: String) -> String {
+            """
+            prompts: prompts.jsonl
+            seed: 4
+            generator: {kind: openai, endpoints: [\(base)], model: stub-model, backend: \(backend), batch_chunk: 4}
+            rater: {kind: moderation, endpoint: \(base)}
+            training: {generations_per_prompt: 30, model: logistic}
+            calibration: {budget: 20, max_weight: 2}
+            test: {generations_per_prompt: 40}
+            """
+        }
+        try t.write("b.yaml", yaml(batch.baseURL, "batch"))
+        try t.write("o.yaml", yaml(online.baseURL, "online"))
+        var r = try t.run(["run", "--config", "b.yaml", "--out", "b", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
+        r = try t.run(["run", "--config", "o.yaml", "--out", "o", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
+        for f in ["train_counts.csv", "calibration_obs.csv", "test_obs.csv", "lpb_test.csv", "calibration.json"] {
+            XCTAssertEqual(try t.read("b/" + f), try t.read("o/" + f), f)
+        }
+        XCTAssertGreaterThan(batch.batchesCreated.count, 3)
+    }
+
     func testOfflineRoundsExitFourUntilTheResultsAreThere() throws {
         let answers = BatchStub(config: { var c = BatchStub.Config(); c.rate = { Self.rate($0) }; return c }())
         try answers.start()

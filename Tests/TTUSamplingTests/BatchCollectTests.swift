@@ -24,8 +24,9 @@ final class BatchCollectTests: XCTestCase {
         return s
     }
 
-    func options(base: String, transport: HTTPTransport, db: String, prompts: [PromptRecord], n: Int = 1) -> CollectOptions {
-        let settings = SamplingSettings(model: "stub-model", api: .completions, maxTokens: 20, temperature: 1, n: n)
+    func options(base: String, transport: HTTPTransport, db: String, prompts: [PromptRecord], api: SamplingSettings.API = .completions,
+                 n: Int = 1) -> CollectOptions {
+        let settings = SamplingSettings(model: "stub-model", api: api, maxTokens: 20, temperature: 1, n: n)
         let gen = OpenAIGenerator(base: base, settings: settings, transport: transport)
         return CollectOptions(prompts: prompts, caps: prompts.map { _ in cap }, seed: 21,
                               endpoints: [Endpoint(generator: gen, concurrency: 4)],
@@ -35,18 +36,19 @@ final class BatchCollectTests: XCTestCase {
 
     /// One batch collection run (online Batch API at the stub, or offline in `offline`).
     func runBatch(_ stub: BatchStub?, dir: TempDir, db: String = "batch.sqlite", prompts: [PromptRecord]? = nil,
-                  offline: String? = nil, maxAttempts: Int = 3, n: Int = 1, kill: BatchFaultPoint? = nil) async throws -> CollectResult {
+                  offline: String? = nil, maxAttempts: Int = 3, api: SamplingSettings.API = .completions, n: Int = 1,
+                  kill: BatchFaultPoint? = nil) async throws -> CollectResult {
         let transport = HTTPTransport(apiKey: key, timeout: 5, connectionsPerHost: 4)
         defer { Task { await transport.shutdown() } }
         let base = stub?.baseURL ?? "http://127.0.0.1:9/v1"
         var b = BatchOptions(chunk: 4, pollInterval: 30, offlineDir: offline, maxAttempts: maxAttempts, sleep: { _ in })
         b.faultInjection = kill
-        let o = options(base: base, transport: transport, db: dir.file(db), prompts: prompts ?? self.prompts(), n: n)
+        let o = options(base: base, transport: transport, db: dir.file(db), prompts: prompts ?? self.prompts(), api: api, n: n)
         return try await BatchCollector(o, batch: b, api: offline == nil ? BatchAPI(base: base, transport: transport, retry: fastRetry()) : nil).run()
     }
 
     /// The same collection online, against `StubServer` with the same rates.
-    func runOnline(dir: TempDir, prompts: [PromptRecord]? = nil, n: Int = 1) async throws -> CollectResult {
+    func runOnline(dir: TempDir, prompts: [PromptRecord]? = nil, api: SamplingSettings.API = .completions, n: Int = 1) async throws -> CollectResult {
         var c = StubServer.Config()
         c.rate = { rateFromPrompt($0) }
         let stub = StubServer(config: c)
@@ -54,7 +56,7 @@ final class BatchCollectTests: XCTestCase {
         defer { stub.stop() }
         let transport = HTTPTransport(apiKey: key, timeout: 5, connectionsPerHost: 4)
         let result = try await Collector(options(base: stub.baseURL, transport: transport, db: dir.file("online.sqlite"),
-                                                 prompts: prompts ?? self.prompts(), n: n)).run()
+                                                 prompts: prompts ?? self.prompts(), api: api, n: n)).run()
         await transport.shutdown()
         return result
     }
@@ -88,6 +90,34 @@ final class BatchCollectTests: XCTestCase {
             let d = FileManager.default.contents(atPath: dir.file(f)) ?? Data()
             XCTAssertNil(d.range(of: Data(key.utf8)), f)
         }
+    }
+
+    func testChatAndSeveralChoicesPerRequestEqualOnline() async throws {
+        let stub = try startStub()
+        defer { stub.stop() }
+        let dir = TempDir()
+        let batch = try await runBatch(stub, dir: dir, api: .chat, n: 2)
+        let online = try await runOnline(dir: dir, api: .chat, n: 2)
+        XCTAssertEqual(try observationsText(batch, dir, "b.csv"), try observationsText(online, dir, "o.csv"))
+        XCTAssertEqual(stub.batchesCreated[0].endpoint, "/v1/chat/completions")
+        // Aligned blocks of n = 2: a chunk of 4 is blocks 1 and 3.
+        XCTAssertEqual(stub.batchesCreated[0].customIDs.filter { $0.hasSuffix(":" + prompts()[0].id) }, ["1:p0", "3:p0"])
+    }
+
+    /// Killed before its upload was accepted (here: every upload attempt of the first run
+    /// failed): the rerun uploads the recorded round's requests and goes on.
+    func testARoundRecordedButNotUploadedIsSubmittedOnRerun() async throws {
+        let dir = TempDir()
+        let clean = try await runOnline(dir: dir)
+        let stub = try startStub { $0.uploadFailures = 7 }  // fastRetry(): 7 attempts
+        defer { stub.stop() }
+        do { _ = try await runBatch(stub, dir: dir); XCTFail("uploaded") } catch is TransientError {}
+        let rounds = try SampleLog(path: dir.file("batch.sqlite")).batchRounds()
+        XCTAssertEqual(rounds.map(\.state), [.prepared])
+        XCTAssertNil(rounds[0].inputFileID)
+        let r = try await runBatch(stub, dir: dir)
+        XCTAssertEqual(stub.batchesCreated[0].customIDs, rounds[0].requests)
+        XCTAssertEqual(try observationsText(r, dir, "b.csv"), try observationsText(clean, dir, "o.csv"))
     }
 
     func testRequestLinesCarryTheOnlineBodies() async throws {
