@@ -257,6 +257,40 @@ final class BatchCollectTests: XCTestCase {
         XCTAssertEqual(try observationsText(result!, dir, "b.csv"), try observationsText(online, dir, "o.csv"))
     }
 
+    /// Offline, every round is a rerun: the rounds a request failed in are counted from the
+    /// log, so a request that always fails makes its prompt incomplete after `maxAttempts`
+    /// rounds; a rerun after that report tries it again.
+    func testOfflineFailuresAreCountedAcrossRerunsAndARerunRetries() async throws {
+        let stub = try startStub()
+        defer { stub.stop() }
+        let dir = TempDir()
+        let off = dir.file("offline")
+        let bad = "1:" + prompts()[2].id
+        var result: CollectResult?
+        var rounds = 0
+        while result == nil, rounds < 20 {
+            do {
+                result = try await runBatch(stub, dir: dir, offline: off, maxAttempts: 2)
+            } catch let p as BatchPending {
+                rounds += 1
+                let out = try stub.runBatch(try String(contentsOfFile: p.requestFile, encoding: .utf8)).split(separator: "\n").map { line in
+                    line.contains("\"custom_id\":\"\(bad)\"")
+                        ? #"{"custom_id":"\#(bad)","response":{"status_code":500,"body":{"error":{"message":"engine died"}}},"error":null}"#
+                        : String(line)
+                }
+                try (out.joined(separator: "\n") + "\n").write(toFile: p.resultsFile, atomically: true, encoding: .utf8)
+            }
+        }
+        let r = try XCTUnwrap(result)
+        XCTAssertEqual(r.incomplete.map(\.id), [prompts()[2].id])
+        XCTAssertTrue(r.incomplete[0].reason.contains("failed in 2 batch rounds (last: HTTP 500 engine died)"), r.incomplete[0].reason)
+        XCTAssertEqual(r.completeCount, prompts().count - 1)
+        do { _ = try await runBatch(stub, dir: dir, offline: off, maxAttempts: 2); XCTFail("no retry") } catch let p as BatchPending {
+            XCTAssertEqual(try String(contentsOfFile: p.requestFile, encoding: .utf8).split(separator: "\n").count, 1)
+            XCTAssertTrue(try String(contentsOfFile: p.requestFile, encoding: .utf8).contains("\"custom_id\":\"\(bad)\""))
+        }
+    }
+
     func testOfflineResultsWithAnUnknownCustomIDAreBadInput() async throws {
         let stub = try startStub()
         defer { stub.stop() }

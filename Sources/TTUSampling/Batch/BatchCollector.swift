@@ -32,9 +32,9 @@ public final class BatchCollector: @unchecked Sendable {
     let generator: OpenAIGenerator
     private let collector: Collector
     private var slotOf: [String: Int] = [:]
-    private var attempts: [String: Int] = [:]
-    private var lastFailure: [String: String] = [:]
-    private var generationsThisRun = 0, unsafeThisRun = 0, retries = 0, submits = 0
+    /// This round's failed requests, and why (recorded with the round when it is ingested).
+    private var roundFailures: [String: String] = [:]
+    private var generationsThisRun = 0, unsafeThisRun = 0, retries = 0, failedRequests = Set<String>(), submits = 0
 
     /// `api` is the Batch API (nil offline); the one endpoint's generator must be an
     /// `OpenAIGenerator` (its request bodies are the batch's lines).
@@ -74,6 +74,12 @@ public final class BatchCollector: @unchecked Sendable {
                 try await finish(pending, log: log, logged: logged)
                 continue
             }
+            // The rounds each request failed in (since the last run that reported them).
+            let from = try log.batchRetryFrom()
+            var attempts: [String: Int] = [:], lastFailure: [String: String] = [:]
+            for r in rounds where r.round >= from {
+                for (id, why) in r.failures { attempts[id, default: 0] += 1; lastFailure[id] = why }
+            }
             var jobs = sched.takeAll()
             var stopped = Set<Int>()
             for j in jobs where (attempts[customID(j)] ?? 0) >= batch.maxAttempts {
@@ -81,7 +87,11 @@ public final class BatchCollector: @unchecked Sendable {
                 sched.fail(j, "failed in \(batch.maxAttempts) batch rounds (last: \(lastFailure[customID(j)] ?? "unknown"))")
             }
             jobs.removeAll { stopped.contains($0.slot) }
-            if jobs.isEmpty { return result(sched, start: start) }
+            if jobs.isEmpty {
+                // Reported incomplete: a rerun gives those requests new rounds.
+                if !stopped.isEmpty { try log.setInfo("batch_retry_from_round", String((rounds.last?.round ?? 0) + 1)) }
+                return result(sched, start: start)
+            }
             let round = BatchRound(round: (rounds.last?.round ?? 0) + 1, requests: jobs.map(customID), requestFile: requestFile((rounds.last?.round ?? 0) + 1),
                                    requestDigest: "", inputFileID: nil, batchID: nil, state: .prepared)
             try await submit(round, log: log, new: true)
@@ -185,6 +195,7 @@ public final class BatchCollector: @unchecked Sendable {
 
     /// Rates a round's answered requests and logs them, in index order, with the round marked ingested.
     private func ingest(_ r: BatchRound, lines: [String: BatchOutput.Line], missing: String, log: SampleLog, logged: Set<Key>) async throws {
+        roundFailures = [:]
         struct Work: Sendable { var id: String; var slot: Int; var indices: [Int]; var texts: [String] }
         var work: [Work] = []
         for id in r.requests {
@@ -195,7 +206,6 @@ public final class BatchCollector: @unchecked Sendable {
                     $0 <= options.caps[slot] && !logged.contains(Key(slot: slot, index: $0))
                 }
                 if !indices.isEmpty { work.append(Work(id: id, slot: slot, indices: indices, texts: indices.map { texts[$0 - req.firstIndex] })) }
-                attempts[id] = nil
             case .failed(let why)?:
                 failed(id, why)
             case nil:
@@ -242,13 +252,13 @@ public final class BatchCollector: @unchecked Sendable {
             }
         }
         rows.sort { ($0.slot, $0.row.index) < ($1.slot, $1.row.index) }
-        try log.ingestBatchRound(r.round, rows: rows.map(\.row))
+        try log.ingestBatchRound(r.round, rows: rows.map(\.row), failures: roundFailures)
         generationsThisRun += rows.count
     }
 
     private func failed(_ id: String, _ why: String) {
-        attempts[id, default: 0] += 1
-        lastFailure[id] = why
+        roundFailures[id] = why
+        failedRequests.insert(id)
         retries += 1
     }
 
@@ -256,6 +266,6 @@ public final class BatchCollector: @unchecked Sendable {
         let outs = sched.outcomes(interrupted: false)
         return CollectResult(ids: options.prompts.map(\.id), outcomes: outs.map(\.0), spent: outs.map(\.spent), caps: options.caps,
                              earlyStop: options.earlyStop, generationsThisRun: generationsThisRun, unsafeThisRun: unsafeThisRun,
-                             retries: retries, failedJobs: lastFailure.count, interrupted: false, elapsed: Date().timeIntervalSince(start))
+                             retries: retries, failedJobs: failedRequests.count, interrupted: false, elapsed: Date().timeIntervalSince(start))
     }
 }
