@@ -37,11 +37,11 @@ final class BatchCollectTests: XCTestCase {
     /// One batch collection run (online Batch API at the stub, or offline in `offline`).
     func runBatch(_ stub: BatchStub?, dir: TempDir, db: String = "batch.sqlite", prompts: [PromptRecord]? = nil,
                   offline: String? = nil, maxAttempts: Int = 3, api: SamplingSettings.API = .completions, n: Int = 1,
-                  kill: BatchFaultPoint? = nil) async throws -> CollectResult {
+                  kill: BatchFaultPoint? = nil, maxRequests: Int = 50_000) async throws -> CollectResult {
         let transport = HTTPTransport(apiKey: key, timeout: 5, connectionsPerHost: 4)
         defer { Task { await transport.shutdown() } }
         let base = stub?.baseURL ?? "http://127.0.0.1:9/v1"
-        var b = BatchOptions(chunk: 4, pollInterval: 30, offlineDir: offline, maxAttempts: maxAttempts, sleep: { _ in })
+        var b = BatchOptions(chunk: 4, pollInterval: 30, offlineDir: offline, maxAttempts: maxAttempts, maxRequests: maxRequests, sleep: { _ in })
         b.faultInjection = kill
         let o = options(base: base, transport: transport, db: dir.file(db), prompts: prompts ?? self.prompts(), api: api, n: n)
         return try await BatchCollector(o, batch: b, api: offline == nil ? BatchAPI(base: base, transport: transport, retry: fastRetry()) : nil).run()
@@ -118,6 +118,18 @@ final class BatchCollectTests: XCTestCase {
         let r = try await runBatch(stub, dir: dir)
         XCTAssertEqual(stub.batchesCreated[0].customIDs, rounds[0].requests)
         XCTAssertEqual(try observationsText(r, dir, "b.csv"), try observationsText(clean, dir, "o.csv"))
+    }
+
+    func testRoundsLargerThanABatchAreSplitOverRounds() async throws {
+        let stub = try startStub()
+        defer { stub.stop() }
+        let dir = TempDir()
+        let r = try await runBatch(stub, dir: dir, maxRequests: 7)
+        XCTAssertTrue(stub.batchesCreated.allSatisfy { $0.customIDs.count <= 7 })
+        // Round-robin: the first batch holds the first block of the first 7 prompts.
+        XCTAssertEqual(stub.batchesCreated[0].customIDs, prompts().prefix(7).map { "1:" + $0.id })
+        let online = try await runOnline(dir: dir)
+        XCTAssertEqual(try observationsText(r, dir, "b.csv"), try observationsText(online, dir, "o.csv"))
     }
 
     func testRequestLinesCarryTheOnlineBodies() async throws {

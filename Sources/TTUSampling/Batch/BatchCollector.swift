@@ -87,6 +87,7 @@ public final class BatchCollector: @unchecked Sendable {
                 sched.fail(j, "failed in \(batch.maxAttempts) batch rounds (last: \(lastFailure[customID(j)] ?? "unknown"))")
             }
             jobs.removeAll { stopped.contains($0.slot) }
+            if jobs.count > batch.maxRequests { jobs.removeLast(jobs.count - batch.maxRequests) }
             if jobs.isEmpty {
                 // Reported incomplete: a rerun gives those requests new rounds.
                 if !stopped.isEmpty { try log.setInfo("batch_retry_from_round", String((rounds.last?.round ?? 0) + 1)) }

@@ -20,6 +20,10 @@ public struct BatchOptions: Sendable {
     /// expired batch, rating failure) before its prompt is reported incomplete (a rerun
     /// tries it again).
     public var maxAttempts: Int
+    /// Most requests in one batch (OpenAI's limit: 50,000); a round that would ask for
+    /// more asks for the first this many (round-robin over prompts, so every prompt's next
+    /// block comes first) and leaves the rest to the next round.
+    public var maxRequests: Int
     /// Waits between polls (tests pass one that returns at once: no wall-clock sleeps).
     public var sleep: @Sendable (Double) async throws -> Void
     /// Progress lines for people (round submitted, polled, ingested).
@@ -30,9 +34,11 @@ public struct BatchOptions: Sendable {
     var faultInjection: BatchFaultPoint? = nil
 
     public init(chunk: Int = 8, pollInterval: Double = 30, offlineDir: String? = nil, workDir: String? = nil, maxAttempts: Int = 3,
+                maxRequests: Int = 50_000,
                 sleep: @escaping @Sendable (Double) async throws -> Void = { try await Task.sleep(nanoseconds: UInt64(max(0, $0) * 1e9)) },
                 note: (@Sendable (String) -> Void)? = nil) {
-        precondition(chunk >= 1 && maxAttempts >= 1)
+        precondition(chunk >= 1 && maxAttempts >= 1 && maxRequests >= 1)
+        self.maxRequests = maxRequests
         self.chunk = chunk
         self.pollInterval = pollInterval
         self.offlineDir = offlineDir
