@@ -18,7 +18,8 @@ import TTUCore
 /// Behaviours a test can ask for: an error line for chosen requests (their first
 /// `lineErrorAttempts` times), a batch that fails (no output), a batch that expires with
 /// the output of only its first lines, HTTP 500 for the first uploads, an output file
-/// with a line that is not JSON.
+/// with a line that is not JSON. `hold()` keeps every batch in progress until `release()`
+/// (to kill a client while it polls).
 public final class BatchStub: @unchecked Sendable {
     public struct Config: Sendable {
         /// Unsafe probability per prompt text, as `StubServer.Config.rate`.
@@ -89,6 +90,25 @@ public final class BatchStub: @unchecked Sendable {
     public var polls: Int { lock.withLock { _polls } }
     /// Every `Authorization` header received (to check the key is sent).
     public var authorizationsReceived: [String] { lock.withLock { authorizations } }
+
+    // MARK: - hold seam (kill tests)
+
+    private let pollCond = NSCondition()
+    private var holding = false
+
+    /// While held, every batch stays `in_progress` at each poll (a process can be killed
+    /// while it polls a submitted batch); `release()` lets the batches finish on their next poll.
+    public func hold() { lock.withLock { holding = true } }
+    public func release() { lock.withLock { holding = false } }
+
+    /// Waits until `n` status polls have been received in all (an event, not a guess at
+    /// timing: `timeout` is only a safety net); false if it passed first.
+    public func waitForPolls(_ n: Int, timeout: Double) -> Bool {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        pollCond.lock(); defer { pollCond.unlock() }
+        while polls < n { if !pollCond.wait(until: deadline) { return polls >= n } }
+        return true
+    }
 
     /// What `vllm run-batch -i input -o output` would write for `input` (the offline
     /// tests' stand-in for vLLM): one output line per request line, in order.
@@ -217,11 +237,14 @@ public final class BatchStub: @unchecked Sendable {
     }
 
     private func poll(_ id: String) -> LoopbackServer.Response {
+        defer { pollCond.lock(); pollCond.broadcast(); pollCond.unlock() }
         lock.lock(); defer { lock.unlock() }
         guard var b = batches[id] else { return .init(404, #"{"error":{"message":"no such batch"}}"#) }
         _polls += 1
         b.polls += 1
-        if b.polls < config.pollsToFinish {
+        if holding {
+            b.status = "in_progress"
+        } else if b.polls < config.pollsToFinish {
             b.status = b.polls == 1 ? "validating" : b.polls + 1 < config.pollsToFinish ? "in_progress" : "finalizing"
         } else if b.outputFileID == nil, b.errors == nil, b.status != "completed", b.status != "expired" {
             finish(&b)

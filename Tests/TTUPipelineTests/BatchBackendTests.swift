@@ -90,6 +90,47 @@ final class BatchBackendTests: XCTestCase {
         XCTAssertGreaterThan(batch.batchesCreated.count, 3)
     }
 
+    /// kill -9 of `ttu collect` while it polls a submitted batch: the rerun resumes that
+    /// batch by its id (no second batch for its requests) and writes what an uninterrupted
+    /// collection writes.
+    func testKilledWhilePollingResumesTheBatchByID() throws {
+        var bc = BatchStub.Config()
+        bc.rate = { Self.rate($0) }
+        bc.pollsToFinish = 1
+        let stub = BatchStub(config: bc)
+        try stub.start()
+        defer { stub.stop() }
+        var r = try collect(stub.baseURL, ["--backend", "batch", "--batch-chunk", "2"], out: "clean.csv", db: "clean.sqlite")
+        XCTAssertEqual(r.code, 0, r.err)
+        let cleanBatches = stub.batchesCreated.count
+
+        stub.hold()
+        let p = Process()
+        p.executableURL = TTURunner.binary
+        p.currentDirectoryURL = t.dir
+        p.arguments = ["collect", "--prompts", "p.jsonl", "--per-prompt", "20", "--endpoint", stub.baseURL, "--model", "stub-model",
+                       "--rater", "moderation", "--seed", "4", "--db", "b.sqlite", "--out", "b.csv", "--quiet",
+                       "--backend", "batch", "--batch-chunk", "2", "--batch-poll-interval", "0.01"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        let polls = stub.polls
+        XCTAssertTrue(stub.waitForPolls(polls + 2, timeout: 120), "the child never polled")
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationReason, .uncaughtSignal)
+        XCTAssertEqual(stub.batchesCreated.count, cleanBatches + 1)
+        let submitted = stub.batchesCreated.last!
+        XCTAssertFalse(t.exists("b.csv"))
+
+        stub.release()
+        r = try collect(stub.baseURL, ["--backend", "batch", "--batch-chunk", "2"], out: "b.csv", db: "b.sqlite")
+        XCTAssertEqual(r.code, 0, r.err)
+        XCTAssertEqual(stub.batchesCreated.filter { $0.customIDs == submitted.customIDs }.count, 2, "once per collection, not resubmitted")
+        XCTAssertEqual(stub.batchesCreated.count, 2 * cleanBatches)
+        XCTAssertEqual(try t.read("b.csv"), try t.read("clean.csv"))
+    }
+
     func testOfflineRoundsExitFourUntilTheResultsAreThere() throws {
         let answers = BatchStub(config: { var c = BatchStub.Config(); c.rate = { Self.rate($0) }; return c }())
         try answers.start()
