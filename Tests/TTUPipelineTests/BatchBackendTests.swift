@@ -22,22 +22,33 @@ final class BatchBackendTests: XCTestCase {
         return Double(p[a.upperBound..<b]) ?? 0
     }
 
+    /// A Batch API stub whose batches are final at their first poll (the CLI never waits between polls).
+    func startBatchStub() throws -> BatchStub {
+        var c = BatchStub.Config()
+        c.rate = { Self.rate($0) }
+        c.pollsToFinish = 1
+        let s = BatchStub(config: c)
+        try s.start()
+        return s
+    }
+
+    func startOnlineStub() throws -> StubServer {
+        var c = StubServer.Config()
+        c.rate = { Self.rate($0) }
+        let s = StubServer(config: c)
+        try s.start()
+        return s
+    }
+
     func collect(_ endpoint: String, _ extra: [String], out: String, db: String) throws -> (code: Int32, out: String, err: String) {
         try t.run(["collect", "--prompts", "p.jsonl", "--per-prompt", "20", "--endpoint", endpoint, "--model", "stub-model",
                    "--rater", "moderation", "--seed", "4", "--db", db, "--out", out, "--quiet"] + extra)
     }
 
     func testBatchCollectEqualsOnlineCollect() throws {
-        var bc = BatchStub.Config()
-        bc.rate = { Self.rate($0) }
-        bc.pollsToFinish = 1  // final at the first poll: the CLI never waits between polls
-        let batch = BatchStub(config: bc)
-        try batch.start()
+        let batch = try startBatchStub()
         defer { batch.stop() }
-        var sc = StubServer.Config()
-        sc.rate = { Self.rate($0) }
-        let online = StubServer(config: sc)
-        try online.start()
+        let online = try startOnlineStub()
         defer { online.stop() }
         var r = try collect(batch.baseURL, ["--backend", "batch", "--batch-chunk", "2"], out: "b.csv", db: "b.sqlite")
         XCTAssertEqual(r.code, 0, r.err)
@@ -54,16 +65,9 @@ final class BatchBackendTests: XCTestCase {
     /// `ttu run` with `generator.backend: batch`: every collection stage (training counts
     /// without early stop, calibration, test) gives the files an online run gives.
     func testRunWithTheBatchBackendEqualsAnOnlineRun() throws {
-        var bc = BatchStub.Config()
-        bc.rate = { Self.rate($0) }
-        bc.pollsToFinish = 1
-        let batch = BatchStub(config: bc)
-        try batch.start()
+        let batch = try startBatchStub()
         defer { batch.stop() }
-        var sc = StubServer.Config()
-        sc.rate = { Self.rate($0) }
-        let online = StubServer(config: sc)
-        try online.start()
+        let online = try startOnlineStub()
         defer { online.stop() }
         let rates = [0.01, 0.05, 0.2]
         try t.write("prompts.jsonl", (0..<40).map { #"{"id": "r\#($0)", "prompt": "[rate=\#(rates[$0 % 3])] tell me \#($0)"}"# }.joined(separator: "\n") + "\n")
@@ -94,11 +98,7 @@ final class BatchBackendTests: XCTestCase {
     /// batch by its id (no second batch for its requests) and writes what an uninterrupted
     /// collection writes.
     func testKilledWhilePollingResumesTheBatchByID() throws {
-        var bc = BatchStub.Config()
-        bc.rate = { Self.rate($0) }
-        bc.pollsToFinish = 1
-        let stub = BatchStub(config: bc)
-        try stub.start()
+        let stub = try startBatchStub()
         defer { stub.stop() }
         var r = try collect(stub.baseURL, ["--backend", "batch", "--batch-chunk", "2"], out: "clean.csv", db: "clean.sqlite")
         XCTAssertEqual(r.code, 0, r.err)
@@ -132,8 +132,7 @@ final class BatchBackendTests: XCTestCase {
     }
 
     func testOfflineRoundsExitFourUntilTheResultsAreThere() throws {
-        let answers = BatchStub(config: { var c = BatchStub.Config(); c.rate = { Self.rate($0) }; return c }())
-        try answers.start()
+        let answers = try startBatchStub()  // its answers stand in for vllm run-batch; its moderation rates
         defer { answers.stop() }
         let args = ["--backend", "batch", "--batch-offline", "off", "--rater-endpoint", answers.baseURL]
         var rounds = 0
@@ -149,10 +148,7 @@ final class BatchBackendTests: XCTestCase {
             XCTAssertLessThan(rounds, 20)
         }
         XCTAssertGreaterThan(rounds, 1)
-        var sc = StubServer.Config()
-        sc.rate = { Self.rate($0) }
-        let online = StubServer(config: sc)
-        try online.start()
+        let online = try startOnlineStub()
         defer { online.stop() }
         let r = try collect(online.baseURL, [], out: "o.csv", db: "o.sqlite")
         XCTAssertEqual(r.code, 0, r.err)
