@@ -31,7 +31,7 @@ public struct BatchSettings: Sendable, Equatable, Codable {
         }
     }
 
-    /// The collector's options; `db` names the default folder of the online round files.
+    /// The collector's options (an online run keeps its round files in `<db>.batch/`).
     func options(note: (@Sendable (String) -> Void)?) -> TTUSampling.BatchOptions {
         TTUSampling.BatchOptions(chunk: chunk, pollInterval: pollInterval, offlineDir: offline, note: note)
     }
@@ -46,6 +46,6 @@ extension BatchSettings: DeclaredSettings {
                check: SettingRule.atLeast(1)),
         .value("generator.batch_poll_interval", \.pollInterval, doc: "batch: seconds between status polls of a submitted batch.",
                check: { $0 > 0 ? nil : "must be > 0 seconds" }),
-        .path("generator.batch_offline", \.offline, doc: "batch: a folder for offline rounds: each writes requests-roundK.jsonl for `vllm run-batch -i … -o results-roundK.jsonl` and stops (exit 4); rerun to ingest the results (ttu run: a subfolder per collection stage)."),
+        .path("generator.batch_offline", \.offline, doc: "batch: a folder for offline rounds: each writes requests-roundK.jsonl for `vllm run-batch -i … -o results-roundK.jsonl` and stops (exit 4); rerun to ingest the results (ttu run: a subfolder per collection stage). The endpoint then only names the generator in the log: no generation request goes to it."),
     ]
 }

@@ -93,9 +93,9 @@ public final class BatchCollector: @unchecked Sendable {
                 if !stopped.isEmpty { try log.setInfo("batch_retry_from_round", String((rounds.last?.round ?? 0) + 1)) }
                 return result(sched, start: start)
             }
-            let round = BatchRound(round: (rounds.last?.round ?? 0) + 1, requests: jobs.map(customID), requestFile: requestFile((rounds.last?.round ?? 0) + 1),
-                                   requestDigest: "", inputFileID: nil, batchID: nil, state: .prepared)
-            try await submit(round, log: log, new: true)
+            let k = (rounds.last?.round ?? 0) + 1
+            try await submit(BatchRound(round: k, requests: jobs.map(customID), requestFile: requestFile(k), requestDigest: "",
+                                        inputFileID: nil, batchID: nil, state: .prepared), log: log, new: true)
         }
     }
 
