@@ -69,29 +69,65 @@ final class BatchBackendTests: XCTestCase {
         defer { batch.stop() }
         let online = try startOnlineStub()
         defer { online.stop() }
+        try writeRunConfigs(batch: batch.baseURL, online: online.baseURL, batchExtra: "")
+        var r = try t.run(["run", "--config", "b.yaml", "--out", "b", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
+        r = try t.run(["run", "--config", "o.yaml", "--out", "o", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
+        try assertSameRunFiles("b", "o")
+        XCTAssertGreaterThan(batch.batchesCreated.count, 3)
+    }
+
+    /// `ttu run` offline: every collection stage's rounds in a folder of its own; the run
+    /// stops with exit 4 at each round and, rerun once the results are there, goes on to
+    /// the files an online run writes.
+    func testOfflineRunGoesStageByStageToTheOnlineRunsFiles() throws {
+        let answers = try startBatchStub()
+        defer { answers.stop() }
+        let online = try startOnlineStub()
+        defer { online.stop() }
+        try writeRunConfigs(batch: "http://127.0.0.1:9/v1", online: online.baseURL,
+                            batchExtra: ", batch_offline: off", rater: answers.baseURL)
+        var pending: [String] = []
+        while true {
+            let r = try t.run(["run", "--config", "b.yaml", "--out", "b", "--quiet"])
+            if r.code == 0 { break }
+            XCTAssertEqual(r.code, 4, r.err)
+            guard let m = r.err.range(of: #"vllm run-batch -i (\S+) -o (\S+) "#, options: .regularExpression) else { return XCTFail(r.err) }
+            let parts = r.err[m].split(separator: " ").map(String.init)
+            pending.append(parts[3])
+            try answers.runBatch(try String(contentsOfFile: parts[3], encoding: .utf8)).write(toFile: parts[5], atomically: true, encoding: .utf8)
+            XCTAssertLessThan(pending.count, 40)
+        }
+        let folders = Set(pending.map { URL(fileURLWithPath: $0).deletingLastPathComponent().lastPathComponent })
+        XCTAssertEqual(folders, ["train_counts", "calibration_obs", "test_obs"], "\(pending)")
+        let r = try t.run(["run", "--config", "o.yaml", "--out", "o", "--quiet"])
+        XCTAssertEqual(r.code, 0, r.err)
+        try assertSameRunFiles("b", "o")
+    }
+
+    func writeRunConfigs(batch: String, online: String, batchExtra: String, rater: String? = nil) throws {
         let rates = [0.01, 0.05, 0.2]
         try t.write("prompts.jsonl", (0..<40).map { #"{"id": "r\#($0)", "prompt": "[rate=\#(rates[$0 % 3])] tell me \#($0)"}"# }.joined(separator: "\n") + "\n")
-        func yaml(_ base: String, _ backend: String) -> String {
+        func yaml(_ base: String, _ backend: String, _ extra: String, _ rater: String) -> String {
             """
             prompts: prompts.jsonl
             seed: 4
-            generator: {kind: openai, endpoints: [\(base)], model: stub-model, backend: \(backend), batch_chunk: 4}
-            rater: {kind: moderation, endpoint: \(base)}
+            generator: {kind: openai, endpoints: [\(base)], model: stub-model, backend: \(backend), batch_chunk: 4\(extra)}
+            rater: {kind: moderation, endpoint: \(rater)}
             training: {generations_per_prompt: 30, model: logistic}
             calibration: {budget: 20, max_weight: 2}
             test: {generations_per_prompt: 40}
             """
         }
-        try t.write("b.yaml", yaml(batch.baseURL, "batch"))
-        try t.write("o.yaml", yaml(online.baseURL, "online"))
-        var r = try t.run(["run", "--config", "b.yaml", "--out", "b", "--quiet"])
-        XCTAssertEqual(r.code, 0, r.err)
-        r = try t.run(["run", "--config", "o.yaml", "--out", "o", "--quiet"])
-        XCTAssertEqual(r.code, 0, r.err)
+        try t.write("b.yaml", yaml(batch, "batch", batchExtra, rater ?? batch))
+        try t.write("o.yaml", yaml(online, "online", "", online))
+    }
+
+    func assertSameRunFiles(_ a: String, _ b: String, file: StaticString = #filePath, line: UInt = #line) throws {
         for f in ["train_counts.csv", "calibration_obs.csv", "test_obs.csv", "lpb_test.csv", "calibration.json"] {
-            XCTAssertEqual(try t.read("b/" + f), try t.read("o/" + f), f)
+            XCTAssertEqual(try t.read(a + "/" + f), try t.read(b + "/" + f), f, file: file, line: line)
         }
-        XCTAssertGreaterThan(batch.batchesCreated.count, 3)
     }
 
     /// kill -9 of `ttu collect` while it polls a submitted batch: the rerun resumes that

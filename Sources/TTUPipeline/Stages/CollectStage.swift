@@ -83,7 +83,8 @@ public enum CollectStage {
 
     /// Runs the collection and writes `out` and its summary beside it. Throws
     /// `StageError.incomplete` (after writing what is complete) unless `allowIncomplete`,
-    /// and `StageError.interrupted` on Ctrl-C.
+    /// `StageError.interrupted` on Ctrl-C, and `StageError.batchPending` when an offline
+    /// batch round waits for its results.
     @discardableResult
     public static func run(_ s: Settings, console: Console = .silent) async throws -> Outcome {
         try s.validate()
