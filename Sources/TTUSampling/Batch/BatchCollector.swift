@@ -190,7 +190,8 @@ public final class BatchCollector: @unchecked Sendable {
         case .failed: missing = "batch \(id) failed" + (status.errors.map { ": \($0)" } ?? "")
         default: missing = "batch \(id) \(status.state.rawValue) before answering it"
         }
-        batch.note?("batch round \(r.round): \(id) \(status.state.rawValue); \(lines.count) of \(r.requests.count) requests answered")
+        let answered = lines.values.filter { if case .texts = $0 { return true } else { return false } }.count
+        batch.note?("batch round \(r.round): \(id) \(status.state.rawValue); \(answered) of \(r.requests.count) requests answered")
         try await ingest(r, lines: lines, missing: missing, log: log, logged: logged)
     }
 
