@@ -1,7 +1,4 @@
 import Foundation
-import NIOCore
-import NIOHTTP1
-import NIOPosix
 
 /// An in-process guard classifier on 127.0.0.1 (ephemeral port) answering
 /// `POST /v1/chat/completions` in Llama Guard's shape, with OpenAI-style logprobs, and
@@ -45,16 +42,20 @@ public final class GuardStub: @unchecked Sendable {
     public static let safeScore = normalised(safeTop)
 
     public let config: Config
-    public private(set) var port = 0
-    private let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-    private var channel: Channel?
+    private var server: LoopbackServer!
     private let lock = NSLock()
     private var attempts: [String: Int] = [:]
     private var _requests = 0, _malformed = 0, _rejected = 0
 
-    public init(config: Config = Config()) { self.config = config }
+    public init(config: Config = Config()) {
+        self.config = config
+        server = LoopbackServer { [unowned self] r in
+            let (status, text) = self.handle(method: r.method, path: r.path, body: r.body)
+            return .init(status, text)
+        }
+    }
 
-    /// `http://127.0.0.1:PORT/v1`
+    public var port: Int { server.port }
     public var baseURL: String { "http://127.0.0.1:\(port)/v1" }
     public var requestCount: Int { lock.lock(); defer { lock.unlock() }; return _requests }
     /// Malformed answers sent so far.
@@ -62,24 +63,8 @@ public final class GuardStub: @unchecked Sendable {
     /// Requests refused with a 400 because they were not the guard's shape.
     public var rejectedCount: Int { lock.lock(); defer { lock.unlock() }; return _rejected }
 
-    public func start() throws {
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.backlog, value: 64)
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { channel in
-                channel.pipeline.configureHTTPServerPipeline(withErrorHandling: true).flatMap {
-                    channel.pipeline.addHandler(GuardHandler(server: self))
-                }
-            }
-        let ch = try bootstrap.bind(host: "127.0.0.1", port: 0).wait()
-        channel = ch
-        port = ch.localAddress?.port ?? 0
-    }
-
-    public func stop() {
-        try? channel?.close().wait()
-        try? group.syncShutdownGracefully()
-    }
+    public func start() throws { try server.start() }
+    public func stop() { server.stop() }
 
     func reject(_ message: String) -> (Int, String) {
         lock.lock(); _rejected += 1; lock.unlock()
@@ -136,39 +121,5 @@ public final class GuardStub: @unchecked Sendable {
         let d = try! JSONSerialization.data(withJSONObject: [s])
         let a = String(decoding: d, as: UTF8.self)
         return String(a.dropFirst().dropLast())
-    }
-}
-
-private final class GuardHandler: ChannelInboundHandler, @unchecked Sendable {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    let server: GuardStub
-    var head: HTTPRequestHead?
-    var body = Data()
-
-    init(server: GuardStub) { self.server = server }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let h):
-            head = h
-            body = Data()
-        case .body(let chunk):
-            body.append(contentsOf: chunk.readableBytesView)
-        case .end:
-            guard let h = head else { return }
-            let (status, text) = server.handle(method: h.method.rawValue, path: h.uri, body: body)
-            head = nil
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: "application/json")
-            headers.add(name: "Content-Length", value: String(text.utf8.count))
-            if !h.isKeepAlive { headers.add(name: "Connection", value: "close") }
-            let keepAlive = h.isKeepAlive
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: h.version, status: HTTPResponseStatus(statusCode: status), headers: headers))), promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: text)))), promise: nil)
-            let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-            if !keepAlive { done.whenComplete { _ in context.close(promise: nil) } }
-        }
     }
 }

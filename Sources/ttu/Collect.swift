@@ -43,9 +43,22 @@ struct Collect: AsyncParsableCommand {
                answers are retried (backoff, Retry-After honoured); other 4xx
                answers and a server that cannot be reached stop the run.
 
+        BATCH  --backend batch draws the same generations (same bodies, same
+               seeds, same log) in rounds of OpenAI-format batches: each round
+               asks every prompt not yet stopped for its next generations
+               (--batch-chunk in its first round, then up to as many as it
+               has rated safe), submits them to the endpoint's Batch API
+               (/files, /batches), polls every --batch-poll-interval seconds,
+               then rates and logs the output. The batch id is in the log
+               before polling: a killed run resumes that batch, never
+               resubmits it. --batch-offline DIR writes DIR/requests-roundK.jsonl
+               for `vllm run-batch -i … -o DIR/results-roundK.jsonl` and exits 4;
+               rerun the same command to ingest the results and go on.
+
         EXIT CODES  0 complete · 1 fatal (4xx, no server) · 2 bad input ·
         3 prompts incomplete (rerun to retry, or --allow-incomplete) ·
-        130 interrupted (Ctrl-C; rerun to resume)
+        4 an offline batch round waits for its results (run the printed
+        command, then rerun) · 130 interrupted (Ctrl-C; rerun to resume)
         """)
 
     @Option(help: "Prompts: JSONL ({\"id\": …, \"prompt\": …} per line) or CSV (by the .csv name).") var prompts: String
@@ -54,6 +67,7 @@ struct Collect: AsyncParsableCommand {
     @Option(help: "Only shard K of N (K/N, e.g. 2/4): a stable hash of the prompt id picks the shard.", transform: Collect.parseShard)
     var shard: Shard?
     @OptionGroup(title: "Generator") var generator: GeneratorOptions
+    @OptionGroup(title: "Backend") var backend: BackendOptions
     @OptionGroup(title: "Rater") var rater: RaterOptions
     @Option(help: "Most indices in flight past a prompt's rated prefix (default: total concurrency).") var lookahead: Int?
     @Option(help: "Run seed: every generation's seed derives from it.") var seed: UInt64 = 1
@@ -77,6 +91,7 @@ struct Collect: AsyncParsableCommand {
         var s = CollectStage.Settings(prompts: prompts, mode: caps.mode, db: db, out: out)
         s.shard = shard
         s.promptFormat = promptFormat.format
+        s.batch = backend.settings
         (s.generator, s.rater, s.seed, s.lookahead) = (generator.settings, rater.settings, seed, lookahead)
         (s.storeText, s.allowIncomplete) = (storeText, allowIncomplete)
         return s

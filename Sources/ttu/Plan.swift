@@ -54,6 +54,7 @@ struct Plan: ParsableCommand {
     var minPilotMisses: Double?
     @Option(P.option(\.tokensPerGeneration)) var tokensPerGeneration: Double?
     @Option(P.option(\.pricePerMillionTokens)) var pricePerMillionTokens: Double?
+    @Option(P.option(\.batchPriceFactor)) var batchPriceFactor: Double?
     @Option(help: "Output plan.csv (plan.json is written beside it).") var out: String
 
     func validate() throws { try validating { try settings.validate() } }
@@ -62,7 +63,7 @@ struct Plan: ParsableCommand {
         var s = PlanStage.Settings(predictions: predictions, out: out, budget: budget, strategy: strategy)
         (s.maxWeight, s.tauGrid, s.seed, s.fitOn, s.guarantee) = (maxWeight, tauGrid, seed, fitOn, guarantee.settings)
         (s.pilot, s.pilotObservations, s.alpha, s.minPilotMisses) = (pilot, pilotObservations, alpha, minPilotMisses)
-        (s.tokensPerGeneration, s.pricePerMillionTokens) = (tokensPerGeneration, pricePerMillionTokens)
+        (s.tokensPerGeneration, s.pricePerMillionTokens, s.batchPriceFactor) = (tokensPerGeneration, pricePerMillionTokens, batchPriceFactor)
         return s
     }
 

@@ -51,7 +51,12 @@ struct Run: AsyncParsableCommand {
         } catch let e as SettingError {
             throw cfg.fail(e.key, e.message)
         }
-        if dryRun { return try printCosts(pipeline.dryRun()) }
+        if dryRun {
+            let rows = try pipeline.dryRun()
+            printCosts(rows)
+            if let line = pipeline.batchPricing(rows) { Terminal.out(line) }
+            return
+        }
         try await pipeline.run()
     }
 

@@ -43,7 +43,7 @@ struct TTU: AsyncParsableCommand {
     }
 
     /// The line and exit code for an error: 2 bad input, 64 bad flag, 1 fatal sampling
-    /// error, 3 incomplete prompts, 130 interrupted.
+    /// error, 3 incomplete prompts, 4 an offline batch round pending, 130 interrupted.
     static func describe(_ error: Error) -> (String?, Int32) {
         switch error {
         case let e as InputError: return (e.description, 2)
@@ -51,6 +51,7 @@ struct TTU: AsyncParsableCommand {
         case let e as FatalSamplingError: return (e.message, 1)
         case StageError.incomplete: return (nil, 3)
         case StageError.interrupted: return (nil, 130)
+        case StageError.batchPending: return (nil, 4)
         case let e as ExitCode: return (nil, e.rawValue)
         case let e as UnknownCommand: return (e.description, 64)
         default:

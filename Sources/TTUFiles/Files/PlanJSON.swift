@@ -65,13 +65,15 @@ extension PlanSettings: Codable {
     }
 }
 
-/// Flat keys, written beside a plan's own keys in plan.json; the money keys only when known.
+/// Flat keys, written beside a plan's own keys in plan.json; the money keys only when known,
+/// the batch keys only for a plan priced as a batch.
 /// Read back: the four inputs (the derived figures are recomputed).
 extension PlanCost: Codable {
     enum CodingKeys: String, CodingKey {
         case expectedGenerations = "expected_generations", maxGenerations = "max_generations"
         case tokensPerGeneration = "tokens_per_generation", pricePerMillionTokens = "price_per_million_tokens"
         case expectedTokens = "expected_tokens", maxTokens = "max_tokens", expectedCost = "expected_cost", maxCost = "max_cost"
+        case batchPriceFactor = "batch_price_factor", batchExpectedCost = "batch_expected_cost", batchMaxCost = "batch_max_cost"
     }
 
     public init(from decoder: Decoder) throws {
@@ -80,6 +82,7 @@ extension PlanCost: Codable {
                   maxGenerations: try c.decode(Int.self, forKey: .maxGenerations),
                   tokensPerGeneration: try c.decodeIfPresent(Double.self, forKey: .tokensPerGeneration),
                   pricePerMillionTokens: try c.decodeIfPresent(Double.self, forKey: .pricePerMillionTokens))
+        batchPriceFactor = try c.decodeIfPresent(Double.self, forKey: .batchPriceFactor)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -92,6 +95,10 @@ extension PlanCost: Codable {
         try c.encodeIfPresent(maxTokens, forKey: .maxTokens)
         try c.encodeIfPresent(expectedCost, forKey: .expectedCost)
         try c.encodeIfPresent(maxCost, forKey: .maxCost)
+        // Only for a batch plan, so an online plan.json is what it always was.
+        try c.encodeIfPresent(batchPriceFactor, forKey: .batchPriceFactor)
+        try c.encodeIfPresent(batchExpectedCost, forKey: .batchExpectedCost)
+        try c.encodeIfPresent(batchMaxCost, forKey: .batchMaxCost)
     }
 }
 

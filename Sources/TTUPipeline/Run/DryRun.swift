@@ -47,6 +47,24 @@ extension Pipeline {
         return out
     }
 
+    /// The dry run's line on the batch backend (nil online): how it is priced and, with
+    /// tokens per generation and a price, the largest cost of the stages online and at the
+    /// batch price.
+    public func batchPricing(_ rows: [StageCost]) -> String? {
+        let s = settings
+        guard s.batch.isBatch else { return nil }
+        var line = "batch backend: " + (s.batch.offline.map { "offline rounds in \($0) (vllm run-batch)" } ?? "Batch API at \(s.generator.endpoints.first ?? "?")")
+        guard let f = s.plan.batchPriceFactor else {
+            return line + "; priced as online (set calibration.batch_price_factor, e.g. 0.5 for OpenAI's Batch API)"
+        }
+        line += "; batch pricing × \(Num.format(f)) of the online price"
+        if let t = s.plan.tokensPerGeneration, let p = s.plan.pricePerMillionTokens, !rows.contains(where: { $0.max == nil }) {
+            let online = rows.compactMap(\.max).reduce(0, +) * t * p / 1e6
+            line += ": at most \(Num.fixed(online * f, 2)) (online \(Num.fixed(online, 2))) for the generations above"
+        }
+        return line
+    }
+
     /// The known rate of every prompt (row order) when the generator is simulated.
     func trueRates() throws -> [Double]? {
         if settings.simulatedRateFunction == "demo" { return prompts.map { TextRates.demo($0.prompt) } }

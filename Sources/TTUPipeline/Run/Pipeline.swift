@@ -88,6 +88,9 @@ public final class Pipeline {
     func collectSettings(prompts: String, mode: CollectStage.Mode, seed: UInt64, db: String, out: String) -> CollectStage.Settings {
         var c = CollectStage.Settings(prompts: prompts, mode: mode, db: layout.path(db), out: out)
         c.generator = settings.generator
+        c.batch = settings.batch
+        // Each collection stage's offline rounds in a folder of its own (named after its log).
+        c.batch.offline = settings.batch.offline.map { $0 + "/" + ((db as NSString).lastPathComponent as NSString).deletingPathExtension }
         if simulated, c.generator.simulatedRates == nil { c.generator.simulatedRates = layout.rates }
         c.rater = settings.rater
         c.seed = seed
@@ -148,10 +151,13 @@ public final class Pipeline {
         }
         var plan = s.plan
         (plan.predictions, plan.out, plan.seed, plan.alpha, plan.guarantee) = (L.predictionsCalibration, L.plan, s.seed, s.alpha, s.guarantee)
+        // The batch price only prices a batch run; an online run's plan is what it always was.
+        if !s.batch.isBatch { plan.batchPriceFactor = nil }
         // W auto simulates the guarantee, so the plan's key holds it (and α) too.
         let planKey: [any Encodable] = [s.seed, plan.strategy, plan.budget, plan.maxWeight, plan.tauGrid]
             + (plan.maxWeight == nil ? [s.alpha, s.guarantee] : [] as [any Encodable])
             + [plan.tokensPerGeneration, plan.pricePerMillionTokens]
+            + (plan.batchPriceFactor.map { [$0] } ?? [] as [any Encodable])
         try await stage("plan", key: planKey, inputs: [L.predictionsCalibration],
                         outputs: [L.plan, PlanFile.settingsPath(for: L.plan)]) {
             try PlanStage.run(plan, console: console)

@@ -22,6 +22,8 @@ public struct RunSettings: Sendable {
     public var generator = GeneratorSettings()
     /// Keep every generation's text in the sample logs (`ttu export` reads them back).
     public var storeText = true
+    /// Online requests or rounds of batches (not in any cache key: the same generations).
+    public var batch = BatchSettings()
     /// simulated: p from the prompt text instead of a rates file ("demo").
     public var simulatedRateFunction: String?
     public var rater = RaterSettings()
@@ -45,6 +47,7 @@ public struct RunSettings: Sendable {
         if generator.isSimulated, (generator.simulatedRates == nil) == (simulatedRateFunction == nil) {
             throw SettingError("generator.simulated_rates", "the simulated generator needs exactly one of simulated_rates (a CSV id,p) or simulated_rate_function")
         }
+        try batch.validate(generator)
         try rater.validate(generatorEndpoints: generator.endpoints)
         try checkDeclared()
         try promptFormat.validate()
@@ -99,6 +102,7 @@ extension RunSettings: DeclaredSettings {
             .value("split.test", \.split.test, doc: "Fraction for test (bounds are reported for these). The three must sum to 1.", check: fraction),
         ]
         all += generator
+        all += BatchSettings.declarations.map { $0.lifted(\RunSettings.batch) }
         all += RaterSettings.declarations.map { $0.lifted(\RunSettings.rater) }
         all.append(.value("training.generations_per_prompt", \.trainingGenerations,
                           doc: "N: generations drawn for every training prompt (all N, no early stop; labels are id,n,k).", check: SettingRule.positive))

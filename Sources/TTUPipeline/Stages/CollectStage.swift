@@ -45,6 +45,8 @@ public enum CollectStage {
         public var promptFormat = PromptFormat.standard
         public var mode: Mode
         public var generator = GeneratorSettings()
+        /// Online requests or rounds of batches.
+        public var batch = BatchSettings()
         public var rater = RaterSettings()
         /// Every generation's seed derives from it (with the prompt id and the index).
         public var seed: UInt64 = 1
@@ -73,6 +75,7 @@ public enum CollectStage {
             try promptFormat.validate()
             if let l = lookahead, l < 1 { throw SettingError("lookahead", "must be at least 1") }
             try generator.validate()
+            try batch.validate(generator)
             try rater.validate(generatorEndpoints: generator.endpoints)
         }
     }
@@ -84,7 +87,8 @@ public enum CollectStage {
 
     /// Runs the collection and writes `out` and its summary beside it. Throws
     /// `StageError.incomplete` (after writing what is complete) unless `allowIncomplete`,
-    /// and `StageError.interrupted` on Ctrl-C.
+    /// `StageError.interrupted` on Ctrl-C, and `StageError.batchPending` when an offline
+    /// batch round waits for its results.
     @discardableResult
     public static func run(_ s: Settings, console: Console = .silent) async throws -> Outcome {
         try s.validate()
@@ -171,10 +175,19 @@ public enum CollectStage {
             progress: progress, promptExtras: extras)
         let simulatedNote = s.generator.isSimulated ? " [SIMULATED generator: not a real model]" : ""
         if console.progress != nil {
+            if s.batch.isBatch {
+                console.say("collect: batch backend (" + (s.batch.offline.map { "offline files in \($0) for vllm run-batch" } ?? "Batch API at \(s.generator.endpoints[0])")
+                    + "), \(s.batch.chunk) generations per prompt in its first round")
+            }
             console.say("collect: \(selected.prompts.count) prompts, at most \(selected.caps.reduce(0, +)) generations, "
                 + "\(eps.count) endpoint(s) × \(s.generator.adaptiveConcurrency ? "auto (≤ \(s.generator.maxConcurrency))" : String(s.generator.concurrency)), rater \(rater.name)\(simulatedNote); log \(s.db)")
         }
-        let result = try await runInterruptibly(try Collector(options), console: console)
+        let result: CollectResult
+        if s.batch.isBatch {
+            result = try await runBatch(options, settings: s, http: http!, console: console)
+        } else {
+            result = try await runInterruptibly(try Collector(options), console: console)
+        }
         rater.finish()
         if result.interrupted {
             console.say("collect: interrupted; \(result.generationsThisRun) generations saved in \(s.db). Rerun the same command to resume.")
@@ -195,7 +208,8 @@ public enum CollectStage {
     /// gives no usable list gets a warning, not a refusal.
     static func checkModels(_ s: Settings, http: HTTPTransport, console: Console) async throws {
         var wanted: [(base: String, model: String, what: String)] = []
-        if s.generator.kind == .openai, let m = s.generator.model { wanted += s.generator.endpoints.map { ($0, m, "--model / generator.model") } }
+        // Offline batches are answered by `vllm run-batch`: there is no generator server to ask.
+        if s.generator.kind == .openai, s.batch.offline == nil, let m = s.generator.model { wanted += s.generator.endpoints.map { ($0, m, "--model / generator.model") } }
         if s.rater.needsHTTP, let m = s.rater.model, let base = s.rater.endpoint ?? s.generator.endpoints.first {
             wanted.append((base, m, "--rater-model / rater.model"))
         }
@@ -223,6 +237,20 @@ public enum CollectStage {
         console.say("collect: \(inc.count) prompt(s) incomplete (not in \(s.out)); rerun the same command to retry them:")
         for (id, reason) in inc.prefix(50) { console.say("  \(id): \(reason)") }
         if inc.count > 50 { console.say("  … and \(inc.count - 50) more (see \(CollectSummary.path(for: s.out)))") }
+    }
+
+    /// The batch backend: rounds of batches at the endpoint's Batch API, or offline
+    /// request files (`StageError.batchPending` until their results are there).
+    private static func runBatch(_ options: CollectOptions, settings s: Settings, http: HTTPTransport,
+                                 console: Console) async throws -> CollectResult {
+        let b = s.batch.options(note: console.progress.map { line in { @Sendable (m: String) in line(m) } })
+        let api = s.batch.offline == nil ? BatchAPI(base: s.generator.endpoints[0], transport: http, retry: RetryPolicy(maxRetries: s.generator.maxRetries)) : nil
+        do {
+            return try await BatchCollector(options, batch: b, api: api).run()
+        } catch let p as BatchPending {
+            console.say("collect: \(p.description)")
+            throw StageError.batchPending(round: p.round)
+        }
     }
 
     /// Runs the collector; the first Ctrl-C stops issuing and saves what is rated, a

@@ -36,6 +36,9 @@ public enum PlanStage {
         public var tokensPerGeneration: Double?
         /// Price of a million tokens, to state the plan's cost in money (needs tokens per generation).
         public var pricePerMillionTokens: Double?
+        /// The batch backend's price as a fraction of the online price (e.g. 0.5): the cost
+        /// is then also stated at the batch price. nil: priced online.
+        public var batchPriceFactor: Double?
 
         /// The W a strategy uses when none is given and it has no choice of its own.
         public static let fallbackMaxWeight = 100.0
@@ -80,7 +83,9 @@ public enum PlanStage {
 
         /// The cost of sampling a plan, under its own p̂.
         func cost(_ plan: CalibrationPlan) -> PlanCost {
-            PlanCost(pHat: plan.pHat, cap: plan.cap, tokensPerGeneration: tokensPerGeneration, pricePerMillionTokens: pricePerMillionTokens)
+            var c = PlanCost(pHat: plan.pHat, cap: plan.cap, tokensPerGeneration: tokensPerGeneration, pricePerMillionTokens: pricePerMillionTokens)
+            c.batchPriceFactor = batchPriceFactor
+            return c
         }
     }
 
@@ -104,6 +109,13 @@ public enum PlanStage {
                 l += "; at \(Num.format(c.pricePerMillionTokens!)) per million tokens: \(Num.fixed(ec, 2)) expected, \(Num.fixed(mc, 2)) at most"
             }
             lines.append(l)
+        }
+        if let f = c.batchPriceFactor {
+            if let ec = c.batchExpectedCost, let mc = c.batchMaxCost {
+                lines.append("cost: at the batch price (× \(Num.format(f))): \(Num.fixed(ec, 2)) expected, \(Num.fixed(mc, 2)) at most")
+            } else {
+                lines.append("cost: batch pricing × \(Num.format(f)) of the online price (give tokens per generation and a price for the money)")
+            }
         }
         return lines
     }
@@ -299,5 +311,7 @@ extension PlanStage.Settings: DeclaredSettings {
                   check: { $0 > 0 ? nil : "must be a positive number, got \(Num.format($0))" }),
         .optional("calibration.price_per_million_tokens", \.pricePerMillionTokens, doc: "Price of a million tokens: the plan then states its expected and worst-case cost (needs tokens_per_generation).",
                   check: { $0 >= 0 ? nil : "must be a number ≥ 0, got \(Num.format($0))" }),
+        .optional("calibration.batch_price_factor", \.batchPriceFactor, doc: "Batch price as a fraction of the online one (OpenAI's Batch API: 0.5): with generator.backend batch the plan also states its cost at that price.",
+                  check: { $0 > 0 ? nil : "must be a number > 0, got \(Num.format($0))" }),
     ]
 }

@@ -6,11 +6,15 @@ public enum StageError: Error, CustomStringConvertible, Equatable {
     case incomplete(count: Int)
     /// Ctrl-C: everything rated so far is saved (exit 130).
     case interrupted
+    /// Offline batch backend: round `round`'s request file waits for `vllm run-batch`
+    /// (exit 4); run the printed command, then rerun to ingest it.
+    case batchPending(round: Int)
 
     public var description: String {
         switch self {
         case .incomplete(let n): return "\(n) prompt(s) incomplete after retries; rerun the same command to retry them"
         case .interrupted: return "interrupted; rerun the same command to resume"
+        case .batchPending(let k): return "batch round \(k) waits for its offline run; run the printed command, then rerun the same command"
         }
     }
 }

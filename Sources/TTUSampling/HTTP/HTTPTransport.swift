@@ -73,17 +73,25 @@ public final class HTTPTransport: Sendable {
     }
 
     private func postWithAsyncHTTPClient(_ url: String, body: ByteBuffer) async throws -> ByteBuffer {
+        try await send(.POST, url, contentType: "application/json", accept: "application/json", body: body)
+    }
+
+    /// Any request through the shared `HTTPClient` (GETs, `https://`, the Batch API's
+    /// uploads), with the bearer key; the body of a 2xx answer (at most `limit` bytes,
+    /// default `maxResponseBytes`), else the error `classify` gives.
+    func send(_ method: HTTPMethod, _ url: String, contentType: String? = nil, accept: String? = nil, body: ByteBuffer? = nil,
+              limit: Int? = nil) async throws -> ByteBuffer {
         var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Accept", value: "application/json")
+        request.method = method
+        if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        if let accept { request.headers.add(name: "Accept", value: accept) }
         if let apiKey { request.headers.add(name: "Authorization", value: "Bearer " + apiKey) }
-        request.body = .bytes(body)
+        if let body { request.body = .bytes(body) }
         let response: HTTPClientResponse
         let bytes: ByteBuffer
         do {
             response = try await client.execute(request, timeout: timeout)
-            bytes = try await response.body.collect(upTo: maxResponseBytes)
+            bytes = try await response.body.collect(upTo: limit ?? maxResponseBytes)
         } catch is CancellationError {
             throw CancellationError()
         } catch let e as HTTPClientError {

@@ -22,6 +22,7 @@ public struct LoggedGeneration: Sendable {
 ///     prompts(prompt_id PRIMARY KEY, digest)       each prompt's text (+ simulated rate)
 ///     generations(prompt_id, idx, score, unsafe, endpoint, latency_ms, created_at, text,
 ///                 UNIQUE(prompt_id, idx))
+///     batch_rounds(…)                              the batch backend's rounds (SampleLog+Batch)
 ///
 /// A row exists only for a generation that was both generated and rated. Generation
 /// `idx` of a prompt is drawn with a seed derived from (run seed, prompt id, idx), so
@@ -187,37 +188,40 @@ public final class SampleLog: @unchecked Sendable {
     /// own insert against a fast server, and this statement needs none of it.
     public func insert(_ rows: [LoggedGeneration]) throws {
         if rows.isEmpty { return }
-        try pool.write { db in
-            let stmt = try db.cachedStatement(sql: SampleLog.insertSQL)
-            let h = stmt.sqliteStatement
-            defer { sqlite3_reset(h) }
-            func check(_ code: CInt, _ ok: CInt = SQLITE_OK) throws {
-                if code != ok {
-                    throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: stmt.sql)
+        try pool.write { db in try SampleLog.insert(rows, into: db) }
+    }
+
+    /// `insert`'s statement, inside the caller's transaction.
+    static func insert(_ rows: [LoggedGeneration], into db: Database) throws {
+        let stmt = try db.cachedStatement(sql: SampleLog.insertSQL)
+        let h = stmt.sqliteStatement
+        defer { sqlite3_reset(h) }
+        func check(_ code: CInt, _ ok: CInt = SQLITE_OK) throws {
+            if code != ok {
+                throw DatabaseError(resultCode: ResultCode(rawValue: code), message: db.lastErrorMessage, sql: stmt.sql)
+            }
+        }
+        func bind(_ k: CInt, _ text: String?) throws {
+            guard var text else { return try check(sqlite3_bind_null(h, k)) }
+            // With its length, so text holding NUL is stored whole; never a NULL pointer
+            // (that would bind SQL NULL for "").
+            try check(text.withUTF8 { u in
+                u.withMemoryRebound(to: CChar.self) {
+                    sqlite3_bind_text(h, k, $0.baseAddress ?? SampleLog.empty, CInt($0.count), SampleLog.transient)
                 }
-            }
-            func bind(_ k: CInt, _ text: String?) throws {
-                guard var text else { return try check(sqlite3_bind_null(h, k)) }
-                // With its length, so text holding NUL is stored whole; never a NULL pointer
-                // (that would bind SQL NULL for "").
-                try check(text.withUTF8 { u in
-                    u.withMemoryRebound(to: CChar.self) {
-                        sqlite3_bind_text(h, k, $0.baseAddress ?? SampleLog.empty, CInt($0.count), SampleLog.transient)
-                    }
-                })
-            }
-            for r in rows {
-                try check(sqlite3_reset(h))
-                try bind(1, r.promptID)
-                try check(sqlite3_bind_int64(h, 2, Int64(r.index)))
-                try check(sqlite3_bind_double(h, 3, r.score))
-                try check(sqlite3_bind_int64(h, 4, r.unsafe ? 1 : 0))
-                try bind(5, r.endpoint)
-                try check(sqlite3_bind_double(h, 6, r.latencyMs))
-                try check(sqlite3_bind_double(h, 7, r.createdAt))
-                try bind(8, r.text)
-                try check(sqlite3_step(h), SQLITE_DONE)
-            }
+            })
+        }
+        for r in rows {
+            try check(sqlite3_reset(h))
+            try bind(1, r.promptID)
+            try check(sqlite3_bind_int64(h, 2, Int64(r.index)))
+            try check(sqlite3_bind_double(h, 3, r.score))
+            try check(sqlite3_bind_int64(h, 4, r.unsafe ? 1 : 0))
+            try bind(5, r.endpoint)
+            try check(sqlite3_bind_double(h, 6, r.latencyMs))
+            try check(sqlite3_bind_double(h, 7, r.createdAt))
+            try bind(8, r.text)
+            try check(sqlite3_step(h), SQLITE_DONE)
         }
     }
 

@@ -52,7 +52,7 @@ public final class Collector: @unchecked Sendable {
 
     /// Opens (or creates) the sample log and checks that it holds generations of this
     /// run's identity and of these prompts' texts.
-    private func openAndCheckLog() throws -> SampleLog {
+    func openAndCheckLog() throws -> SampleLog {
         let o = options
         let log = try SampleLog(path: o.dbPath)
         try log.checkParameters(o.parameters)
@@ -64,17 +64,24 @@ public final class Collector: @unchecked Sendable {
 
     /// The scheduler, fed every logged rating of this run's prompts and started: what the
     /// log holds is never drawn again.
-    private func preloadScheduler(from log: SampleLog) throws -> Scheduler {
+    /// (The batch backend's rounds: `maxAhead` per round, a growing window, and each logged
+    /// (slot, index) of this run's prompts handed to `onRated`.)
+    func preloadScheduler(from log: SampleLog, maxAhead: Int? = nil, growAhead: Bool = false,
+                          onRated: ((Int, Int) -> Void)? = nil) throws -> Scheduler {
         let o = options
         let sched = Scheduler(caps: o.caps, earlyStop: o.earlyStop, block: o.endpoints[0].generator.batchSize,
-                              maxAhead: o.lookahead ?? totalConcurrency)
+                              maxAhead: maxAhead ?? o.lookahead ?? totalConcurrency)
+        sched.growAhead = growAhead
         sched.maxConsecutiveFailures = max(50, 4 * totalConcurrency)
         var slotOf: [String: Int] = [:]
         slotOf.reserveCapacity(o.prompts.count)
         for (k, p) in o.prompts.enumerated() { slotOf[p.id] = k }
         // Unsafe at this run's threshold: the log may have been drawn at another one.
         try log.forEachRated { id, idx, score in
-            if let s = slotOf[id] { sched.preload(slot: s, index: idx, unsafe: score >= o.threshold) }
+            if let s = slotOf[id] {
+                sched.preload(slot: s, index: idx, unsafe: score >= o.threshold)
+                onRated?(s, idx)
+            }
         }
         sched.start()
         return sched

@@ -72,6 +72,9 @@ final class Scheduler: @unchecked Sendable {
     private var consecutiveFailures = 0
     /// Give up on the whole run after this many jobs in a row failed (a dead endpoint).
     var maxConsecutiveFailures = 50
+    /// The batch backend's window: a prompt may run `max(maxAhead, prefix)` indices past its
+    /// rated prefix, so the window doubles with every round a prompt stays safe.
+    var growAhead = false
 
     init(caps: [Int], earlyStop: Bool, block: Int, maxAhead: Int) {
         states = caps.map { State(cap: $0) }
@@ -166,7 +169,8 @@ final class Scheduler: @unchecked Sendable {
     private func issuable(_ s: Int) -> Bool {
         if states[s].outcome != nil || states[s].failure != nil || stopped { return false }
         guard let first = candidate(s) else { return false }
-        return first - states[s].prefix <= maxAhead
+        let window = growAhead ? max(maxAhead, states[s].prefix) : maxAhead
+        return first - states[s].prefix <= window
     }
 
     private func enqueue(_ s: Int) {
@@ -242,6 +246,14 @@ final class Scheduler: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Every job issuable now, without waiting: the batch backend's round.
+    func takeAll() -> [Job] {
+        lock.lock(); defer { lock.unlock() }
+        var out: [Job] = []
+        while let j = takeLocked() { out.append(j) }
+        return out
     }
 
     /// The job's wanted indices were rated: `unsafe[k]` is for `job.wanted[k]`.
