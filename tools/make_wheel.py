@@ -138,8 +138,10 @@ def main():
     size = path.stat().st_size / 1e6
     if portable:
         glibc, arch = ".".join(tag.split("_")[1:3]), tag.split("_", 3)[3]
-        print("make_wheel: %s (%.0f MB): for any %s Linux with glibc >= %s (the binary links only %s)"
-              % (path.name, size, arch, glibc, ", ".join(libs)), file=sys.stderr)
+        cxx = sorted({tuple(map(int, v.split(b"."))) for v in re.findall(rb"GLIBCXX_([0-9]+(?:\.[0-9]+)+)", binary.read_bytes())})
+        print("make_wheel: %s (%.0f MB): for any %s Linux with glibc >= %s%s (the binary links only %s)"
+              % (path.name, size, arch, glibc, " and libstdc++ >= GLIBCXX_" + ".".join(map(str, cxx[-1])) if cxx else "",
+                 ", ".join(libs)), file=sys.stderr)
     else:
         print("make_wheel: WARNING: %s (%.0f MB) is for THIS machine only (tag %s): %s loads %s, which other "
               "machines may not have (the Swift runtime is in the Swift toolchain). For a wheel that installs "

@@ -52,17 +52,17 @@ class DemoRunTests(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.run = ttu_run.read_run(run_dir())
+        cls.demo = ttu_run.read_run(run_dir())
 
     def test_summary_is_the_demo_s(self):
-        s = self.run.summary
+        s = self.demo.summary
         self.assertEqual(s["format"], "ttu-run-summary")
-        self.assertIs(self.run.simulated, True)
+        self.assertIs(self.demo.simulated, True)
         self.assertIsInstance(s["calibration"]["alpha"], float)
         self.assertGreater(s["prompts"]["test"], 0)
 
     def test_predictions_cover_the_calibration_and_test_prompts(self):
-        rows = self.run.predictions
+        rows = self.demo.predictions
         by_split = {"calibration": 0, "test": 0}
         for r in rows:
             self.assertEqual(list(r), ["id", "p_hat", "split"])
@@ -70,22 +70,22 @@ class DemoRunTests(unittest.TestCase):
             self.assertIsInstance(r["p_hat"], float)
             self.assertTrue(0 <= r["p_hat"] <= 1, r)
             by_split[r["split"]] += 1
-        self.assertEqual(by_split["calibration"], self.run.summary["prompts"]["calibration"])
-        self.assertEqual(by_split["test"], self.run.summary["prompts"]["test"])
+        self.assertEqual(by_split["calibration"], self.demo.summary["prompts"]["calibration"])
+        self.assertEqual(by_split["test"], self.demo.summary["prompts"]["test"])
 
     def test_bounds_match_the_summary(self):
-        b = self.run.bounds
-        test = self.run.summary["test"]
+        b = self.demo.bounds
+        test = self.demo.summary["test"]
         self.assertEqual(len(b), test["n"])
         lpb = [r["lpb"] for r in b]
         self.assertTrue(all(isinstance(x, float) and x >= 1 for x in lpb), lpb[:5])
         self.assertAlmostEqual(statistics.mean(lpb), test["mean_lpb"], places=6)
         self.assertAlmostEqual(statistics.median(lpb), test["median_lpb"], places=6)
-        test_ids = {r["id"] for r in self.run.predictions if r["split"] == "test"}
+        test_ids = {r["id"] for r in self.demo.predictions if r["split"] == "test"}
         self.assertEqual({r["id"] for r in b}, test_ids)
 
     def test_observations_are_survival_pairs(self):
-        obs = self.run.observations
+        obs = self.demo.observations
         self.assertTrue(obs)
         for r in obs:
             self.assertIsInstance(r["cap"], int)
@@ -95,16 +95,16 @@ class DemoRunTests(unittest.TestCase):
             if not r["event"]:
                 self.assertEqual(r["observed"], r["cap"], r)
         test = [r for r in obs if r["split"] == "test"]
-        evaluation = self.run.evaluation
+        evaluation = self.demo.evaluation
         if evaluation is None:
             self.assertEqual(test, [])
         else:
             self.assertEqual(len(test), evaluation["n"])
-            self.assertEqual(evaluation, self.run.summary["test"]["evaluation"])
+            self.assertEqual(evaluation, self.demo.summary["test"]["evaluation"])
 
     def test_plan_caps_are_what_was_observed(self):
-        caps = {r["id"]: r["cap"] for r in self.run.plan}
-        for r in self.run.observations:
+        caps = {r["id"]: r["cap"] for r in self.demo.plan}
+        for r in self.demo.observations:
             if r["split"] == "calibration":
                 self.assertEqual(r["cap"], caps[r["id"]], r)
 
@@ -113,9 +113,9 @@ class DemoRunTests(unittest.TestCase):
             import pandas  # noqa: F401
         except ImportError:
             self.skipTest("pandas not installed (the ImportError is tested below)")
-        f = self.run.frames(["bounds", "observations"])
+        f = self.demo.frames(["bounds", "observations"])
         self.assertEqual(list(f["bounds"].columns), ["id", "p_hat", "lpb"])
-        self.assertEqual(len(f["bounds"]), len(self.run.bounds))
+        self.assertEqual(len(f["bounds"]), len(self.demo.bounds))
         self.assertEqual(str(f["observations"]["event"].dtype), "bool")
 
     def test_frames_without_pandas_says_what_to_install(self):
@@ -123,7 +123,7 @@ class DemoRunTests(unittest.TestCase):
         sys.modules["pandas"] = None  # makes `import pandas` raise ImportError
         try:
             with self.assertRaisesRegex(ImportError, "needs pandas"):
-                self.run.frames()
+                self.demo.frames()
         finally:
             if saved is None:
                 del sys.modules["pandas"]
