@@ -4,7 +4,7 @@ standard library alone.
     >>> import ttu_run
     >>> run = ttu_run.read_run("runs/demo")
     >>> run.bounds[0]                          # lpb_test.csv, one dict per row
-    {'id': 'demo-0007', 'p_hat': 0.00123, 'lpb': 43.0}
+    {'id': 'd003', 'p_hat': 0.0015691967298532192, 'lpb': 51.0}
     >>> run.summary["calibration"]["alpha"]    # summary.json as a dict
     0.1
     >>> frames = run.frames()                  # the same tables as pandas DataFrames
