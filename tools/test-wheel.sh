@@ -18,6 +18,7 @@ trap 'rm -rf "$tmp"' EXIT
 python3 "$repo/tools/make_wheel.py" --binary "$binary" --out "$tmp/dist" >"$tmp/wheel-path" 2>"$tmp/make.log" \
   || { cat "$tmp/make.log" >&2; fail "tools/make_wheel.py"; }
 wheel="$(cat "$tmp/wheel-path")"
+cat "$tmp/make.log"   # what the wheel is for (a plain swift build's: this machine only)
 echo "test-wheel: $(basename "$wheel") ($(du -m "$wheel" | cut -f1) MB)"
 
 # A fresh venv. Without ensurepip (Debian's python3 without python3-venv) make it without
