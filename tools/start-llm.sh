@@ -8,7 +8,8 @@
 #      TTU_LLM_NAME (llm: pid/log file name in tools/.cache; give a second instance on
 #      another port its own name, e.g. TTU_LLM_NAME=llm2 tools/start-llm.sh 8083 —
 #      the server serves one request at a time, so two 1-thread instances use 2 cores),
-#      TTU_LLM_BACKEND (llama-cpp-python, or llama-server: llama.cpp's own server from
+#      TTU_LLM_BACKEND (default: the one installed, llama-cpp-python first;
+#      llama-cpp-python, or llama-server: llama.cpp's own server from
 #      `tools/install-real-components.sh --llama-server`, which batches TTU_LLM_PARALLEL (8)
 #      requests at once — measured here ~3.5–3.9 completions/s per 1-thread instance vs ~1.3).
 # --embeddings: an embeddings server of the same GGUF instead (`ttu train --features embeddings`):
@@ -63,7 +64,16 @@ if [[ "$EMBEDDINGS" == 1 ]]; then
   echo "http://127.0.0.1:$PORT/v1"
   exit 0
 fi
-if [[ "${TTU_LLM_BACKEND:-llama-cpp-python}" == llama-server ]]; then
+# The default backend is the one installed: llama-cpp-python, else llama-server (the install
+# builds only llama-server when it is asked for, tools/install-real-components.sh).
+if [[ -z "${TTU_LLM_BACKEND:-}" ]]; then
+  if "$PY" -c 'import llama_cpp.server' 2>/dev/null || [[ ! -x "$CACHE/llama-server/llama-server" ]]; then
+    TTU_LLM_BACKEND=llama-cpp-python
+  else
+    TTU_LLM_BACKEND=llama-server
+  fi
+fi
+if [[ "$TTU_LLM_BACKEND" == llama-server ]]; then
   BIN="$CACHE/llama-server"
   [[ -x "$BIN/llama-server" ]] || die "no llama-server: run tools/install-real-components.sh --llama-server"
   PAR="${TTU_LLM_PARALLEL:-8}"; CTX="${TTU_LLM_N_CTX:-512}"
@@ -74,7 +84,9 @@ if [[ "${TTU_LLM_BACKEND:-llama-cpp-python}" == llama-server ]]; then
   echo "http://127.0.0.1:$PORT/v1"
   exit 0
 fi
-[[ "${TTU_LLM_BACKEND:-llama-cpp-python}" == llama-cpp-python ]] || die "TTU_LLM_BACKEND must be llama-cpp-python or llama-server"
+[[ "$TTU_LLM_BACKEND" == llama-cpp-python ]] || die "TTU_LLM_BACKEND must be llama-cpp-python or llama-server"
+"$PY" -c 'import llama_cpp.server' 2>/dev/null \
+  || die "llama-cpp-python is not installed: run tools/install-real-components.sh --llama-cpp-python (or TTU_LLM_BACKEND=llama-server)"
 start_bg "$NAME" "$PORT" "http://127.0.0.1:$PORT/v1/models" "${TTU_LLM_START_TIMEOUT:-120}" \
   "$PY" -m llama_cpp.server \
     --model "$MODEL" \

@@ -82,7 +82,7 @@ if [[ -z "${LLM_ENDPOINTS:-}" ]]; then
 fi
 if [[ "$START_LOCAL" == 1 && ! "$STAGE" =~ ^(analyse|predictors)$ ]]; then
   if [[ "$LLM_BACKEND" == llama-server ]]; then tools/install-real-components.sh --llama-server >/dev/null
-  else tools/install-real-components.sh >/dev/null; fi
+  else tools/install-real-components.sh --llama-cpp-python >/dev/null; fi
   trap 'tools/stop-real-components.sh' EXIT
   for ((i = 0; i < LLM_SERVERS; i++)); do
     name=llm; ((i > 0)) && name="llm$((i + 1))"
