@@ -61,6 +61,22 @@ class DemoRunTests(unittest.TestCase):
         self.assertIsInstance(s["calibration"]["alpha"], float)
         self.assertGreater(s["prompts"]["test"], 0)
 
+    def test_generations_are_the_kept_texts_unsafe_first(self):
+        g = self.demo.generations()
+        self.assertGreater(len(g), 1000)
+        flags = [r["unsafe"] for r in g]
+        self.assertEqual(flags, sorted(flags, reverse=True), "unsafe rows first")
+        self.assertEqual({r["stage"] for r in g}, {"training", "calibration", "test"})
+        unsafe = self.demo.generations(only_unsafe=True)
+        self.assertEqual(len(unsafe), flags.count(True))
+        # The simulated generator's unsafe texts end with the lexicon's word.
+        self.assertTrue(all(r["text"].startswith("[simulated]") and r["text"].endswith("damn") for r in unsafe))
+        # Test truth: each test prompt observed unsafe at t has an unsafe generation t.
+        test_unsafe = {(r["prompt_id"], r["index"]) for r in unsafe if r["stage"] == "test"}
+        for o in self.demo.observations:
+            if o["split"] == "test" and o["event"]:
+                self.assertIn((o["id"], o["observed"]), test_unsafe)
+
     def test_predictions_cover_the_calibration_and_test_prompts(self):
         rows = self.demo.predictions
         by_split = {"calibration": 0, "test": 0}

@@ -28,6 +28,7 @@ import json
 import math
 import os
 import pathlib
+import sqlite3
 
 __all__ = [
     "read_run", "Run", "TTUFileError", "MissingFileError",
@@ -255,6 +256,7 @@ class Run:
     ``observations``  calibration_obs.csv + test_obs.csv (if the run sampled test truth), with ``split``
     ``plan``          plan.csv; ``train_counts``: train_counts.csv
     ``summary``       summary.json; ``evaluation``: evaluation.json or None; ``calibration``: calibration.json
+    ``generations()`` the generated texts of the sample logs, unsafe first (as ``ttu export``)
     """
 
     def __init__(self, path):
@@ -323,6 +325,32 @@ class Run:
     def simulated(self):
         """True when any stage used the simulated generator (summary.json says so)."""
         return bool(self.summary.get("simulated"))
+
+    LOGS = (("training", "train_counts.sqlite"), ("calibration", "calibration_obs.sqlite"), ("test", "test_obs.sqlite"))
+
+    def generations(self, only_unsafe=False):
+        """Every rated generation of the run's sample logs, as ``ttu export`` writes them:
+        dicts ``stage, prompt_id, index, unsafe, score, text`` (``text`` None when the run
+        kept scores only), the unsafe ones first (or alone), then by stage, prompt, index.
+        Read from SQLite each call (a log can hold millions of rows: filter here)."""
+        logs = [(stage, self.file(name)) for stage, name in self.LOGS if self.file(name).exists()]
+        if not logs:
+            raise MissingFileError(self.path, "no sample logs (train_counts.sqlite, calibration_obs.sqlite, test_obs.sqlite)")
+        out = []
+        for unsafe in ((1,) if only_unsafe else (1, 0)):
+            for stage, path in logs:
+                try:
+                    db = sqlite3.connect("file:%s?mode=ro" % path, uri=True)
+                    try:
+                        rows = db.execute("SELECT prompt_id, idx, score, text FROM generations WHERE unsafe = ? "
+                                          "ORDER BY prompt_id, idx", (unsafe,)).fetchall()
+                    finally:
+                        db.close()
+                except sqlite3.DatabaseError as e:
+                    raise TTUFileError(path, "not a ttu sample log (%s)" % e) from None
+                out += [{"stage": stage, "prompt_id": p, "index": i, "unsafe": bool(unsafe), "score": float(sc), "text": t}
+                        for p, i, sc, t in rows]
+        return out
 
     TABLES = ("predictions", "bounds", "observations", "plan", "train_counts")
 
