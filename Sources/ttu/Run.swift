@@ -9,7 +9,8 @@ struct Run: AsyncParsableCommand {
         discussion: """
         Stages (each writes into the run folder and is skipped on a rerun when
         its inputs — the settings it reads and its input files — are unchanged):
-          split            split/{train,calibration,test}.jsonl (seeded)
+          split            split/{train,calibration,test}.jsonl (.csv for CSV
+                           prompts; seeded; every record as the input has it)
           train_counts     N generations per training prompt → train_counts.csv
           train            model.json (p̂; validation vs a constant p̂)
           predict          predictions_calibration.csv, predictions_test.csv
@@ -20,8 +21,9 @@ struct Run: AsyncParsableCommand {
           test_obs         test truth → test_obs.csv (if test sampling is on)
           evaluate         evaluation.json (coverage with censoring)
         then summary.json and report.html. Collection stages log every
-        generation in <stage>.sqlite: a run killed at any moment resumes
-        exactly when rerun. Every key: examples/ttu.yaml (or --example-config).
+        generation (and its text: ttu export RUNDIR) in <stage>.sqlite: a run
+        killed at any moment resumes exactly when rerun. Every key:
+        examples/ttu.yaml (or --example-config).
         """)
 
     @Option(help: "YAML config (see examples/ttu.yaml).") var config: String?
