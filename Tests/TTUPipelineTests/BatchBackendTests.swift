@@ -40,8 +40,9 @@ final class BatchBackendTests: XCTestCase {
         return s
     }
 
-    func collect(_ endpoint: String, _ extra: [String], out: String, db: String) throws -> (code: Int32, out: String, err: String) {
-        try t.run(["collect", "--prompts", "p.jsonl", "--per-prompt", "20", "--endpoint", endpoint, "--model", "stub-model",
+    /// `endpoint` nil: none given (offline batch files need none).
+    func collect(_ endpoint: String?, _ extra: [String], out: String, db: String) throws -> (code: Int32, out: String, err: String) {
+        try t.run(["collect", "--prompts", "p.jsonl", "--per-prompt", "20"] + (endpoint.map { ["--endpoint", $0] } ?? []) + ["--model", "stub-model",
                    "--rater", "moderation", "--seed", "4", "--db", db, "--out", out, "--quiet"] + extra)
     }
 
@@ -173,7 +174,7 @@ final class BatchBackendTests: XCTestCase {
         let args = ["--backend", "batch", "--batch-offline", "off", "--rater-endpoint", answers.baseURL]
         var rounds = 0
         while true {
-            let r = try collect("http://127.0.0.1:9/v1", args, out: "b.csv", db: "b.sqlite")
+            let r = try collect(nil, args, out: "b.csv", db: "b.sqlite")  // offline: no endpoint needed
             if r.code == 0 { break }
             XCTAssertEqual(r.code, 4, r.err)
             rounds += 1

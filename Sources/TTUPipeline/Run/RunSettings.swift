@@ -43,7 +43,7 @@ public struct RunSettings: Sendable {
     public init(prompts: String) { self.prompts = prompts }
 
     public func validate() throws {
-        try generator.validate(ratesGiven: simulatedRateFunction != nil)
+        try generator.validate(ratesGiven: simulatedRateFunction != nil, offlineBatch: batch.isOffline)
         if generator.isSimulated, (generator.simulatedRates == nil) == (simulatedRateFunction == nil) {
             throw SettingError("generator.simulated_rates", "the simulated generator needs exactly one of simulated_rates (a CSV id,p) or simulated_rate_function")
         }

@@ -18,6 +18,8 @@ public struct BatchSettings: Sendable, Equatable, Codable {
     public init() {}
 
     public var isBatch: Bool { backend == .batch }
+    /// Offline batch files: nothing is sent to a server.
+    public var isOffline: Bool { isBatch && offline != nil }
 
     func validate(_ g: GeneratorSettings) throws {
         try checkDeclared()
@@ -46,6 +48,6 @@ extension BatchSettings: DeclaredSettings {
                check: SettingRule.atLeast(1)),
         .value("generator.batch_poll_interval", \.pollInterval, doc: "batch: seconds between status polls of a submitted batch.",
                check: { $0 > 0 ? nil : "must be > 0 seconds" }),
-        .path("generator.batch_offline", \.offline, doc: "batch: a folder for offline rounds: each writes requests-roundK.jsonl for `vllm run-batch -i … -o results-roundK.jsonl` and stops (exit 4); rerun to ingest the results (ttu run: a subfolder per collection stage). The endpoint then only names the generator in the log: no generation request goes to it."),
+        .path("generator.batch_offline", \.offline, doc: "batch: a folder for offline rounds: each writes requests-roundK.jsonl for `vllm run-batch -i … -o results-roundK.jsonl` and stops (exit 4); rerun to ingest the results (ttu run: a subfolder per collection stage). No generation request goes to a server, so no endpoint is needed (one given only names the generator in the log)."),
     ]
 }

@@ -57,11 +57,12 @@ public struct GeneratorSettings: Sendable, Equatable, Codable {
     }
 
     /// `ratesGiven`: the run config supplies simulated rates itself (from a rate function).
-    public func validate(ratesGiven: Bool = false) throws {
+    /// `offlineBatch`: no request goes to a server (offline batch files), so no endpoint is needed.
+    public func validate(ratesGiven: Bool = false, offlineBatch: Bool = false) throws {
         try checkDeclared()
         switch kind {
         case .openai:
-            if endpoints.isEmpty {
+            if endpoints.isEmpty, !offlineBatch {
                 throw SettingError("generator.endpoints", "the openai generator needs an endpoint (an API root such as http://127.0.0.1:8081/v1)")
             }
             for e in endpoints where !(e.hasPrefix("http://") || e.hasPrefix("https://")) {

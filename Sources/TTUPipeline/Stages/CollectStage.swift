@@ -74,7 +74,7 @@ public enum CollectStage {
             try mode.validate()
             try promptFormat.validate()
             if let l = lookahead, l < 1 { throw SettingError("lookahead", "must be at least 1") }
-            try generator.validate()
+            try generator.validate(offlineBatch: batch.isOffline)
             try batch.validate(generator)
             try rater.validate(generatorEndpoints: generator.endpoints)
         }
@@ -146,7 +146,8 @@ public enum CollectStage {
         switch g.kind {
         case .openai:
             let sampling = try g.wire()
-            let eps = g.endpoints.map { g.endpoint(OpenAIGenerator(base: $0, settings: sampling, transport: http!)) }
+            // Offline batch files with no endpoint: the generator only writes request bodies.
+            let eps = (g.endpoints.isEmpty ? ["offline"] : g.endpoints).map { g.endpoint(OpenAIGenerator(base: $0, settings: sampling, transport: http!)) }
             return (eps, try g.identity(), nil)
         case .simulated:
             let path = g.simulatedRates!
