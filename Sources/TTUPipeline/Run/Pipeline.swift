@@ -252,6 +252,7 @@ public final class Pipeline {
         }
         say("wrote \(L.summary)")
         say("report: \(L.report)" + (simulated ? "  (SIMULATED)" : ""))
+        if settings.storeText { say("generated texts: ttu export \(L.dir.path) --only-unsafe --out unsafe.jsonl") }
         return summary
     }
 
