@@ -90,7 +90,9 @@ public struct ModelFile: Codable, Equatable, Sendable {
     /// inconsistency.
     public static func decode(_ data: Data) throws -> ModelFile {
         do {
-            return try JSONDecoder().decode(ModelFile.self, from: data)
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = ModelFileKeys.decoding
+            return try decoder.decode(ModelFile.self, from: data)
         } catch let e as ModelFileError {
             throw e
         } catch let e as TTUModelError {

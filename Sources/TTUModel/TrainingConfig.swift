@@ -40,32 +40,24 @@ public struct TrainingConfig: Codable, Equatable, Sendable {
         self.startAtPooledRate = startAtPooledRate
     }
 
-    /// `start_at_pooled_rate` may be absent (files written before it existed); camelCase keys
-    /// of older files read too (`ModelFileKey`).
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: ModelFileKey.self)
-        learningRate = try c.value("learning_rate")
-        weightDecay = try c.value("weight_decay")
-        batchSize = try c.value("batch_size")
-        epochs = try c.value("epochs")
-        seed = try c.value("seed")
-        hiddenLayers = try c.value("hidden_layers")
-        validationFraction = try c.value("validation_fraction")
-        earlyStoppingPatience = try c.optional("early_stopping_patience")
-        startAtPooledRate = try c.optional("start_at_pooled_rate") ?? false
+    enum CodingKeys: String, CodingKey {
+        case learningRate = "learning_rate", weightDecay = "weight_decay", batchSize = "batch_size", epochs, seed
+        case hiddenLayers = "hidden_layers", validationFraction = "validation_fraction"
+        case earlyStoppingPatience = "early_stopping_patience", startAtPooledRate = "start_at_pooled_rate"
     }
 
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: ModelFileKey.self)
-        try c.put(learningRate, "learning_rate")
-        try c.put(weightDecay, "weight_decay")
-        try c.put(batchSize, "batch_size")
-        try c.put(epochs, "epochs")
-        try c.put(seed, "seed")
-        try c.put(hiddenLayers, "hidden_layers")
-        try c.put(validationFraction, "validation_fraction")
-        try c.putIfPresent(earlyStoppingPatience, "early_stopping_patience")
-        try c.put(startAtPooledRate, "start_at_pooled_rate")
+    /// `start_at_pooled_rate` may be absent (files written before it existed).
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        learningRate = try c.decode(Double.self, forKey: .learningRate)
+        weightDecay = try c.decode(Double.self, forKey: .weightDecay)
+        batchSize = try c.decode(Int.self, forKey: .batchSize)
+        epochs = try c.decode(Int.self, forKey: .epochs)
+        seed = try c.decode(UInt64.self, forKey: .seed)
+        hiddenLayers = try c.decode([Int].self, forKey: .hiddenLayers)
+        validationFraction = try c.decode(Double.self, forKey: .validationFraction)
+        earlyStoppingPatience = try c.decodeIfPresent(Int.self, forKey: .earlyStoppingPatience)
+        startAtPooledRate = try c.decodeIfPresent(Bool.self, forKey: .startAtPooledRate) ?? false
     }
 
     /// Throws `TTUModelError.invalidConfiguration` on an out-of-range value.

@@ -24,22 +24,9 @@ public struct EpochRecord: Codable, Equatable, Sendable {
         self.validationLogLikelihoodPerGeneration = validationLogLikelihoodPerGeneration
     }
 
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: ModelFileKey.self)
-        epoch = try c.value("epoch")
-        trainLoss = try c.value("train_loss")
-        trainLogLikelihoodPerGeneration = try c.value("train_log_likelihood_per_generation")
-        validationLoss = try c.optional("validation_loss")
-        validationLogLikelihoodPerGeneration = try c.optional("validation_log_likelihood_per_generation")
-    }
-
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: ModelFileKey.self)
-        try c.put(epoch, "epoch")
-        try c.put(trainLoss, "train_loss")
-        try c.put(trainLogLikelihoodPerGeneration, "train_log_likelihood_per_generation")
-        try c.putIfPresent(validationLoss, "validation_loss")
-        try c.putIfPresent(validationLogLikelihoodPerGeneration, "validation_log_likelihood_per_generation")
+    enum CodingKeys: String, CodingKey {
+        case epoch, trainLoss = "train_loss", trainLogLikelihoodPerGeneration = "train_log_likelihood_per_generation"
+        case validationLoss = "validation_loss", validationLogLikelihoodPerGeneration = "validation_log_likelihood_per_generation"
     }
 }
 
@@ -65,39 +52,16 @@ public struct TrainingReport: Codable, Equatable, Sendable {
     /// the epoch (half of the held-out prompts; nil when there are fewer than 2 held out).
     public var comparison: PredictorComparison?
 
-    public func encode(to encoder: Encoder) throws {
-        var c = encoder.container(keyedBy: ModelFileKey.self)
-        try c.put(epochs, "epochs")
-        try c.put(selectedEpoch, "selected_epoch")
-        try c.put(stoppedEarly, "stopped_early")
-        try c.put(steps, "steps")
-        try c.put(trainingRows, "training_rows")
-        try c.put(validationRows, "validation_rows")
-        try c.put(zeroWeightRows, "zero_weight_rows")
-        try c.putIfPresent(pooledTrainingRate, "pooled_training_rate")
-        try c.putIfPresent(constantValidationLogLikelihoodPerGeneration, "constant_validation_log_likelihood_per_generation")
-        try c.putIfPresent(comparison, "comparison")
+    enum CodingKeys: String, CodingKey {
+        case epochs, selectedEpoch = "selected_epoch", stoppedEarly = "stopped_early", steps
+        case trainingRows = "training_rows", validationRows = "validation_rows", zeroWeightRows = "zero_weight_rows"
+        case pooledTrainingRate = "pooled_training_rate"
+        case constantValidationLogLikelihoodPerGeneration = "constant_validation_log_likelihood_per_generation"
+        case comparison
     }
 
     /// Validation log-likelihood per generation of the returned parameters (the selected epoch).
     public var selectedValidationLogLikelihoodPerGeneration: Double? {
         epochs.first { $0.epoch == selectedEpoch }?.validationLogLikelihoodPerGeneration
-    }
-}
-
-extension TrainingReport {
-    /// Reads the snake_case keys, and the camelCase ones of older files.
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: ModelFileKey.self)
-        epochs = try c.value("epochs")
-        selectedEpoch = try c.value("selected_epoch")
-        stoppedEarly = try c.value("stopped_early")
-        steps = try c.value("steps")
-        trainingRows = try c.value("training_rows")
-        validationRows = try c.value("validation_rows")
-        zeroWeightRows = try c.value("zero_weight_rows")
-        pooledTrainingRate = try c.optional("pooled_training_rate")
-        constantValidationLogLikelihoodPerGeneration = try c.optional("constant_validation_log_likelihood_per_generation")
-        comparison = try c.optional("comparison")
     }
 }

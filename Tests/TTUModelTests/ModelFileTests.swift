@@ -58,10 +58,14 @@ final class ModelFileTests: XCTestCase {
         XCTAssertTrue(keys.contains("selected_epoch") && keys.contains("learning_rate"), "\(Set(keys))")
         XCTAssertEqual(keys.filter { $0.contains { $0.isUppercase } }, [], "camelCase keys in model.json")
 
+        func camelCase(_ k: String) -> String {
+            let parts = k.split(separator: "_")
+            return parts.enumerated().map { $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst() }.joined()
+        }
         func camel(_ v: Any) -> Any {
             if let d = v as? [String: Any] {
                 return Dictionary(uniqueKeysWithValues: d.map { k, x in
-                    (ModelFileKey(k).camelCase.stringValue, ["featurizer", "comparison"].contains(k) ? x : camel(x)) })
+                    (camelCase(k), ["featurizer", "comparison"].contains(k) ? x : camel(x)) })
             }
             if let a = v as? [Any] { return a.map(camel) }
             return v
