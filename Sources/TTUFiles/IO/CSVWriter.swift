@@ -84,10 +84,12 @@ public func writeAtomically(_ data: Data, to path: String) throws {
 /// An output file's path made ready: its folder created (as `--out` always has), and a
 /// path that is a folder, or under a file, refused in words rather than a system code.
 public enum OutputPath {
-    public static func prepare(_ path: String) throws {
+    /// `what` names the file in the refusal of a folder (`is a folder, not the sample log`),
+    /// `example` the file name it suggests.
+    public static func prepare(_ path: String, what: String? = nil, example: String = "out") throws {
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw InputError(file: path, "is a folder: give a file name (e.g. \(URL(fileURLWithPath: path).appendingPathComponent("out").path))")
+            throw InputError(file: path, "is a folder\(what.map { ", not \($0)" } ?? ""): give a file name (e.g. \(URL(fileURLWithPath: path).appendingPathComponent(example).path))")
         }
         let dir = URL(fileURLWithPath: path).deletingLastPathComponent()
         if FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir) {

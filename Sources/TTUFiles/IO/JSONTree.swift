@@ -24,14 +24,9 @@ enum JSONTree: Decodable {
 
     /// The value at a key or dotted path, as `PromptFile.lookup` finds it.
     func lookup(_ path: String) -> JSONTree? {
-        guard case .object(let d) = self else { return nil }
-        if let v = d[path] { return v }
-        guard path.contains(".") else { return nil }
-        var current = self
-        for part in path.split(separator: ".", omittingEmptySubsequences: false) {
-            guard case .object(let o) = current, let v = o[String(part)] else { return nil }
-            current = v
+        PromptFile.dottedLookup(self, path) { node, key in
+            if case .object(let o) = node { return o[key] }
+            return nil
         }
-        return current
     }
 }

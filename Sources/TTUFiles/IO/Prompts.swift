@@ -80,7 +80,7 @@ public enum PromptFile {
     /// file; a record without the standard `id` gets its 1-based line number as its id
     /// (CSV: its row number, the header not counted).
     public static func read(_ path: String, format: PromptFormat = .standard) throws -> [PromptRecord] {
-        try source(path, format: format).records
+        try parse(path, format: format, numericFields: [], keepText: false).records
     }
 
     /// Reads a prompt file (as `read(_:format:)`) and, in the same pass, the numeric fields
@@ -88,26 +88,32 @@ public enum PromptFile {
     /// non-number or a non-finite value is an error naming file, line and field.
     public static func read(_ path: String, format: PromptFormat = .standard, numericFields names: [String])
         throws -> (records: [PromptRecord], fields: [[Double]]) {
-        let r = try source(path, format: format, numericFields: names)
+        let r = try parse(path, format: format, numericFields: names, keepText: false)
         return (r.records, r.fields)
     }
 
-    /// The whole file as read: records, numeric fields, and each record's text.
+    /// The whole file as read: records, numeric fields, and each record's text (what a
+    /// split file is written from; the stages' reads leave the text out).
     public static func source(_ path: String, format: PromptFormat = .standard, numericFields names: [String] = []) throws -> PromptSource {
+        try parse(path, format: format, numericFields: names, keepText: true)
+    }
+
+    private static func parse(_ path: String, format: PromptFormat, numericFields names: [String], keepText: Bool) throws -> PromptSource {
         guard var data = FileManager.default.contents(atPath: path) else {
             throw InputError(file: path, "cannot read file (missing or unreadable)")
         }
         if data.starts(with: [0xEF, 0xBB, 0xBF]) { data = Data(data.dropFirst(3)) }  // UTF-8 BOM
         let r = kind(of: path) == .csv
-            ? try parseCSV(path, data: data, format: format, numericFields: names)
-            : try parseJSONL(path, data: data, format: format, numericFields: names)
+            ? try parseCSV(path, data: data, format: format, numericFields: names, keepText: keepText)
+            : try parseJSONL(path, data: data, format: format, numericFields: names, keepText: keepText)
         if r.records.isEmpty { throw InputError(file: path, "no prompts in file") }
         return r
     }
 
     // MARK: - JSONL
 
-    private static func parseJSONL(_ path: String, data: Data, format: PromptFormat, numericFields names: [String]) throws -> PromptSource {
+    private static func parseJSONL(_ path: String, data: Data, format: PromptFormat, numericFields names: [String],
+                                   keepText: Bool) throws -> PromptSource {
         // JSON is UTF-8: refuse a bad byte (naming its line) rather than let it decode as U+FFFD.
         if let bad = data.withUnsafeBytes({ invalidUTF8Offset($0.bindMemory(to: UInt8.self)) }) {
             throw notUTF8Error(file: path, bytes: data, offset: bad)
@@ -130,15 +136,13 @@ public enum PromptFile {
                 throw InputError(file: path, line: lineNo, "expected a JSON object with '\(format.idField)' and '\(format.promptField)'")
             }
             let field = { (name: String) in InputError.Field(file: path, line: lineNo, field: name) }
-            var text = String(decoding: line, as: UTF8.self)
             let id: String
-            if let v = lookup(dict, format.idField) {
+            let idValue = lookup(dict, format.idField)
+            let idFromLine = idValue == nil
+            if let v = idValue {
                 id = try jsonID(v, at: field(format.idField))
             } else if format.idMayBeMissing {
                 id = String(lineNo)
-                // The split files read this record again: its id goes in with it.
-                let open = text.firstIndex(of: "{")!
-                text = text[..<open] + "{\"\(format.idField)\":\"\(id)\"," + text[text.index(after: open)...]
             } else {
                 throw field(format.idField).error("missing")
             }
@@ -161,7 +165,15 @@ public enum PromptFile {
             }
             try ids.add(id, line: lineNo, field: format.idField)
             out.records.append(record)
-            out.lines.append(text)
+            if keepText {
+                var text = String(decoding: line, as: UTF8.self)
+                if idFromLine {
+                    // The split files read this record again: its line-number id goes in with it.
+                    let open = text.firstIndex(of: "{")!
+                    text = text[..<open] + "{\"\(format.idField)\":\"\(id)\"," + text[text.index(after: open)...]
+                }
+                out.lines.append(text)
+            }
             if !names.isEmpty {
                 // Numbers from JSONDecoder: correctly rounded, as the CSV reader's are.
                 let tree = try JSONDecoder().decode(JSONTree.self, from: bytes)
@@ -180,11 +192,16 @@ public enum PromptFile {
     /// The value at a key, or at a dotted path into nested objects (`prompt.text`); a key
     /// that itself holds dots is found first.
     static func lookup(_ dict: [String: Any], _ path: String) -> Any? {
-        if let v = dict[path] { return v }
+        dottedLookup(dict as Any, path) { ($0 as? [String: Any])?[$1] }
+    }
+
+    /// `lookup` for any JSON tree, given how to find an object's member.
+    static func dottedLookup<T>(_ root: T, _ path: String, member: (T, String) -> T?) -> T? {
+        if let v = member(root, path) { return v }
         guard path.contains(".") else { return nil }
-        var current: Any = dict
+        var current = root
         for part in path.split(separator: ".", omittingEmptySubsequences: false) {
-            guard let d = current as? [String: Any], let v = d[String(part)] else { return nil }
+            guard let v = member(current, String(part)) else { return nil }
             current = v
         }
         return current
@@ -224,7 +241,8 @@ public enum PromptFile {
 
     // MARK: - CSV
 
-    private static func parseCSV(_ path: String, data: Data, format: PromptFormat, numericFields names: [String]) throws -> PromptSource {
+    private static func parseCSV(_ path: String, data: Data, format: PromptFormat, numericFields names: [String],
+                                 keepText: Bool) throws -> PromptSource {
         let reader = try CSVReader(path: path, bytes: [UInt8](data), columns: nil)
         let column = { (name: String) -> Int? in reader.header.firstIndex(of: name) }
         guard let promptColumn = column(format.promptField) else {
@@ -242,7 +260,7 @@ public enum PromptFile {
             return c
         }
         var out = PromptSource(kind: .csv, records: [], fields: [], lines: [], header: nil)
-        out.header = ((idColumn == nil ? [format.idField] : []) + reader.header).map(CSVWriter.escape).joined(separator: ",")
+        if keepText { out.header = ((idColumn == nil ? [format.idField] : []) + reader.header).map(CSVWriter.escape).joined(separator: ",") }
         var ids = PromptIDs(path: path)
         var rowNumber = 0
         try reader.forEachRow { row in
@@ -263,8 +281,10 @@ public enum PromptFile {
                     return x
                 })
             }
-            let cells = (idColumn == nil ? [id] : []) + (0..<row.fieldCount).map { row.string($0) }
-            out.lines.append(cells.map(CSVWriter.escape).joined(separator: ","))
+            if keepText {
+                let cells = (idColumn == nil ? [id] : []) + (0..<row.fieldCount).map { row.string($0) }
+                out.lines.append(cells.map(CSVWriter.escape).joined(separator: ","))
+            }
         }
         return out
     }

@@ -30,11 +30,7 @@ public final class Pipeline {
         var layout = layout
         layout.promptExtension = source.kind.rawValue
         self.layout = layout
-        if settings.generator.kind == .openai, settings.generator.sampling.api == .completions,
-           let chat = prompts.first(where: { $0.messages != nil }) {
-            throw InputError(file: settings.prompts, field: settings.promptFormat.promptField,
-                             "prompt id '\(chat.id)' is a chat conversation (a list of turns); the completions API takes text: set generator.api: chat")
-        }
+        try settings.generator.checkAPI(for: prompts, file: settings.prompts, field: settings.promptFormat.promptField)
         let sizes = Self.splitSizes(n: prompts.count, split: settings.split)
         for (name, k) in zip(["train", "calibration", "test"], [sizes.train, sizes.calibration, prompts.count - sizes.train - sizes.calibration]) where k < 1 {
             throw SettingError("split.\(name)", "leaves no \(name) prompt out of \(prompts.count)")

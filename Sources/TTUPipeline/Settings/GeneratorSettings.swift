@@ -82,6 +82,13 @@ public struct GeneratorSettings: Sendable, Equatable, Codable {
         }
     }
 
+    /// A chat prompt (a list of turns) goes only to the chat API: refused before anything is drawn.
+    func checkAPI(for prompts: [PromptRecord], file: String, field: String) throws {
+        guard kind == .openai, sampling.api == .completions, let chat = prompts.first(where: { $0.messages != nil }) else { return }
+        throw InputError(file: file, field: field,
+                         "prompt id '\(chat.id)' is a chat conversation (a list of turns); the completions API takes text: use --api chat (generator.api: chat)")
+    }
+
     /// What fixes the generations of this generator, for the sample log's identity (a
     /// log made otherwise is refused). Never the API key.
     func identity() throws -> [String: String] {

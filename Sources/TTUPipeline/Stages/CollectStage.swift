@@ -110,11 +110,7 @@ public enum CollectStage {
     /// The prompts to sample and their caps, refusing plan ids that are not prompts.
     static func selectPrompts(_ s: Settings) throws -> (prompts: [PromptRecord], caps: [Int]) {
         let selected = try selectPrompts(prompts: s.prompts, format: s.promptFormat, mode: s.mode, shard: s.shard)
-        if s.generator.kind == .openai, s.generator.sampling.api == .completions,
-           let chat = selected.prompts.first(where: { $0.messages != nil }) {
-            throw InputError(file: s.prompts, field: s.promptFormat.promptField,
-                             "prompt id '\(chat.id)' is a chat conversation (a list of turns); the completions API takes text: use --api chat (generator.api: chat)")
-        }
+        try s.generator.checkAPI(for: selected.prompts, file: s.prompts, field: s.promptFormat.promptField)
         return selected
     }
 

@@ -72,11 +72,7 @@ public final class SampleLog: @unchecked Sendable {
         if let cacheKiB {
             config.prepareDatabase { db in try db.execute(sql: "PRAGMA cache_size = -\(cacheKiB)") }
         }
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw InputError(file: path, "is a folder, not \(what): give a file name such as \(URL(fileURLWithPath: path).appendingPathComponent("log.sqlite").path)")
-        }
-        try OutputPath.prepare(path)
+        try OutputPath.prepare(path, what: what, example: "log.sqlite")
         do {
             let pool = try DatabasePool(path: path, configuration: config)
             try pool.write { try $0.execute(sql: schema) }
