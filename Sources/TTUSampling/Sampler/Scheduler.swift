@@ -199,9 +199,7 @@ final class Scheduler: @unchecked Sendable {
                     // complete one after another and "prompts done" moves during the run
                     // (round-robin would finish them all at the very end). Every index is
                     // needed, so the order changes no result, only when prompts finish.
-                    head -= 1
-                    queue[head] = Int32(s)
-                    states[s].inQueue = true
+                    enqueueFirst(s)
                 }
             }
             return Job(slot: s, first: first, count: block, wanted: wanted)
