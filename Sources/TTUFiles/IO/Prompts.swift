@@ -120,21 +120,8 @@ public enum PromptFile {
         }
         var out = PromptSource(kind: .jsonl, records: [], fields: [], lines: [], header: nil)
         var ids = PromptIDs(path: path)
-        var lineNo = 0
-        for rawLine in data.split(separator: 0x0A, omittingEmptySubsequences: false) {
-            lineNo += 1
-            var line = rawLine
-            if line.last == 0x0D { line = line.dropLast() }
-            if line.allSatisfy({ $0 == 0x20 || $0 == 0x09 }) { continue }
-            let bytes = Data(line)
-            do {
-                try bytes.withUnsafeBytes { try StrictJSON.validate($0.bindMemory(to: UInt8.self)) }
-            } catch let e as StrictJSON.SyntaxError {
-                throw InputError(file: path, line: lineNo, e.repeatedKey.map { "key '\($0)' appears twice in the object" } ?? "not valid JSON")
-            }
-            guard let dict = (try? JSONSerialization.jsonObject(with: bytes, options: [])) as? [String: Any] else {
-                throw InputError(file: path, line: lineNo, "expected a JSON object with '\(format.idField)' and '\(format.promptField)'")
-            }
+        try JSONLines.forEachObject(data, file: path,
+                                    notAnObject: "expected a JSON object with '\(format.idField)' and '\(format.promptField)'") { lineNo, bytes, dict in
             let field = { (name: String) in InputError.Field(file: path, line: lineNo, field: name) }
             let id: String
             let idValue = lookup(dict, format.idField)
@@ -166,7 +153,7 @@ public enum PromptFile {
             try ids.add(id, line: lineNo, field: format.idField)
             out.records.append(record)
             if keepText {
-                var text = String(decoding: line, as: UTF8.self)
+                var text = String(decoding: bytes, as: UTF8.self)
                 if idFromLine {
                     // The split files read this record again: its line-number id goes in with it.
                     let open = text.firstIndex(of: "{")!

@@ -24,15 +24,7 @@ public enum BatchOutput {
     /// of the batch. Requests with no line (an expired batch) are simply absent.
     public static func parse(_ data: Data, file: String, expected: Set<String>, chat: Bool, choices: Int) throws -> [String: Line] {
         var out: [String: Line] = [:]
-        var lineNo = 0
-        for raw in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
-            lineNo += 1
-            let text = String(decoding: raw, as: UTF8.self)
-            if text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { continue }
-            do { try StrictJSON.validate(text) } catch { throw InputError(file: file, line: lineNo, "\(error)") }
-            guard let obj = (try? JSONSerialization.jsonObject(with: Data(raw))) as? [String: Any] else {
-                throw InputError(file: file, line: lineNo, "not a JSON object")
-            }
+        try JSONLines.forEachObject(data, file: file) { lineNo, _, obj in
             guard let id = obj["custom_id"] as? String else {
                 throw InputError(file: file, line: lineNo, field: "custom_id", "missing (or not a string)")
             }
